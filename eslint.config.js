@@ -1,0 +1,58 @@
+// Lint: typescript-eslint (which is why TypeScript is pinned to 6.0.3, see README),
+// plus import rules that hold the architecture's dependency direction (ARCHITECTURE.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const transportLibs = ['fastify', '@fastify/*', 'graphql', 'graphql-ws', 'type-graphql', '@apollo/*', '@as-integrations/*', 'samlify', 'nodemailer', 'ws'];
+const noImport = (groups, message) => ['error', { patterns: [{ group: groups, message }] }];
+const noImportMatching = (regex, message) => ['error', { patterns: [{ regex, message }] }];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.orgway/**', 'coverage/**', 'test/generated/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['src/domain/model/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': noImportMatching('^(?!\\./)', 'domain/model imports nothing but itself.') },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    ignores: ['src/domain/model/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': noImport(
+        [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**', '**/config/**'],
+        'The domain decides; it never imports transports, HTTP, GraphQL or SAML libraries.',
+      ),
+    },
+  },
+  {
+    files: ['src/persistence/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**'], message: 'Persistence never imports transports or the app.' },
+            { regex: '/domain/(?!model/)', message: 'Persistence may import only domain/model.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/transports/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': noImport(
+        ['**/persistence/**', '@mikro-orm/*', '**/cli/**'],
+        'Transports call the domain; they never touch the EntityManager or repositories.',
+      ),
+    },
+  },
+);

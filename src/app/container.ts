@@ -1,0 +1,152 @@
+/**
+ * The one composition root: configuration, database, clock, event hub and
+ * services. Everything else receives what it needs from here.
+ */
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Principal } from '../domain/access.js';
+import { EventHub } from '../domain/events/event-hub.js';
+import { EVENTS_CHANNEL, type MembershipEventRecord } from '../domain/events/event-log.js';
+import { openEventStream, type EventStreamOptions } from '../domain/events/event-stream.js';
+import { IdentityService } from '../domain/identity/identity-service.js';
+import { OutboxSender } from '../domain/invitations/sender.js';
+import { MembershipService } from '../domain/membership/membership-service.js';
+import { OrganizationService } from '../domain/organization/organization-service.js';
+import { ReadScope } from '../domain/read-scope.js';
+import { type Clock, systemClock } from '../domain/runtime.js';
+import { TeamService } from '../domain/team/team-service.js';
+import { TokenService } from '../domain/tokens/token-service.js';
+import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
+import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
+import { type Database, openDatabase } from '../persistence/orm.js';
+import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export interface Container {
+  readonly config: Config;
+  readonly db: Database;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly tx: TransactionRunner;
+  readonly identity: IdentityService;
+  readonly organizations: OrganizationService;
+  readonly memberships: MembershipService;
+  readonly teams: TeamService;
+  readonly tokens: TokenService;
+  readonly events: EventHub;
+  readonly outbox: OutboxSender;
+  /** The read side for one request. */
+  readScope(principal: Principal): ReadScope;
+  /** A membership event stream for one subscriber. */
+  eventStream(options: EventStreamOptions): AsyncGenerator<MembershipEventRecord>;
+  /** Is the database reachable and fully migrated? */
+  readiness(): Promise<{ ready: boolean; reason?: string }>;
+  close(): Promise<void>;
+}
+
+export class NotMigratedError extends Error {
+  override readonly name = 'NotMigratedError';
+}
+
+export interface ContainerOptions {
+  /** Use this database instead of opening one from the config (tests). */
+  db?: Database;
+  clock?: Clock;
+  logger?: Logger;
+  /**
+   * Apply pending migrations at start. Default: yes for the embedded database
+   * (zero set-up), no for PostgreSQL (run `orgway migrate`; serving refuses until then).
+   */
+  migrate?: boolean;
+  /** Start the event hub and the outbox sender (default true). */
+  startBackground?: boolean;
+}
+
+export const createContainer = async (config: Config, options: ContainerOptions = {}): Promise<Container> => {
+  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'orgway' } });
+  const clock = options.clock ?? systemClock;
+  const metrics = createMetrics();
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const ownsDb = !options.db;
+  db.observeStatements(() => metrics.sqlStatements.inc());
+
+  const migrate = options.migrate ?? db.kind === 'pglite';
+  if (migrate) await db.orm.migrator.up();
+  const pending = await db.orm.migrator.getPending();
+  if (pending.length > 0) {
+    if (ownsDb) await db.close();
+    throw new NotMigratedError(
+      `The database has ${pending.length} pending migration(s) (${pending.map((m) => m.name).join(', ')}). Run \`orgway migrate\` first.`,
+    );
+  }
+
+  const tx = createTransactionRunner(db, clock, { eventsAppended: (n) => metrics.eventsPublished.inc(n) });
+  const tokens = new TokenService(tx, clock, {
+    issuer: config.publicUrl,
+    audience: config.accessTokenAudience,
+    ttlSeconds: config.accessTokenTtlSeconds,
+  });
+  await tokens.ensureSigningKey();
+
+  const wakeSource: EventWakeSource =
+    db.kind === 'pglite' && db.pglite
+      ? new PgliteListenSource(db.pglite, EVENTS_CHANNEL)
+      : new PostgresListenSource(db.databaseUrl!, EVENTS_CHANNEL, (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'));
+  const events = new EventHub(
+    () => db.em(),
+    wakeSource,
+    { published: (n) => metrics.eventsDelivered.inc(n) },
+    5_000,
+    (error) => log.error({ err: error }, 'reading the membership event log failed'),
+  );
+  const outbox = new OutboxSender({
+    db,
+    transport: config.smtpUrl ? createSmtpTransport(config.smtpUrl) : null,
+    from: config.mailFrom,
+    log: log.child({ component: 'outbox' }),
+    clock,
+  });
+
+  if (options.startBackground !== false) {
+    await events.start();
+    outbox.start();
+  }
+
+  const identity = new IdentityService(tx, clock, config.sessionTtlSeconds);
+  const organizations = new OrganizationService(tx);
+  const memberships = new MembershipService(tx, tokens, config.appUrl, () => outbox.wake());
+  const teams = new TeamService(tx);
+
+  return {
+    config,
+    db,
+    log,
+    clock,
+    metrics,
+    tx,
+    identity,
+    organizations,
+    memberships,
+    teams,
+    tokens,
+    events,
+    outbox,
+    readScope: (principal) => new ReadScope(db.em(), principal),
+    eventStream: (o) => openEventStream(events, () => db.em(), o),
+    async readiness() {
+      try {
+        const pendingNow = await db.orm.migrator.getPending();
+        if (pendingNow.length) return { ready: false, reason: `${pendingNow.length} pending migration(s)` };
+        return { ready: true };
+      } catch (error) {
+        return { ready: false, reason: `database unreachable: ${(error as Error).message}` };
+      }
+    },
+    async close() {
+      await events.stop();
+      await outbox.stop();
+      if (ownsDb) await db.close();
+    },
+  };
+};

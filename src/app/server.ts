@@ -1,0 +1,61 @@
+/**
+ * The HTTP server: Fastify with the transports registered. `drain()` implements
+ * SIGTERM: stop accepting, close subscriptions with 1001, finish requests, close the pool.
+ */
+import fastifyCookie from '@fastify/cookie';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { registerGraphQL } from '../transports/graphql/register.js';
+import { registerOperationalRoutes } from '../transports/http/routes.js';
+import type { Container } from './container.js';
+
+export interface Server {
+  app: FastifyInstance;
+  /** Graceful shutdown, bounded by the configured timeout. Closes the container too. */
+  drain(): Promise<void>;
+}
+
+/** Bodies above this are refused (SAML allows 256 KiB; GraphQL needs far less). */
+const BODY_LIMIT = 256 * 1024;
+
+export const buildServer = async (container: Container): Promise<Server> => {
+  let draining = false;
+  const app = Fastify({
+    loggerInstance: container.log.child({ component: 'http' }) as FastifyBaseLogger,
+    // Requests are measured in metrics; per-request log lines would drown the useful ones.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: true,
+    return503OnClosing: true,
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.addHook('onResponse', async (request, reply) => {
+    container.metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  registerOperationalRoutes(app, container, () => draining);
+  const graphql = await registerGraphQL(app, container);
+
+  return {
+    app,
+    async drain() {
+      if (draining) return;
+      draining = true;
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), container.config.shutdownTimeoutMs).unref());
+      graphql.closeSubscriptions();
+      const closed = (async () => {
+        await app.close(); // stops accepting, waits for in-flight requests
+        await graphql.stop();
+        return 'closed' as const;
+      })();
+      const outcome = await Promise.race([closed, timeout]);
+      if (outcome === 'timeout') container.log.warn('shutdown timeout reached; closing with requests in flight');
+      await container.close();
+    },
+  };
+};

@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './roles.js';
+export * from './statuses.js';
+export * from './membership-rules.js';
+export * from './ids.js';
+export * from './actor.js';

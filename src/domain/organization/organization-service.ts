@@ -1,0 +1,114 @@
+/** Organizations and their automatic user access settings. */
+import { Membership, Organization, type OrganizationEntity, User } from '../../persistence/entities.js';
+import { type Principal, requireAccess } from '../access.js';
+import { findOrCreateUser, type IssuedSecret, issueSession } from '../identity/identity-service.js';
+import { membershipWriter } from '../membership/membership-writer.js';
+import {
+  type Actor,
+  badInput,
+  checkName,
+  checkOrganizationId,
+  DomainError,
+  emailDomain,
+  normalizeEmail,
+  type OrganizationRole,
+  ROLES_GRANTABLE_BY_AUTOMATION,
+} from '../model/index.js';
+import { newId } from '../runtime.js';
+import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
+
+export interface AutomaticUserAccessSettings {
+  enabled: boolean;
+  defaultRole: OrganizationRole;
+  /** Lower-cased email domains; empty = every domain. */
+  allowedDomains: string[];
+}
+
+export const automaticUserAccessOf = (o: OrganizationEntity): AutomaticUserAccessSettings => ({
+  enabled: o.autoAccessEnabled,
+  defaultRole: o.autoAccessDefaultRole,
+  allowedDomains: [...o.autoAccessDomains],
+});
+
+/** Named outcome of the automatic-access rule for one user and organization. */
+export type AutomaticAccessDecision = 'JOIN' | 'DISABLED_FOR_ORGANIZATION' | 'DOMAIN_NOT_ALLOWED';
+
+export const decideAutomaticAccess = (settings: AutomaticUserAccessSettings, email: string): AutomaticAccessDecision => {
+  if (!settings.enabled) return 'DISABLED_FOR_ORGANIZATION';
+  if (settings.allowedDomains.length > 0 && !settings.allowedDomains.includes(emailDomain(email))) return 'DOMAIN_NOT_ALLOWED';
+  return 'JOIN';
+};
+
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+export interface BootstrapResult {
+  organization: OrganizationEntity;
+  userId: string;
+  email: string;
+  apiToken: IssuedSecret;
+}
+
+export class OrganizationService {
+  constructor(private readonly tx: TransactionRunner) {}
+
+  /** Creates an organization; the creator becomes its ORG_ADMIN. */
+  createOrganization(principal: Principal, input: { id?: string | null; name: string }): Promise<OrganizationEntity> {
+    const name = checkName(input.name, 'name');
+    const id = input.id == null ? null : checkOrganizationId(input.id, 'id');
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      const user = await uow.em.findOneOrFail(User, { id: principal.userId });
+      const org = await this.insertOrganization(uow, id, name);
+      membershipWriter(uow).join(user, org, { role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+      return org;
+    });
+  }
+
+  /** CLI: an organization, its first ORG_ADMIN and an API token for that admin. */
+  bootstrap(input: { organizationName: string; organizationId?: string | null; adminEmail: string }, actor: Actor = { kind: 'cli' }): Promise<BootstrapResult> {
+    const name = checkName(input.organizationName, 'org-name');
+    const email = normalizeEmail(input.adminEmail, 'admin-email');
+    const id = input.organizationId == null ? null : checkOrganizationId(input.organizationId, 'org-id');
+    return this.tx.run(actor, async (uow) => {
+      const org = await this.insertOrganization(uow, id, name);
+      const user = await findOrCreateUser(uow, email);
+      membershipWriter(uow).join(user, org, { role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+      const apiToken = issueSession(uow, user, 'API_TOKEN', { organizationId: org.id, name: `bootstrap ${org.id}`, ttlSeconds: null });
+      return { organization: org, userId: user.id, email, apiToken };
+    });
+  }
+
+  setAutomaticUserAccess(principal: Principal, organizationId: string, input: AutomaticUserAccessSettings): Promise<OrganizationEntity> {
+    if (!ROLES_GRANTABLE_BY_AUTOMATION.includes(input.defaultRole))
+      throw badInput('input.defaultRole', `${input.defaultRole} cannot be granted automatically; use one of ${ROLES_GRANTABLE_BY_AUTOMATION.join(', ')}.`, {
+        allowed: ROLES_GRANTABLE_BY_AUTOMATION,
+      });
+    const domains = [...new Set(input.allowedDomains.map((d) => d.trim().toLowerCase().replace(/^@/, '')))];
+    for (const d of domains)
+      if (!DOMAIN_PATTERN.test(d)) throw badInput('input.allowedDomains', `"${d}" is not a domain name (expected e.g. example.com).`);
+    if (domains.length > 100) throw badInput('input.allowedDomains', 'at most 100 domains.');
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
+      organization.autoAccessEnabled = input.enabled;
+      organization.autoAccessDefaultRole = input.defaultRole;
+      organization.autoAccessDomains = domains.sort();
+      organization.updatedAt = uow.now;
+      return organization;
+    });
+  }
+
+  private async insertOrganization(uow: UnitOfWork, id: string | null, name: string): Promise<OrganizationEntity> {
+    if (id && (await uow.em.count(Organization, { id })) > 0)
+      throw new DomainError('CONFLICT', `Organization id "${id}" is taken; choose another id or leave it out to have one generated.`, { field: 'id' });
+    return uow.em.create(Organization, {
+      id: id ?? newId('org'),
+      name,
+      autoAccessEnabled: false,
+      autoAccessDefaultRole: 'MEMBER',
+      autoAccessDomains: [],
+      createdAt: uow.now,
+      updatedAt: uow.now,
+    });
+  }
+}
+
+export { Membership };

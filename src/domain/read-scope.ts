@@ -1,0 +1,403 @@
+/**
+ * The read side for one request of one principal: batched, cached, access-checked.
+ *
+ * Every read a client can make goes through here, so "not a member → null/NOT_FOUND",
+ * "cannot enter → FORBIDDEN" and "first ≤ 100" live in one place. Loaders batch by
+ * key within a tick (DataLoader), so a page of 50 organizations with their teams and
+ * the viewer's permissions costs one statement per kind of data, not one per row.
+ */
+import DataLoader from 'dataloader';
+import type { MembershipEntity, OrganizationEntity, TeamEntity, UserEntity } from '../persistence/entities.js';
+import type { Em } from '../persistence/orm.js';
+import { assertAccess, type Principal } from './access.js';
+import {
+  badInput,
+  canEnter,
+  effectivePermissions,
+  isUserStatus,
+  type MembershipSource,
+  notFound,
+  type OrganizationRole,
+  type UserStatus,
+} from './model/index.js';
+import type { AutomaticUserAccessSettings } from './organization/organization-service.js';
+
+export interface UserView {
+  id: string;
+  email: string;
+  displayName: string | null;
+  lastVisitedOrganizationId: string | null;
+  createdAt: Date;
+}
+
+export interface OrganizationView {
+  id: string;
+  name: string;
+  automaticUserAccess: AutomaticUserAccessSettings;
+  createdAt: Date;
+}
+
+export interface MembershipView {
+  id: string;
+  userId: string;
+  organizationId: string;
+  role: OrganizationRole;
+  status: UserStatus;
+  source: MembershipSource;
+  lastVisitedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TeamView {
+  key: string;
+  id: string;
+  organizationId: string;
+  name: string;
+  policies: string[];
+  externalId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Page<T> {
+  items: { cursor: string; node: T }[];
+  totalCount: number;
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+// ---- mapping from entities (write side) and rows (read side) ----
+
+const refId = (r: string | { id: string }): string => (typeof r === 'string' ? r : r.id);
+
+export const userView = (u: UserEntity): UserView => ({
+  id: u.id,
+  email: u.email,
+  displayName: u.displayName ?? null,
+  lastVisitedOrganizationId: u.lastVisitedOrganization ? refId(u.lastVisitedOrganization) : null,
+  createdAt: u.createdAt,
+});
+
+export const organizationView = (o: OrganizationEntity): OrganizationView => ({
+  id: o.id,
+  name: o.name,
+  automaticUserAccess: { enabled: o.autoAccessEnabled, defaultRole: o.autoAccessDefaultRole, allowedDomains: [...o.autoAccessDomains] },
+  createdAt: o.createdAt,
+});
+
+export const membershipView = (m: MembershipEntity): MembershipView => ({
+  id: m.id,
+  userId: refId(m.user),
+  organizationId: refId(m.organization),
+  role: m.role,
+  status: m.status,
+  source: m.source,
+  lastVisitedAt: m.lastVisitedAt ?? null,
+  createdAt: m.createdAt,
+  updatedAt: m.updatedAt,
+});
+
+export const teamView = (t: TeamEntity): TeamView => ({
+  key: t.key,
+  id: t.teamId,
+  organizationId: refId(t.organization),
+  name: t.name,
+  policies: [...t.policies],
+  externalId: t.externalId ?? null,
+  createdAt: t.createdAt,
+  updatedAt: t.updatedAt,
+});
+
+type Row = Record<string, unknown>;
+const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const nullableDate = (v: unknown): Date | null => (v == null ? null : date(v));
+const jsonArray = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : ((v as string[] | null) ?? []));
+
+const membershipFromRow = (r: Row): MembershipView => ({
+  id: r.m_id as string,
+  userId: r.m_user_id as string,
+  organizationId: r.m_organization_id as string,
+  role: r.m_role as OrganizationRole,
+  status: r.m_status as UserStatus,
+  source: r.m_source as MembershipSource,
+  lastVisitedAt: nullableDate(r.m_last_visited_at),
+  createdAt: date(r.m_created_at),
+  updatedAt: date(r.m_updated_at),
+});
+
+const organizationFromRow = (r: Row): OrganizationView => ({
+  id: r.o_id as string,
+  name: r.o_name as string,
+  automaticUserAccess: {
+    enabled: Boolean(r.o_auto_access_enabled),
+    defaultRole: r.o_auto_access_default_role as OrganizationRole,
+    allowedDomains: jsonArray(r.o_auto_access_domains),
+  },
+  createdAt: date(r.o_created_at),
+});
+
+const userFromRow = (r: Row): UserView => ({
+  id: r.u_id as string,
+  email: r.u_email as string,
+  displayName: (r.u_display_name as string | null) ?? null,
+  lastVisitedOrganizationId: (r.u_last_visited_organization_id as string | null) ?? null,
+  createdAt: date(r.u_created_at),
+});
+
+const teamFromRow = (r: Row): TeamView => ({
+  key: r.t_key as string,
+  id: r.t_team_id as string,
+  organizationId: r.t_organization_id as string,
+  name: r.t_name as string,
+  policies: jsonArray(r.t_policies),
+  externalId: (r.t_external_id as string | null) ?? null,
+  createdAt: date(r.t_created_at),
+  updatedAt: date(r.t_updated_at),
+});
+
+const M_COLS = `m.id as m_id, m.user_id as m_user_id, m.organization_id as m_organization_id, m.role as m_role,
+  m.status as m_status, m.source as m_source, m.last_visited_at as m_last_visited_at,
+  m.created_at as m_created_at, m.updated_at as m_updated_at`;
+const O_COLS = `o.id as o_id, o.name as o_name, o.auto_access_enabled as o_auto_access_enabled,
+  o.auto_access_default_role as o_auto_access_default_role, o.auto_access_domains as o_auto_access_domains,
+  o.created_at as o_created_at`;
+const U_COLS = `u.id as u_id, u.email as u_email, u.display_name as u_display_name,
+  u.last_visited_organization_id as u_last_visited_organization_id, u.created_at as u_created_at`;
+const T_COLS = `t.key as t_key, t.team_id as t_team_id, t.organization_id as t_organization_id, t.name as t_name,
+  t.policies as t_policies, t.external_id as t_external_id, t.created_at as t_created_at, t.updated_at as t_updated_at`;
+
+// ---- cursors: opaque base64url of the keyset position ----
+
+const encodeCursor = (parts: string[]): string => Buffer.from(JSON.stringify(parts)).toString('base64url');
+const decodeCursor = (cursor: string, size: number): string[] => {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === size && parts.every((p) => typeof p === 'string')) return parts as string[];
+  } catch {
+    // fall through
+  }
+  throw badInput('after', 'is not a cursor this list returned; pass the `cursor` or `pageInfo.endCursor` of a previous page.');
+};
+
+const checkFirst = (first: number): number => {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE)
+    throw badInput('first', `must be between 0 and ${MAX_PAGE_SIZE} (got ${first}).`);
+  return first;
+};
+
+interface OrgTeamsEntry {
+  teams: TeamView[];
+  /** Keys of the teams the viewer belongs to. */
+  viewerTeamKeys: Set<string>;
+}
+
+export class ReadScope {
+  readonly #em: Em;
+  readonly principal: Principal;
+
+  /** The viewer's memberships by organization id (null: not a member). */
+  readonly #viewerMemberships: DataLoader<string, { membership: MembershipView; organization: OrganizationView } | null>;
+  readonly #organizationTeams: DataLoader<string, OrgTeamsEntry>;
+  readonly #membershipTeams: DataLoader<string, TeamView[]>;
+  readonly #users: DataLoader<string, UserView | null>;
+
+  constructor(em: Em, principal: Principal) {
+    this.#em = em;
+    this.principal = principal;
+    this.#viewerMemberships = new DataLoader(async (orgIds) => {
+      const rows = await em.execute<Row[]>(
+        `select ${M_COLS}, ${O_COLS} from memberships m join organizations o on o.id = m.organization_id
+          where m.user_id = ? and m.organization_id in (select jsonb_array_elements_text(?::jsonb))`,
+        [principal.userId, JSON.stringify(orgIds)],
+      );
+      const byOrg = new Map(rows.map((r) => [r.o_id as string, { membership: membershipFromRow(r), organization: organizationFromRow(r) }]));
+      return orgIds.map((id) => byOrg.get(id) ?? null);
+    });
+    this.#organizationTeams = new DataLoader(async (orgIds) => {
+      const rows = await em.execute<Row[]>(
+        `select ${T_COLS}, exists (select 1 from team_members tm join memberships vm on vm.id = tm.membership_id
+                  where tm.team_key = t.key and vm.user_id = ?) as viewer_member
+           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) order by t.name, t.team_id`,
+        [principal.userId, JSON.stringify(orgIds)],
+      );
+      const byOrg = new Map<string, OrgTeamsEntry>(orgIds.map((id) => [id, { teams: [], viewerTeamKeys: new Set() }]));
+      for (const r of rows) {
+        const entry = byOrg.get(r.t_organization_id as string)!;
+        const team = teamFromRow(r);
+        entry.teams.push(team);
+        if (r.viewer_member) entry.viewerTeamKeys.add(team.key);
+      }
+      return orgIds.map((id) => byOrg.get(id)!);
+    });
+    this.#membershipTeams = new DataLoader(async (membershipIds) => {
+      const rows = await em.execute<Row[]>(
+        `select tm.membership_id as tm_membership_id, ${T_COLS} from team_members tm join teams t on t.key = tm.team_key
+          where tm.membership_id in (select jsonb_array_elements_text(?::jsonb)) order by t.name, t.team_id`,
+        [JSON.stringify(membershipIds)],
+      );
+      const byMembership = new Map<string, TeamView[]>(membershipIds.map((id) => [id, []]));
+      for (const r of rows) byMembership.get(r.tm_membership_id as string)!.push(teamFromRow(r));
+      return membershipIds.map((id) => byMembership.get(id)!);
+    });
+    this.#users = new DataLoader(async (ids) => {
+      const rows = await em.execute<Row[]>(`select ${U_COLS} from users u where u.id in (select jsonb_array_elements_text(?::jsonb))`, [JSON.stringify(ids)]);
+      const byId = new Map(rows.map((r) => [r.u_id as string, userFromRow(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+  }
+
+  /** Seeds the caches with what a write just returned, so reading it back costs nothing. */
+  prime(m: MembershipView, o?: OrganizationView): void {
+    if (m.userId === this.principal.userId && o) {
+      this.#viewerMemberships.clear(o.id).prime(o.id, { membership: m, organization: o });
+    }
+  }
+
+  async viewerUser(): Promise<UserView> {
+    const u = await this.#users.load(this.principal.userId);
+    if (!u) throw notFound('User', this.principal.userId);
+    return u;
+  }
+
+  /** Null when the viewer is not a member (existence is not leaked). */
+  async viewerMembership(organizationId: string): Promise<MembershipView | null> {
+    return (await this.#viewerMemberships.load(organizationId))?.membership ?? null;
+  }
+
+  /** An organization the viewer is a member of (even one it cannot enter), else null. */
+  async organization(organizationId: string): Promise<OrganizationView | null> {
+    return (await this.#viewerMemberships.load(organizationId))?.organization ?? null;
+  }
+
+  /** For fields beyond id/name/viewerMembership: the viewer must be able to enter. */
+  async requireEnter(organizationId: string): Promise<OrganizationView> {
+    const entry = await this.#viewerMemberships.load(organizationId);
+    if (!entry) throw notFound('Organization', organizationId);
+    assertAccess({ ...entry.membership, organization: { id: organizationId } }, 'enter');
+    return entry.organization;
+  }
+
+  async currentOrganization(): Promise<OrganizationView | null> {
+    const id = this.principal.currentOrganizationId;
+    return id ? this.organization(id) : null;
+  }
+
+  async currentMembership(): Promise<MembershipView | null> {
+    const id = this.principal.currentOrganizationId;
+    return id ? this.viewerMembership(id) : null;
+  }
+
+  /** One statement: the page, the organizations and the total. */
+  async viewerOrganizations(first: number, after: string | null): Promise<Page<{ membership: MembershipView; organization: OrganizationView }>> {
+    checkFirst(first);
+    const params: unknown[] = [this.principal.userId, this.principal.userId];
+    let cursorSql = '';
+    if (after) {
+      const [name, id] = decodeCursor(after, 2);
+      cursorSql = 'and (o.name, o.id) > (?, ?)';
+      params.push(name, id);
+    }
+    params.push(first + 1);
+    const rows = await this.#em.execute<Row[]>(
+      `select ${M_COLS}, ${O_COLS}, (select count(*) from memberships c where c.user_id = ?)::int as total
+         from memberships m join organizations o on o.id = m.organization_id
+        where m.user_id = ? ${cursorSql}
+        order by o.name, o.id limit ?`,
+      params,
+    );
+    const items = rows.slice(0, first).map((r) => {
+      const node = { membership: membershipFromRow(r), organization: organizationFromRow(r) };
+      this.#viewerMemberships.prime(node.organization.id, node);
+      return { cursor: encodeCursor([node.organization.name, node.organization.id]), node };
+    });
+    const total = rows[0] ? Number(rows[0].total) : await this.countViewerMemberships();
+    return pageOf(items, total, rows.length > first, Boolean(after));
+  }
+
+  private async countViewerMemberships(): Promise<number> {
+    const [row] = await this.#em.execute<Row[]>('select count(*)::int as total from memberships where user_id = ?', [this.principal.userId]);
+    return Number(row?.total ?? 0);
+  }
+
+  /** Members of an organization the viewer can enter, oldest first. */
+  async members(organizationId: string, first: number, after: string | null, status: UserStatus | null): Promise<Page<MembershipView>> {
+    checkFirst(first);
+    if (status !== null && !isUserStatus(status)) throw badInput('status', `unknown status ${String(status)}.`);
+    await this.requireEnter(organizationId);
+    const filter = status === null ? '' : 'and m.status = ?';
+    const base: unknown[] = [organizationId, ...(status === null ? [] : [status])];
+    const params = [...base, ...base];
+    let cursorSql = '';
+    if (after) {
+      const [id] = decodeCursor(after, 1);
+      cursorSql = 'and m.id > ?';
+      params.push(id);
+    }
+    params.push(first + 1);
+    const rows = await this.#em.execute<Row[]>(
+      `select ${M_COLS}, ${U_COLS},
+              (select count(*) from memberships m where m.organization_id = ? ${filter})::int as total
+         from memberships m join users u on u.id = m.user_id
+        where m.organization_id = ? ${filter} ${cursorSql}
+        order by m.id limit ?`,
+      params,
+    );
+    const items = rows.slice(0, first).map((r) => {
+      const user = userFromRow(r);
+      this.#users.prime(user.id, user);
+      const node = membershipFromRow(r);
+      return { cursor: encodeCursor([node.id]), node };
+    });
+    let total = rows[0] ? Number(rows[0].total) : 0;
+    if (!rows[0] && after) {
+      const [row] = await this.#em.execute<Row[]>(`select count(*)::int as total from memberships m where m.organization_id = ? ${filter}`, base);
+      total = Number(row?.total ?? 0);
+    }
+    return pageOf(items, total, rows.length > first, Boolean(after));
+  }
+
+  async teams(organizationId: string): Promise<TeamView[]> {
+    await this.requireEnter(organizationId);
+    return (await this.#organizationTeams.load(organizationId)).teams;
+  }
+
+  /**
+   * Teams of a membership. For the viewer's own memberships this reuses the
+   * organization's team list (flagged with the viewer's teams): no extra statement.
+   */
+  async membershipTeams(m: MembershipView): Promise<TeamView[]> {
+    if (m.userId === this.principal.userId) {
+      const entry = await this.#organizationTeams.load(m.organizationId);
+      return entry.teams.filter((t) => entry.viewerTeamKeys.has(t.key));
+    }
+    await this.requireEnter(m.organizationId);
+    return this.#membershipTeams.load(m.id);
+  }
+
+  async permissions(m: MembershipView): Promise<string[]> {
+    if (!canEnter(m)) return [];
+    const teams = await this.membershipTeams(m);
+    return effectivePermissions(m, teams.map((t) => t.policies));
+  }
+
+  /** A user seen through a membership the viewer may read. */
+  async user(userId: string): Promise<UserView> {
+    const u = await this.#users.load(userId);
+    if (!u) throw notFound('User', userId);
+    return u;
+  }
+}
+
+const pageOf = <T>(items: { cursor: string; node: T }[], totalCount: number, hasNextPage: boolean, hasPreviousPage: boolean): Page<T> => ({
+  items,
+  totalCount,
+  hasNextPage,
+  hasPreviousPage,
+  startCursor: items[0]?.cursor ?? null,
+  endCursor: items.at(-1)?.cursor ?? null,
+});

@@ -1,0 +1,373 @@
+/**
+ * Resolvers: parse → one domain call → map. Reads go through the request's
+ * ReadScope (batched and access-checked); writes through the domain services.
+ */
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { MembershipEventRecord } from '../../domain/events/event-log.js';
+import type { OrganizationRole, UserStatus } from '../../domain/model/index.js';
+import {
+  type MembershipView,
+  membershipView,
+  type OrganizationView,
+  organizationView,
+  type TeamView,
+  teamView,
+  type UserView,
+} from '../../domain/read-scope.js';
+import { type GraphQLContext, requireViewer } from './context.js';
+import {
+  AccessTokenType,
+  AutomaticUserAccessInput,
+  AutomaticUserAccessType,
+  CreateApiTokenPayloadType,
+  CreateOrganizationInput,
+  CreateTeamInput,
+  MembershipConnectionType,
+  MembershipEventObjectType,
+  MembershipType,
+  OrganizationConnectionType,
+  OrganizationRoleEnum,
+  OrganizationType,
+  SwitchOrganizationPayloadType,
+  TeamType,
+  UpdateTeamInput,
+  UserStatusEnum,
+  UserType,
+  ViewerType,
+} from './types.js';
+
+const connection = <T, E>(
+  page: { items: { cursor: string; node: T }[]; totalCount: number; hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null },
+  edge: (item: { cursor: string; node: T }) => E,
+) => ({
+  edges: page.items.map(edge),
+  totalCount: page.totalCount,
+  pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: page.startCursor, endCursor: page.endCursor },
+});
+
+const VIEWER = new ViewerType();
+
+@Resolver(() => ViewerType)
+export class ViewerResolver {
+  @Query(() => ViewerType, { description: 'The signed-in user.' })
+  viewer(@Ctx() ctx: GraphQLContext): ViewerType {
+    requireViewer(ctx);
+    return VIEWER;
+  }
+
+  @FieldResolver(() => UserType)
+  user(@Ctx() ctx: GraphQLContext): Promise<UserView> {
+    return requireViewer(ctx).scope.viewerUser();
+  }
+
+  @FieldResolver(() => OrganizationType, { nullable: true, description: 'The organization this session is in.' })
+  currentOrganization(@Ctx() ctx: GraphQLContext): Promise<OrganizationView | null> {
+    return requireViewer(ctx).scope.currentOrganization();
+  }
+
+  @FieldResolver(() => MembershipType, { nullable: true })
+  currentMembership(@Ctx() ctx: GraphQLContext): Promise<MembershipView | null> {
+    return requireViewer(ctx).scope.currentMembership();
+  }
+
+  @FieldResolver(() => OrganizationConnectionType, {
+    description: 'Every membership of the viewer, also those that cannot be entered; ordered by organization name.',
+  })
+  async organizations(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 100.' }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    const page = await requireViewer(ctx).scope.viewerOrganizations(first ?? 50, after ?? null);
+    return connection(page, (i) => ({ cursor: i.cursor, node: i.node.organization, membership: i.node.membership }));
+  }
+
+  @FieldResolver(() => AccessTokenType, {
+    nullable: true,
+    description: 'A token for the current organization; null when there is none or it cannot be entered.',
+  })
+  async accessToken(@Ctx() ctx: GraphQLContext) {
+    const { scope, principal, container } = requireViewer(ctx);
+    const m = await scope.currentMembership();
+    if (!m) return null;
+    const permissions = await scope.permissions(m);
+    if (permissions.length === 0) return null;
+    return container.tokens.issue({
+      userId: principal.userId,
+      sessionId: principal.sessionId,
+      organizationId: m.organizationId,
+      role: m.role,
+      permissions,
+    });
+  }
+}
+
+@Resolver(() => UserType)
+export class UserResolver {
+  @FieldResolver(() => OrganizationType, { nullable: true, description: 'Only for the viewer; null for other users.' })
+  lastVisitedOrganization(@Root() user: UserView, @Ctx() ctx: GraphQLContext): Promise<OrganizationView | null> | null {
+    const { scope, principal } = requireViewer(ctx);
+    if (user.id !== principal.userId || !user.lastVisitedOrganizationId) return null;
+    return scope.organization(user.lastVisitedOrganizationId);
+  }
+}
+
+@Resolver(() => OrganizationType)
+export class OrganizationResolver {
+  @Query(() => OrganizationType, { nullable: true, description: 'Null unless the viewer is a member.' })
+  organization(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<OrganizationView | null> {
+    return requireViewer(ctx).scope.organization(id);
+  }
+
+  @FieldResolver(() => MembershipType, { nullable: true })
+  viewerMembership(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<MembershipView | null> {
+    return requireViewer(ctx).scope.viewerMembership(org.id);
+  }
+
+  @FieldResolver(() => AutomaticUserAccessType)
+  async automaticUserAccess(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext) {
+    return (await requireViewer(ctx).scope.requireEnter(org.id)).automaticUserAccess;
+  }
+
+  @FieldResolver(() => MembershipConnectionType)
+  async members(
+    @Root() org: OrganizationView,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 100.' }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => UserStatusEnum, { nullable: true }) status: UserStatus | null,
+  ) {
+    const page = await requireViewer(ctx).scope.members(org.id, first ?? 50, after ?? null, status ?? null);
+    return connection(page, (i) => i);
+  }
+
+  @FieldResolver(() => [TeamType])
+  teams(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<TeamView[]> {
+    return requireViewer(ctx).scope.teams(org.id);
+  }
+
+  @Mutation(() => OrganizationType, { description: 'Creates an organization; you become its ORG_ADMIN.' })
+  async createOrganization(@Arg('input', () => CreateOrganizationInput) input: CreateOrganizationInput, @Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    return organizationView(await container.organizations.createOrganization(principal, { id: input.id ?? null, name: input.name }));
+  }
+
+  @Mutation(() => OrganizationType)
+  async setAutomaticUserAccess(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('input', () => AutomaticUserAccessInput) input: AutomaticUserAccessInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return organizationView(await container.organizations.setAutomaticUserAccess(principal, organizationId, input));
+  }
+}
+
+@Resolver(() => MembershipType)
+export class MembershipResolver {
+  @FieldResolver(() => UserType)
+  user(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<UserView> {
+    return requireViewer(ctx).scope.user(m.userId);
+  }
+
+  @FieldResolver(() => OrganizationType)
+  async organization(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<OrganizationView> {
+    const org = await requireViewer(ctx).scope.organization(m.organizationId);
+    if (!org) throw new Error(`membership ${m.id} resolved without its organization`);
+    return org;
+  }
+
+  @FieldResolver(() => [TeamType])
+  teams(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<TeamView[]> {
+    return requireViewer(ctx).scope.membershipTeams(m);
+  }
+
+  @FieldResolver(() => [String], { description: "Role built-ins ∪ team policies; empty when the membership cannot be entered." })
+  permissions(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<string[]> {
+    return requireViewer(ctx).scope.permissions(m);
+  }
+
+  @Mutation(() => SwitchOrganizationPayloadType, {
+    description: 'Enters an organization: STAGED/INVITED become ACTIVE, it becomes the current and last visited one, and an access token is issued.',
+  })
+  async switchOrganization(@Arg('organizationId', () => ID) organizationId: string, @Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    const r = await container.memberships.switchOrganization(principal, organizationId);
+    const membership = membershipView(r.membership);
+    const organization = organizationView(r.membership.organization.getEntity());
+    // Later fields of this request see the new current organization.
+    principal.currentOrganizationId = organizationId;
+    const scope = container.readScope(principal);
+    scope.prime(membership, organization);
+    ctx.scope = scope;
+    return { viewer: VIEWER, organization, membership, accessToken: r.accessToken };
+  }
+
+  @Mutation(() => MembershipType, { description: 'Adds a user (created by email if new) as STAGED. Needs ORG_ADMIN.' })
+  async stageUser(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('email') email: string,
+    @Arg('role', () => OrganizationRoleEnum, { nullable: true, defaultValue: 'MEMBER' }) role: OrganizationRole | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return membershipView(await container.memberships.stageUser(principal, organizationId, email, role ?? 'MEMBER'));
+  }
+
+  @Mutation(() => MembershipType, { description: 'Invites a user (new or STAGED) and sends the invitation email. Needs ORG_ADMIN.' })
+  async inviteUser(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('email') email: string,
+    @Arg('role', () => OrganizationRoleEnum, { nullable: true, defaultValue: 'MEMBER' }) role: OrganizationRole | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return membershipView(await container.memberships.inviteUser(principal, organizationId, email, role ?? 'MEMBER'));
+  }
+
+  @Mutation(() => MembershipType, { description: 'DISABLED from any status; STAGED from DISABLED. Needs ORG_ADMIN.' })
+  async setMembershipStatus(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('status', () => UserStatusEnum) status: UserStatus,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return membershipView(await container.memberships.setMembershipStatus(principal, organizationId, userId, status));
+  }
+
+  @Mutation(() => MembershipType, { description: 'Needs ORG_ADMIN.' })
+  async setMembershipRole(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('role', () => OrganizationRoleEnum) role: OrganizationRole,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return membershipView(await container.memberships.setMembershipRole(principal, organizationId, userId, role));
+  }
+
+  @Mutation(() => Boolean, { description: 'Removes the membership and its team memberships. Needs ORG_ADMIN.' })
+  removeMember(@Arg('organizationId', () => ID) organizationId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    return container.memberships.removeMember(principal, organizationId, userId);
+  }
+}
+
+@Resolver(() => TeamType)
+export class TeamResolver {
+  @Mutation(() => TeamType, { description: 'Needs ORG_ADMIN.' })
+  async createTeam(@Arg('organizationId', () => ID) organizationId: string, @Arg('input', () => CreateTeamInput) input: CreateTeamInput, @Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    return teamView(await container.teams.createTeam(principal, organizationId, input));
+  }
+
+  @Mutation(() => TeamType, { description: 'Needs ORG_ADMIN.' })
+  async updateTeam(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('teamId', () => ID) teamId: string,
+    @Arg('input', () => UpdateTeamInput) input: UpdateTeamInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return teamView(await container.teams.updateTeam(principal, organizationId, teamId, input));
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes the team; its members lose it. Needs ORG_ADMIN.' })
+  deleteTeam(@Arg('organizationId', () => ID) organizationId: string, @Arg('teamId', () => ID) teamId: string, @Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    return container.teams.deleteTeam(principal, organizationId, teamId);
+  }
+
+  @Mutation(() => TeamType, { description: 'Adds members of the organization to the team (source MANUAL). Needs ORG_ADMIN.' })
+  async addTeamMembers(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('teamId', () => ID) teamId: string,
+    @Arg('userIds', () => [ID]) userIds: string[],
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return teamView(await container.teams.addTeamMembers(principal, organizationId, teamId, userIds));
+  }
+
+  @Mutation(() => TeamType, { description: 'Needs ORG_ADMIN.' })
+  async removeTeamMembers(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('teamId', () => ID) teamId: string,
+    @Arg('userIds', () => [ID]) userIds: string[],
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { container, principal } = requireViewer(ctx);
+    return teamView(await container.teams.removeTeamMembers(principal, organizationId, teamId, userIds));
+  }
+}
+
+@Resolver()
+export class SessionResolver {
+  @Mutation(() => CreateApiTokenPayloadType, { description: 'A long-lived token for scripts, for yourself. The secret is returned once.' })
+  async createApiToken(@Arg('name') name: string, @Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    const t = await container.identity.createApiToken(principal, name);
+    return { token: t.token, apiToken: { id: t.id, name: t.name, createdAt: t.createdAt } };
+  }
+
+  @Mutation(() => Boolean, { description: 'Revokes the session or API token used for this request.' })
+  signOut(@Ctx() ctx: GraphQLContext) {
+    const { container, principal } = requireViewer(ctx);
+    return container.identity.signOut(principal);
+  }
+}
+
+@Resolver(() => MembershipEventObjectType)
+export class MembershipEventResolver {
+  @Subscription(() => MembershipEventObjectType, {
+    description:
+      "Membership changes. Without organizationId: the viewer's own memberships; with it: that organization's (members who can enter it). " +
+      '`after` replays from the log after that event id, then continues live.',
+    subscribe: async ({ args, context }) => {
+      const ctx = requireViewer(context as GraphQLContext);
+      const organizationId = (args.organizationId as string | null | undefined) ?? undefined;
+      if (organizationId !== undefined) await ctx.scope.requireEnter(organizationId);
+      const stream = ctx.container.eventStream({ userId: ctx.principal.userId, organizationId, after: args.after as string | null | undefined });
+      return countActive(ctx, stream);
+    },
+  })
+  membershipChanged(
+    @Root() event: MembershipEventRecord,
+    @Arg('organizationId', () => ID, { nullable: true }) _organizationId: string | null,
+    @Arg('after', () => ID, { nullable: true }) _after: string | null,
+  ): MembershipEventRecord {
+    return event;
+  }
+
+  @FieldResolver(() => MembershipType, {
+    nullable: true,
+    description: "For events about the viewer: the viewer's membership as it is now (null once it is gone). Null for other users' events.",
+  })
+  membership(@Root() e: MembershipEventRecord, @Ctx() ctx: GraphQLContext): Promise<MembershipView | null> | null {
+    const { container, principal } = requireViewer(ctx);
+    if (e.userId !== principal.userId) return null;
+    // A fresh scope: a subscription's context lives as long as the subscription, its caches must not.
+    return container.readScope(principal).viewerMembership(e.organizationId);
+  }
+}
+
+async function* countActive<T>(ctx: GraphQLContext, stream: AsyncGenerator<T>): AsyncGenerator<T> {
+  const gauge = ctx.container.metrics.activeSubscriptions;
+  gauge.inc();
+  try {
+    yield* stream;
+  } finally {
+    gauge.dec();
+  }
+}
+
+export const RESOLVERS = [
+  ViewerResolver,
+  UserResolver,
+  OrganizationResolver,
+  MembershipResolver,
+  TeamResolver,
+  SessionResolver,
+  MembershipEventResolver,
+] as const;

@@ -1,0 +1,48 @@
+/**
+ * Who is calling: `Authorization: Bearer <session or API token>`, else the
+ * `orgway_session` cookie. Cookie-authenticated browser requests must come from
+ * an allowed origin (CSRF / cross-site WebSocket hijacking), on top of
+ * SameSite=Lax and Apollo's CSRF prevention (which refuses "simple" requests).
+ */
+import type { Container } from '../../app/container.js';
+import type { Principal } from '../../domain/access.js';
+import { DomainError } from '../../domain/model/index.js';
+
+export const SESSION_COOKIE = 'orgway_session';
+
+export interface Credentials {
+  principal: Principal | null;
+  viaCookie: boolean;
+}
+
+interface RequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  cookies?: Record<string, string | undefined>;
+}
+
+const header = (req: RequestLike, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+export const allowedOrigins = (container: Container): Set<string> =>
+  new Set([new URL(container.config.publicUrl).origin, new URL(container.config.appUrl).origin]);
+
+/**
+ * Resolves the caller. A bearer token that is present but wrong is an error
+ * (UNAUTHENTICATED), not an anonymous request: clients should learn their token is dead.
+ */
+export const authenticate = async (container: Container, req: RequestLike, bearerFromInit?: string | undefined): Promise<Credentials> => {
+  const authorization = bearerFromInit ?? header(req, 'authorization');
+  if (authorization) {
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!m) throw new DomainError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
+    return { principal: await container.identity.authenticate(m[1]!), viaCookie: false };
+  }
+  const cookie = req.cookies?.[SESSION_COOKIE];
+  if (!cookie) return { principal: null, viaCookie: false };
+  const origin = header(req, 'origin');
+  if (origin !== undefined && !allowedOrigins(container).has(origin))
+    throw new DomainError('FORBIDDEN', `Requests authenticated by cookie must come from ${[...allowedOrigins(container)].join(' or ')}; this one came from ${origin}.`);
+  return { principal: await container.identity.authenticate(cookie), viaCookie: true };
+};
