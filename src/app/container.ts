@@ -69,7 +69,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const metrics = createMetrics();
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const ownsDb = !options.db;
-  db.observeStatements(() => metrics.sqlStatements.inc());
+  const stopCounting = db.observeStatements(() => metrics.sqlStatements.inc());
 
   const migrate = options.migrate ?? db.kind === 'pglite';
   if (migrate) await db.orm.migrator.up();
@@ -146,6 +146,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     async close() {
       await events.stop();
       await outbox.stop();
+      stopCounting();
       if (ownsDb) await db.close();
     },
   };

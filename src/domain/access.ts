@@ -12,6 +12,8 @@ export interface Principal {
   sessionId: string;
   sessionKind: 'SESSION' | 'API_TOKEN';
   currentOrganizationId: string | null;
+  /** The user row read with the session (saves a statement per request). */
+  user?: { id: string; email: string; displayName: string | null; lastVisitedOrganizationId: string | null; createdAt: Date };
 }
 
 export type AccessNeed = 'member' | 'enter' | 'admin';

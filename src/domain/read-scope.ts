@@ -249,6 +249,7 @@ export class ReadScope {
       const byId = new Map(rows.map((r) => [r.u_id as string, userFromRow(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     });
+    if (principal.user) this.#users.prime(principal.userId, principal.user);
   }
 
   /** Seeds the caches with what a write just returned, so reading it back costs nothing. */

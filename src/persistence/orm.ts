@@ -37,8 +37,8 @@ export interface Database {
   readonly pglite: PGlite | undefined;
   readonly databaseUrl: string | undefined;
   em(): Em;
-  /** Set the statement observer (one at a time). */
-  observeStatements(observer: StatementObserver | undefined): void;
+  /** Adds a statement observer; returns a function that removes it. */
+  observeStatements(observer: StatementObserver): () => void;
   close(): Promise<void>;
 }
 
@@ -50,7 +50,14 @@ export interface OpenDatabaseOptions {
 }
 
 export const openDatabase = async (options: OpenDatabaseOptions): Promise<Database> => {
-  let observer: StatementObserver | undefined;
+  const observers = new Set<StatementObserver>();
+  const notify: StatementObserver = (sql) => {
+    for (const o of observers) o(sql);
+  };
+  const observeStatements = (o: StatementObserver) => {
+    observers.add(o);
+    return () => void observers.delete(o);
+  };
   const common = {
     entities: ALL_ENTITIES,
     extensions: [Migrator],
@@ -58,7 +65,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     discovery: { warnWhenNoEntities: true },
     allowGlobalContext: false,
     debug: false,
-    loggerFactory: (o: LoggerOptions) => new ObservingLogger(o, () => observer),
+    loggerFactory: (o: LoggerOptions) => new ObservingLogger(o, () => (observers.size ? notify : undefined)),
   };
   if (options.databaseUrl) {
     const orm = await PostgresORM.init({
@@ -72,7 +79,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       pglite: undefined,
       databaseUrl: options.databaseUrl,
       em: () => orm.em.fork() as unknown as Em,
-      observeStatements: (o) => (observer = o),
+      observeStatements,
       close: () => orm.close(),
     };
   }
@@ -91,7 +98,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     pglite,
     databaseUrl: undefined,
     em: () => orm.em.fork() as unknown as Em,
-    observeStatements: (o) => (observer = o),
+    observeStatements,
     close: async () => {
       await orm.close();
       await pglite.close();

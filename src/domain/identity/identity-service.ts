@@ -62,6 +62,10 @@ interface SessionRow {
   user_id: string;
   kind: 'SESSION' | 'API_TOKEN';
   current_organization_id: string | null;
+  email: string;
+  display_name: string | null;
+  last_visited_organization_id: string | null;
+  user_created_at: string | Date;
 }
 
 export class IdentityService {
@@ -71,19 +75,33 @@ export class IdentityService {
     private readonly sessionTtlSeconds: number,
   ) {}
 
-  /** One statement: the bearer secret's live session, or UNAUTHENTICATED. */
+  /** One statement: the bearer secret's live session with its user, or UNAUTHENTICATED. */
   async authenticate(secret: string): Promise<Principal> {
     if (!secret || secret.length > 200) throw unauthenticated();
     const rows = await this.tx.read((em: Em) =>
       em.execute<SessionRow[]>(
-        `select id, user_id, kind, current_organization_id from sessions
-          where token_hash = ? and revoked_at is null and (expires_at is null or expires_at > ?)`,
+        `select s.id, s.user_id, s.kind, s.current_organization_id, u.email, u.display_name,
+                u.last_visited_organization_id, u.created_at as user_created_at
+           from sessions s join users u on u.id = s.user_id
+          where s.token_hash = ? and s.revoked_at is null and (s.expires_at is null or s.expires_at > ?)`,
         [hashSecret(secret), this.clock.now()],
       ),
     );
     const row = rows[0];
     if (!row) throw unauthenticated();
-    return { userId: row.user_id, sessionId: row.id, sessionKind: row.kind, currentOrganizationId: row.current_organization_id };
+    return {
+      userId: row.user_id,
+      sessionId: row.id,
+      sessionKind: row.kind,
+      currentOrganizationId: row.current_organization_id,
+      user: {
+        id: row.user_id,
+        email: row.email,
+        displayName: row.display_name,
+        lastVisitedOrganizationId: row.last_visited_organization_id,
+        createdAt: new Date(row.user_created_at),
+      },
+    };
   }
 
   /** A browser session for a user who signed in (SAML) or for tests. */

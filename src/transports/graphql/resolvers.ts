@@ -197,6 +197,7 @@ export class MembershipResolver {
     const organization = organizationView(r.membership.organization.getEntity());
     // Later fields of this request see the new current organization.
     principal.currentOrganizationId = organizationId;
+    if (principal.user) principal.user = { ...principal.user, lastVisitedOrganizationId: organizationId };
     const scope = container.readScope(principal);
     scope.prime(membership, organization);
     ctx.scope = scope;

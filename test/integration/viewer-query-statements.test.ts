@@ -1,0 +1,83 @@
+/**
+ * Issue 2, point 5: the SPA's Viewer query costs a constant number of SQL statements
+ * (≤ 3 for the whole request, authentication included), whatever the membership count.
+ * Statements are captured from the ORM's own connection, on real PostgreSQL.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Principal } from '../../src/domain/access.js';
+import { SwitchOrganizationDocument, ViewerOrganizationsDocument } from '../generated/graphql.js';
+import { type Gateway, startGateway } from '../helpers/gateway.js';
+
+const VIEWER_QUERY = `query {
+  viewer { organizations(first: 50) { edges {
+    node { id name teams { id } }
+    membership { role status permissions teams { id } }
+  } } }
+}`;
+
+let gw: Gateway;
+beforeAll(async () => {
+  gw = await startGateway();
+});
+afterAll(() => gw?.close());
+
+/** A user with `count` memberships; each organization has 3 teams, the user is in 2 with policies. */
+const userWithMemberships = async (count: number) => {
+  const email = `u${count}.${Date.now()}@example.com`;
+  let token = '';
+  let principal: Principal | undefined;
+  for (let i = 0; i < count; i++) {
+    const r = await gw.container.organizations.bootstrap({ organizationName: `N${count} org ${String(i).padStart(3, '0')}`, adminEmail: email });
+    token ||= r.apiToken.token;
+    principal ??= await gw.container.identity.authenticate(token);
+    for (let k = 0; k < 3; k++) {
+      const team = await gw.container.teams.createTeam(principal, r.organization.id, { name: `team ${k}`, policies: [`p${k}:read`] });
+      if (k < 2) await gw.container.teams.addTeamMembers(principal, r.organization.id, team.teamId, [r.userId]);
+    }
+  }
+  return token;
+};
+
+const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument, variables = {}) => {
+  const statements: string[] = [];
+  const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
+  try {
+    const r = await gw.gql<any>(query, variables, token);
+    return { r, statements };
+  } finally {
+    stop();
+  }
+};
+
+test('the Viewer query runs ≤ 3 statements for 1, 10 and 50 memberships', async () => {
+  const counts: Record<number, number> = {};
+  for (const n of [1, 10, 50]) {
+    const token = await userWithMemberships(n);
+    const { r, statements } = await statementsFor(token, VIEWER_QUERY);
+    expect(r.errors).toBeUndefined();
+    const edges = r.data.viewer.organizations.edges;
+    expect(edges).toHaveLength(n);
+    for (const e of edges) {
+      expect(e.node.teams).toHaveLength(3);
+      expect(e.membership.teams).toHaveLength(2);
+      expect(e.membership.permissions).toEqual(expect.arrayContaining(['p0:read', 'p1:read', 'organization:admin']));
+      expect(e.membership.permissions).not.toContain('p2:read');
+    }
+    counts[n] = statements.length;
+    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(3);
+  }
+  expect(new Set(Object.values(counts)).size).toBe(1);
+});
+
+test('typed documents from codegen work against the server (query and mutation)', async () => {
+  const token = await userWithMemberships(2);
+  const { r } = await statementsFor(token, ViewerOrganizationsDocument, { first: 1 });
+  expect(r.data.viewer.organizations.totalCount).toBe(2);
+  expect(r.data.viewer.organizations.pageInfo.hasNextPage).toBe(true);
+  const orgId = r.data.viewer.organizations.edges[0].node.id;
+  const s = await gw.gql(SwitchOrganizationDocument, { organizationId: orgId }, token);
+  expect(s.errors).toBeUndefined();
+  expect(s.data?.switchOrganization.viewer.currentOrganization?.id).toBe(orgId);
+  expect(s.data?.switchOrganization.viewer.user.lastVisitedOrganization?.id).toBe(orgId);
+  expect(s.data?.switchOrganization.membership.status).toBe('ACTIVE');
+});
