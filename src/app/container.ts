@@ -6,8 +6,8 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Principal } from '../domain/access.js';
 import { EventHub } from '../domain/events/event-hub.js';
-import { EVENTS_CHANNEL, type MembershipEventRecord } from '../domain/events/event-log.js';
-import { openEventStream, type EventStreamOptions } from '../domain/events/event-stream.js';
+import { EVENTS_CHANNEL } from '../domain/events/event-log.js';
+import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
 import { IdentityService } from '../domain/identity/identity-service.js';
 import { OutboxSender } from '../domain/invitations/sender.js';
 import { MembershipService } from '../domain/membership/membership-service.js';
@@ -38,8 +38,8 @@ export interface Container {
   readonly outbox: OutboxSender;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
-  /** A membership event stream for one subscriber. */
-  eventStream(options: EventStreamOptions): AsyncGenerator<MembershipEventRecord>;
+  /** A membership event stream for one subscriber; rejects with NOT_FOUND / FORBIDDEN / BAD_USER_INPUT before it starts. */
+  eventStream(options: EventStreamOptions): Promise<EventStream>;
   /** Is the database reachable and fully migrated? */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
   close(): Promise<void>;
@@ -137,7 +137,11 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     async readiness() {
       try {
         const pendingNow = await db.orm.migrator.getPending();
-        if (pendingNow.length) return { ready: false, reason: `${pendingNow.length} pending migration(s)` };
+        if (pendingNow.length)
+          return {
+            ready: false,
+            reason: `${pendingNow.length} pending migration(s) (${pendingNow.map((m) => m.name).join(', ')}); run \`orgway migrate\``,
+          };
         return { ready: true };
       } catch (error) {
         return { ready: false, reason: `database unreachable: ${(error as Error).message}` };

@@ -1,105 +1,215 @@
 /**
- * The `orgway` command: bootstrap, migrate, serve. Uses the container, never Fastify
- * (serve builds the server through app/server.ts).
+ * The `orgway` command: bootstrap, migrate, serve, rotate-signing-key. Uses the container,
+ * never Fastify (serve builds the server through app/server.ts).
+ *
+ * stdout carries only the command's result (so `--json` output is pure JSON); logs go to
+ * stderr at `warn` or quieter. Exit codes: 0 ok, 1 failure, 2 usage or an invalid flag
+ * value, 78 invalid configuration (EX_CONFIG).
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { createContainer } from '../app/container.js';
-import { ConfigError, loadConfig } from '../config/config.js';
-import { isDomainError } from '../domain/model/index.js';
-import { openDatabase } from '../persistence/orm.js';
-import { serve } from './serve.js';
+import type { Container } from '../app/container.js';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { checkName, checkOrganizationId, isDomainError, normalizeEmail } from '../domain/model/index.js';
+import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
+
+// The database, ORM and server are imported when a command needs them, so usage errors
+// and --help answer at once.
 
 const USAGE = `Usage:
   orgway bootstrap --org-name <name> --admin-email <email> [--org-id <id>] [--json]
       Creates an organization, its ORG_ADMIN and an API token for that admin, and prints them.
   orgway migrate
-      Applies pending database migrations.
+      Applies pending database migrations (safe to run again).
   orgway serve [--migrate]
       Runs the gateway (the embedded database is migrated automatically; PostgreSQL needs
       'orgway migrate' first, or --migrate).
+  orgway rotate-signing-key [--json]
+      Makes a new access-token signing key; tokens signed by the old one stay verifiable
+      until they expire.
 
 Configuration comes from the environment: DATABASE_URL, ORGWAY_DATA_DIR, PORT, HOST,
 ORGWAY_PUBLIC_URL, ORGWAY_APP_URL, LOG_LEVEL, SMTP_URL (see README).`;
 
-/** Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration (EX_CONFIG). */
-const fail = (message: string, code: number): never => {
-  process.stderr.write(`orgway: ${message}\n`);
-  process.exit(code);
+class CliExit extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+const usageError = (message: string): CliExit => new CliExit(`${message}\n\n${USAGE}`, 2);
+
+/** Writes to stdout and resolves once the data is handed to the OS (before process.exit). */
+const out = (text: string): Promise<void> => new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+
+type FlagSpec = Record<string, { type: 'string' | 'boolean' }>;
+type FlagValues = Record<string, string | boolean | undefined>;
+
+const parse = (args: string[], options: FlagSpec): FlagValues => {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values as FlagValues;
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
+};
+
+/** Logs of a CLI run: stderr, never more verbose than `warn` unless LOG_LEVEL asks for less. */
+const cliLogger = async (config: Config) => {
+  const { pino } = await import('pino');
+  const quieter = ['error', 'fatal', 'silent'].includes(config.logLevel);
+  return pino({ level: quieter ? config.logLevel : 'warn', base: { service: 'orgway' } }, pino.destination(2));
+};
+
+/** The embedded database admits one process at a time (see data-dir-lock.ts). */
+const lockEmbedded = (config: Config): void => {
+  if (config.databaseUrl) return;
+  try {
+    lockDataDir(config.dataDir);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) throw new CliExit(error.message, 1);
+    throw error;
+  }
+};
+
+const openContainer = async (config: Config): Promise<Container> => {
+  lockEmbedded(config);
+  const { createContainer, NotMigratedError } = await import('../app/container.js');
+  try {
+    return await createContainer(config, { startBackground: false, logger: await cliLogger(config) });
+  } catch (error) {
+    if (error instanceof NotMigratedError) throw new CliExit(error.message, 1);
+    throw new CliExit(`cannot open the database: ${(error as Error).message}`, 1);
+  }
+};
+
+/** Validates a flag value with the domain's rules; the message names the flag. */
+const flag = <T>(check: () => T): T => {
+  try {
+    return check();
+  } catch (error) {
+    if (isDomainError(error)) throw new CliExit(error.message, 2);
+    throw error;
+  }
+};
+
+const bootstrap = async (config: Config, args: string[]): Promise<void> => {
+  const values = parse(args, {
+    'org-name': { type: 'string' },
+    'admin-email': { type: 'string' },
+    'org-id': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return out(`${USAGE}\n`);
+  const orgName = values['org-name'] as string | undefined;
+  const adminEmail = values['admin-email'] as string | undefined;
+  const orgId = values['org-id'] as string | undefined;
+  const missing = [!orgName && '--org-name', !adminEmail && '--admin-email'].filter(Boolean);
+  if (missing.length) throw usageError(`bootstrap needs ${missing.join(' and ')}.`);
+  // Checked before the database is opened, with the domain's rules.
+  const input = {
+    organizationName: flag(() => checkName(orgName!, '--org-name')),
+    adminEmail: flag(() => normalizeEmail(adminEmail!, '--admin-email')),
+    organizationId: orgId === undefined ? null : flag(() => checkOrganizationId(orgId, '--org-id')),
+  };
+  const container = await openContainer(config);
+  try {
+    const r = await container.organizations.bootstrap(input);
+    const result = {
+      organization: { id: r.organization.id, name: r.organization.name },
+      admin: { userId: r.userId, email: r.email, role: 'ORG_ADMIN' },
+      apiToken: { id: r.apiToken.id, token: r.apiToken.token },
+    };
+    await out(
+      values.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `Created organization ${result.organization.name} (${result.organization.id})\n` +
+            `ORG_ADMIN: ${result.admin.email} (${result.admin.userId})\n` +
+            `API token (shown once; use as "Authorization: Bearer <token>"):\n  ${result.apiToken.token}\n`,
+    );
+  } catch (error) {
+    if (isDomainError(error)) throw new CliExit(`${error.code}: ${error.message}`, 1);
+    throw error;
+  } finally {
+    await container.close();
+  }
+};
+
+const migrate = async (config: Config, args: string[]): Promise<void> => {
+  if (parse(args, {}).help) return out(`${USAGE}\n`);
+  lockEmbedded(config);
+  const { openDatabase } = await import('../persistence/orm.js');
+  let db;
+  try {
+    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (error) {
+    throw new CliExit(`cannot open the database: ${(error as Error).message}`, 1);
+  }
+  try {
+    const applied = await db.orm.migrator.up();
+    await out(applied.length ? `Applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}\n` : 'The database is up to date.\n');
+  } catch (error) {
+    throw new CliExit(`migration failed, nothing of it was applied: ${(error as Error).message}`, 1);
+  } finally {
+    await db.close();
+  }
+};
+
+const rotateSigningKey = async (config: Config, args: string[]): Promise<void> => {
+  const values = parse(args, { json: { type: 'boolean' } });
+  if (values.help) return out(`${USAGE}\n`);
+  const container = await openContainer(config);
+  try {
+    const kid = await container.tokens.rotate();
+    const published = (await container.tokens.jwks()).keys.map((k) => k.kid);
+    await out(values.json ? `${JSON.stringify({ kid, published })}\n` : `New signing key ${kid}; published keys: ${published.join(', ')}\n`);
+  } finally {
+    await container.close();
+  }
 };
 
 const main = async (argv: string[]): Promise<void> => {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  let config;
+  if (!command || command === '--help' || command === '-h' || command === 'help') return out(`${USAGE}\n`);
+  if (!['bootstrap', 'migrate', 'serve', 'rotate-signing-key'].includes(command)) throw usageError(`unknown command "${command}".`);
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) fail(error.message, 78);
+    if (error instanceof ConfigError) throw new CliExit(error.message, 78);
     throw error;
   }
   switch (command) {
-    case 'migrate': {
-      parseArgs({ args: rest, options: {}, strict: true });
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      try {
-        const applied = await db.orm.migrator.up();
-        process.stdout.write(applied.length ? `Applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}\n` : 'The database is up to date.\n');
-      } finally {
-        await db.close();
-      }
-      return;
-    }
-    case 'bootstrap': {
-      let values;
-      try {
-        ({ values } = parseArgs({
-          args: rest,
-          options: { 'org-name': { type: 'string' }, 'admin-email': { type: 'string' }, 'org-id': { type: 'string' }, json: { type: 'boolean' } },
-          strict: true,
-        }));
-      } catch (error) {
-        return fail(`${(error as Error).message}\n\n${USAGE}`, 2);
-      }
-      if (!values['org-name'] || !values['admin-email']) return fail(`bootstrap needs --org-name and --admin-email.\n\n${USAGE}`, 2);
-      const container = await createContainer(config, { startBackground: false, logger: undefined });
-      try {
-        const r = await container.organizations.bootstrap({
-          organizationName: values['org-name'],
-          organizationId: values['org-id'] ?? null,
-          adminEmail: values['admin-email'],
-        });
-        const out = {
-          organization: { id: r.organization.id, name: r.organization.name },
-          admin: { userId: r.userId, email: r.email, role: 'ORG_ADMIN' },
-          apiToken: { id: r.apiToken.id, token: r.apiToken.token },
-        };
-        if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        else
-          process.stdout.write(
-            `Created organization ${out.organization.name} (${out.organization.id})\n` +
-              `ORG_ADMIN: ${out.admin.email} (${out.admin.userId})\n` +
-              `API token (shown once; use as "Authorization: Bearer <token>"):\n  ${out.apiToken.token}\n`,
-          );
-      } catch (error) {
-        if (isDomainError(error)) fail(`${error.code}: ${error.message}`, 1);
-        throw error;
-      } finally {
-        await container.close();
-      }
-      return;
-    }
+    case 'bootstrap':
+      return bootstrap(config, rest);
+    case 'migrate':
+      return migrate(config, rest);
+    case 'rotate-signing-key':
+      return rotateSigningKey(config, rest);
     case 'serve': {
-      const { values } = parseArgs({ args: rest, options: { migrate: { type: 'boolean' } }, strict: true });
-      await serve(values.migrate ? { migrate: true } : {});
-      return;
+      const values = parse(rest, { migrate: { type: 'boolean' } });
+      if (values.help) return out(`${USAGE}\n`);
+      // Keeps running until a signal drains it.
+      const { serve } = await import('./serve.js');
+      return serve({ config, ...(values.migrate ? { migrate: true } : {}) });
     }
-    default:
-      fail(`unknown command "${command}".\n\n${USAGE}`, 2);
   }
 };
 
-await main(process.argv.slice(2));
+const command = process.argv[2];
+main(process.argv.slice(2)).then(
+  () => {
+    // serve keeps the process alive; every other command is done.
+    if (command !== 'serve') process.exit(0);
+  },
+  (error: unknown) => {
+    if (error instanceof CliExit) {
+      process.stderr.write(`orgway: ${error.message}\n`);
+      process.exit(error.code);
+    }
+    process.stderr.write(`orgway: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

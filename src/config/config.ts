@@ -8,43 +8,52 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const httpUrl = z
   .string()
-  .url('must be an absolute URL such as https://id.example.com')
-  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+  .refine((u) => URL.canParse(u), 'must be an absolute URL such as https://id.example.com')
+  .refine((u) => /^https?:\/\//i.test(u), 'must start with http:// or https://')
+  .refine((u) => !URL.canParse(u) || (!new URL(u).search && !new URL(u).hash), 'must not have a query string or fragment')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** A whole number written in digits (no "1e3", no "0x10"), within bounds. */
+const integer = (unit: string, min: number, max: number = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number${unit ? ` of ${unit}` : ''}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, max === Number.MAX_SAFE_INTEGER ? `must be at least ${min}` : `must be between ${min} and ${max}`);
+
 const schema = z.object({
-  PORT: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(0, 'must be between 0 and 65535')
-    .max(65535, 'must be between 0 and 65535')
-    .default(4000),
+  /** 0 picks a free port (the bound address is logged). */
+  PORT: integer('', 0, 65535).default(4000),
   HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   ORGWAY_PUBLIC_URL: httpUrl.optional(),
   ORGWAY_APP_URL: httpUrl.optional(),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_LEVEL: z
+    .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }))
+    .default('info'),
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL, e.g. postgres://user:pass@db.example.com:5432/orgway')
+    .refine((u) => URL.canParse(u), 'is not a valid URL (percent-encode special characters in the password)')
     .optional(),
   ORGWAY_DATA_DIR: z.string().min(1, 'must not be empty').default('./.orgway'),
   /** Lifetime of organization access tokens in seconds; SPEC §4 caps it at 15 minutes. */
-  ORGWAY_ACCESS_TOKEN_TTL: z.coerce
-    .number({ error: 'must be a number of seconds' })
-    .int('must be a whole number of seconds')
-    .min(30, 'must be at least 30 seconds')
-    .max(900, 'must be at most 900 seconds (15 minutes)')
-    .default(600),
+  ORGWAY_ACCESS_TOKEN_TTL: integer('seconds', 30, 900).default(600),
   ORGWAY_ACCESS_TOKEN_AUDIENCE: z.string().min(1, 'must not be empty').default('orgway'),
   /** Lifetime of browser sessions in seconds (default 14 days). */
-  ORGWAY_SESSION_TTL: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).default(14 * 24 * 3600),
+  ORGWAY_SESSION_TTL: integer('seconds', 60).default(14 * 24 * 3600),
   /** How long SIGTERM waits for requests to finish before closing anyway. */
-  ORGWAY_SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).default(10_000),
+  ORGWAY_SHUTDOWN_TIMEOUT_MS: integer('milliseconds', 0, 600_000).default(10_000),
+  /** How often open graphql-ws connections re-check their session (signOut, expiry); 0 turns the check off. */
+  ORGWAY_SESSION_RECHECK_MS: integer('milliseconds', 0).default(30_000),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
     .optional(),
-  ORGWAY_MAIL_FROM: z.string().min(3).default('orgway <no-reply@localhost>'),
+  ORGWAY_MAIL_FROM: z
+    .string()
+    .regex(/^(?:[^<>]*<[^<>\s]+@[^<>\s]+>|[^<>\s]+@[^<>\s]+)$/, 'must be an address such as no-reply@example.com or "orgway <no-reply@example.com>"')
+    .default('orgway <no-reply@localhost>'),
 });
 
 export interface Config {
@@ -59,6 +68,7 @@ export interface Config {
   accessTokenAudience: string;
   sessionTtlSeconds: number;
   shutdownTimeoutMs: number;
+  sessionRecheckMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
 }
@@ -67,12 +77,23 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Variables that may carry credentials: an error message shows them with the password masked. */
+const SECRET_URLS = new Set(['DATABASE_URL', 'SMTP_URL']);
+
+const shown = (name: string, value: string | undefined): string => {
+  if (value === undefined || !SECRET_URLS.has(name)) return JSON.stringify(value);
+  return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@'));
+};
+
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
   // Empty strings count as unset, as shells and compose files often leave them.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `  ${name}: ${i.message} (got ${shown(name, cleaned[name])})`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
@@ -89,6 +110,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     accessTokenAudience: e.ORGWAY_ACCESS_TOKEN_AUDIENCE,
     sessionTtlSeconds: e.ORGWAY_SESSION_TTL,
     shutdownTimeoutMs: e.ORGWAY_SHUTDOWN_TIMEOUT_MS,
+    sessionRecheckMs: e.ORGWAY_SESSION_RECHECK_MS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.ORGWAY_MAIL_FROM,
   };

@@ -222,7 +222,7 @@ export class ReadScope {
       const rows = await em.execute<Row[]>(
         `select ${T_COLS}, exists (select 1 from team_members tm join memberships vm on vm.id = tm.membership_id
                   where tm.team_key = t.key and vm.user_id = ?) as viewer_member
-           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) order by t.name, t.team_id`,
+           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) order by lower(t.name), t.team_id`,
         [principal.userId, JSON.stringify(orgIds)],
       );
       const byOrg = new Map<string, OrgTeamsEntry>(orgIds.map((id) => [id, { teams: [], viewerTeamKeys: new Set() }]));
@@ -237,7 +237,7 @@ export class ReadScope {
     this.#membershipTeams = new DataLoader(async (membershipIds) => {
       const rows = await em.execute<Row[]>(
         `select tm.membership_id as tm_membership_id, ${T_COLS} from team_members tm join teams t on t.key = tm.team_key
-          where tm.membership_id in (select jsonb_array_elements_text(?::jsonb)) order by t.name, t.team_id`,
+          where tm.membership_id in (select jsonb_array_elements_text(?::jsonb)) order by lower(t.name), t.team_id`,
         [JSON.stringify(membershipIds)],
       );
       const byMembership = new Map<string, TeamView[]>(membershipIds.map((id) => [id, []]));
@@ -293,28 +293,31 @@ export class ReadScope {
     return id ? this.viewerMembership(id) : null;
   }
 
-  /** One statement: the page, the organizations and the total. */
+  /**
+   * One statement: the page, the organizations and the total. Ordered by name without
+   * regard to case (then id), whatever the database's collation; the cursor holds that key.
+   */
   async viewerOrganizations(first: number, after: string | null): Promise<Page<{ membership: MembershipView; organization: OrganizationView }>> {
     checkFirst(first);
     const params: unknown[] = [this.principal.userId, this.principal.userId];
     let cursorSql = '';
     if (after) {
       const [name, id] = decodeCursor(after, 2);
-      cursorSql = 'and (o.name, o.id) > (?, ?)';
+      cursorSql = 'and (lower(o.name), o.id) > (?, ?)';
       params.push(name, id);
     }
     params.push(first + 1);
     const rows = await this.#em.execute<Row[]>(
-      `select ${M_COLS}, ${O_COLS}, (select count(*) from memberships c where c.user_id = ?)::int as total
+      `select ${M_COLS}, ${O_COLS}, lower(o.name) as o_sort_name, (select count(*) from memberships c where c.user_id = ?)::int as total
          from memberships m join organizations o on o.id = m.organization_id
         where m.user_id = ? ${cursorSql}
-        order by o.name, o.id limit ?`,
+        order by lower(o.name), o.id limit ?`,
       params,
     );
     const items = rows.slice(0, first).map((r) => {
       const node = { membership: membershipFromRow(r), organization: organizationFromRow(r) };
       this.#viewerMemberships.prime(node.organization.id, node);
-      return { cursor: encodeCursor([node.organization.name, node.organization.id]), node };
+      return { cursor: encodeCursor([r.o_sort_name as string, node.organization.id]), node };
     });
     const total = rows[0] ? Number(rows[0].total) : await this.countViewerMemberships();
     return pageOf(items, total, rows.length > first, Boolean(after));

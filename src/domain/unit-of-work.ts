@@ -4,7 +4,7 @@
  * Events are appended after the entity changes are flushed, in the same
  * transaction (see events/event-log.ts for the ordering guarantee).
  */
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { DeadlockException, ForeignKeyConstraintViolationException, LockWaitTimeoutException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Database, Em } from '../persistence/orm.js';
 import { appendEvents, type NewMembershipEvent } from './events/event-log.js';
 import { type Actor, actorString, DomainError } from './model/index.js';
@@ -75,7 +75,14 @@ export const createTransactionRunner = (db: Database, clock: Clock, hooks: Trans
       }
       return result;
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException)
+      // Races with a concurrent change (a duplicate insert, a row deleted meanwhile, a
+      // deadlock the database broke): the transaction rolled back whole, so a retry is safe.
+      if (
+        error instanceof UniqueConstraintViolationException ||
+        error instanceof ForeignKeyConstraintViolationException ||
+        error instanceof DeadlockException ||
+        error instanceof LockWaitTimeoutException
+      )
         throw new DomainError('CONFLICT', 'This change conflicts with one made at the same time; nothing was changed. Retry it.', {
           constraint: (error as { constraint?: string }).constraint,
         });

@@ -1,16 +1,19 @@
 /** Admin use cases on memberships, and entering an organization. */
+import { LockMode } from '@mikro-orm/core';
 import { Membership, type MembershipEntity, Session, TeamMember, User } from '../../persistence/entities.js';
 import type { Em } from '../../persistence/orm.js';
-import { type Principal, requireAccess } from '../access.js';
+import { assertAccess, organizationNotFound, type Principal, requireAccess } from '../access.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
 import { enqueueInvitation } from '../invitations/outbox.js';
 import {
+  allowedTargets,
   canEnter,
   DomainError,
   effectivePermissions,
   normalizeEmail,
   notFound,
   type OrganizationRole,
+  type StatusChangeCause,
   transition,
   type UserStatus,
 } from '../model/index.js';
@@ -26,6 +29,45 @@ export interface SwitchResult {
 const memberNotFound = (userId: string, organizationId: string) =>
   new DomainError('NOT_FOUND', `User "${userId}" is not a member of organization "${organizationId}".`, { userId, organizationId });
 
+/**
+ * Serialises the admin changes of one organization (row lock on the organization until
+ * commit), so two concurrent changes cannot both pass the last-ORG_ADMIN check, and the
+ * caller's own ORG_ADMIN membership is read after any concurrent change to it committed.
+ * NO KEY UPDATE does not block inserts that merely reference the organization.
+ */
+export const lockOrganization = async (em: Em, organizationId: string): Promise<void> => {
+  await em.execute('select id from organizations where id = ? for no key update', [organizationId]);
+};
+
+/**
+ * stageUser/inviteUser on someone who is already a member: the status machine refuses it;
+ * the message also says which command would do what the caller probably wants.
+ */
+const checkExisting = (cause: StatusChangeCause, command: string, existing: MembershipEntity | null, to: UserStatus): void => {
+  if (!existing) {
+    transition(cause, null, to);
+    return;
+  }
+  try {
+    transition(cause, existing.status, to);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    const s = existing.status;
+    const adds = cause === 'STAGE' ? 'adds new members only' : 'adds new members or invites STAGED ones';
+    const viaStatus = allowedTargets('SET_STATUS', s);
+    const advice = [
+      viaStatus.length ? `setMembershipStatus allows ${s} → ${viaStatus.join(' or ')}` : null,
+      cause === 'STAGE' && s === 'STAGED' ? 'inviteUser sends a STAGED member the invitation' : null,
+      'setMembershipRole changes the role',
+    ].filter(Boolean);
+    throw new DomainError(
+      error.code,
+      `${error.message} The user is already a member of organization "${existing.organization.id}" with status ${s}, and ${command} ${adds}; ${advice.join('; ')}.`,
+      { ...error.details, userId: existing.user.id },
+    );
+  }
+};
+
 export class MembershipService {
   constructor(
     private readonly tx: TransactionRunner,
@@ -38,10 +80,10 @@ export class MembershipService {
   stageUser(principal: Principal, organizationId: string, email: string, role: OrganizationRole): Promise<MembershipEntity> {
     const normalized = normalizeEmail(email);
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
-      const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
+      const { organization } = await this.requireAdmin(uow, principal, organizationId);
       const user = await findOrCreateUser(uow, normalized);
       const existing = await uow.em.findOne(Membership, { user, organization });
-      transition('STAGE', existing?.status ?? null, 'STAGED');
+      checkExisting('STAGE', 'stageUser', existing, 'STAGED');
       return membershipWriter(uow).join(user, organization, { role, status: 'STAGED', source: 'MANUAL' });
     });
   }
@@ -49,14 +91,14 @@ export class MembershipService {
   inviteUser(principal: Principal, organizationId: string, email: string, role: OrganizationRole): Promise<MembershipEntity> {
     const normalized = normalizeEmail(email);
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
-      const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
+      const { organization } = await this.requireAdmin(uow, principal, organizationId);
       const user = await findOrCreateUser(uow, normalized);
       const existing = await uow.em.findOne(Membership, { user, organization });
-      transition('INVITE', existing?.status ?? null, 'INVITED');
+      checkExisting('INVITE', 'inviteUser', existing, 'INVITED');
       const writer = membershipWriter(uow);
       let m: MembershipEntity;
       if (existing) {
-        await this.guardLastAdmin(uow.em, existing, role, 'INVITED');
+        await guardLastOrgAdmin(uow.em, existing, role, 'INVITED');
         writer.setRole(existing, role);
         writer.setStatus(existing, 'INVITED');
         m = existing;
@@ -76,11 +118,11 @@ export class MembershipService {
 
   setMembershipStatus(principal: Principal, organizationId: string, userId: string, status: UserStatus): Promise<MembershipEntity> {
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
-      await requireAccess(uow.em, principal, organizationId, 'admin');
+      await this.requireAdmin(uow, principal, organizationId);
       const m = await this.target(uow, organizationId, userId);
       if (m.status === status) return m; // nothing to change, nothing recorded
       transition('SET_STATUS', m.status, status);
-      await this.guardLastAdmin(uow.em, m, m.role, status);
+      await guardLastOrgAdmin(uow.em, m, m.role, status);
       membershipWriter(uow).setStatus(m, status);
       return m;
     });
@@ -88,9 +130,9 @@ export class MembershipService {
 
   setMembershipRole(principal: Principal, organizationId: string, userId: string, role: OrganizationRole): Promise<MembershipEntity> {
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
-      await requireAccess(uow.em, principal, organizationId, 'admin');
+      await this.requireAdmin(uow, principal, organizationId);
       const m = await this.target(uow, organizationId, userId);
-      await this.guardLastAdmin(uow.em, m, role, m.status);
+      await guardLastOrgAdmin(uow.em, m, role, m.status);
       membershipWriter(uow).setRole(m, role);
       return m;
     });
@@ -98,9 +140,9 @@ export class MembershipService {
 
   removeMember(principal: Principal, organizationId: string, userId: string): Promise<boolean> {
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
-      await requireAccess(uow.em, principal, organizationId, 'admin');
+      await this.requireAdmin(uow, principal, organizationId);
       const m = await this.target(uow, organizationId, userId);
-      await this.guardLastAdmin(uow.em, m, null, null);
+      await guardLastOrgAdmin(uow.em, m, null, null);
       membershipWriter(uow).leave(m);
       return true;
     });
@@ -113,6 +155,12 @@ export class MembershipService {
   async switchOrganization(principal: Principal, organizationId: string): Promise<SwitchResult> {
     const { membership, permissions } = await this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
       const { membership } = await requireAccess(uow.em, principal, organizationId, 'enter');
+      if (membership.status !== 'ACTIVE') {
+        // Entering changes the status: read it again under a row lock, so that a DISABLED
+        // committed meanwhile by an admin is seen (and refused) rather than overwritten.
+        if (!(await uow.em.refresh(membership, { lockMode: LockMode.PESSIMISTIC_WRITE }))) throw organizationNotFound(organizationId);
+        assertAccess(membership, 'enter');
+      }
       const writer = membershipWriter(uow);
       writer.setStatus(membership, transition('ENTER', membership.status, 'ACTIVE'));
       writer.recordVisit(membership);
@@ -134,33 +182,46 @@ export class MembershipService {
     return { membership, accessToken };
   }
 
+  /** ORG_ADMIN check after taking the organization's lock (see lockOrganization). */
+  private async requireAdmin(uow: UnitOfWork, principal: Principal, organizationId: string) {
+    await lockOrganization(uow.em, organizationId);
+    return requireAccess(uow.em, principal, organizationId, 'admin');
+  }
+
   private async target(uow: UnitOfWork, organizationId: string, userId: string): Promise<MembershipEntity> {
-    const m = await uow.em.findOne(Membership, { user: userId, organization: organizationId }, { populate: ['organization'] });
+    // Locked and read fresh: the status and role an event records as "before" are the committed ones,
+    // and a concurrent switchOrganization waits for this change (see there).
+    const m = await uow.em.findOne(Membership, { user: userId, organization: organizationId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
     if (!m) throw memberNotFound(userId, organizationId);
     return m;
   }
 
-  /**
-   * An organization keeps at least one ORG_ADMIN who can enter it; a change that
-   * would leave none is refused (CONFLICT), whoever asks for it.
-   */
-  private async guardLastAdmin(em: Em, m: MembershipEntity, nextRole: OrganizationRole | null, nextStatus: UserStatus | null): Promise<void> {
-    const wasAdmin = m.role === 'ORG_ADMIN' && canEnter(m);
-    const staysAdmin = nextRole === 'ORG_ADMIN' && nextStatus !== null && canEnter({ role: nextRole, status: nextStatus });
-    if (!wasAdmin || staysAdmin) return;
-    const others = await em.count(Membership, {
-      organization: m.organization.id,
-      role: 'ORG_ADMIN',
-      status: { $ne: 'DISABLED' },
-      id: { $ne: m.id },
-    });
-    if (others === 0)
-      throw new DomainError(
-        'CONFLICT',
-        `This would leave organization "${m.organization.id}" without an ORG_ADMIN; make another member ORG_ADMIN first.`,
-        { organizationId: m.organization.id },
-      );
-  }
 }
+
+/**
+ * An organization keeps at least one ORG_ADMIN who can enter it; a change of `m` to
+ * `nextRole`/`nextStatus` (null/null: removal) that would leave none is refused (CONFLICT),
+ * whoever asks for it. Every path that demotes, disables or removes a membership (GraphQL,
+ * SCIM, SAML) should call this; it takes the organization's lock so that two concurrent
+ * changes cannot both pass. Read `m` after the lock (lockOrganization) for an exact answer.
+ */
+export const guardLastOrgAdmin = async (em: Em, m: MembershipEntity, nextRole: OrganizationRole | null, nextStatus: UserStatus | null): Promise<void> => {
+  const wasAdmin = m.role === 'ORG_ADMIN' && canEnter(m);
+  const staysAdmin = nextRole === 'ORG_ADMIN' && nextStatus !== null && canEnter({ role: nextRole, status: nextStatus });
+  if (!wasAdmin || staysAdmin) return;
+  await lockOrganization(em, m.organization.id);
+  const others = await em.count(Membership, {
+    organization: m.organization.id,
+    role: 'ORG_ADMIN',
+    status: { $ne: 'DISABLED' },
+    id: { $ne: m.id },
+  });
+  if (others === 0)
+    throw new DomainError(
+      'CONFLICT',
+      `This would leave organization "${m.organization.id}" without an ORG_ADMIN; make another member ORG_ADMIN first.`,
+      { organizationId: m.organization.id },
+    );
+};
 
 export { notFound };

@@ -93,6 +93,16 @@ export class MembershipWriter {
     m.lastVisitedAt = this.uow.now;
   }
 
+  /**
+   * Not an event: who manages the membership from now on (e.g. SAML takes over a
+   * membership whose role the IdP asserts). Role, status and team changes have their own events.
+   */
+  setSource(m: MembershipEntity, source: MembershipSource): void {
+    if (m.source === source) return;
+    m.source = source;
+    m.updatedAt = this.uow.now;
+  }
+
   async teamIdsOf(m: MembershipEntity): Promise<string[]> {
     const rows = await this.uow.em.find(TeamMember, { membership: m }, { populate: ['team'] });
     return rows.map((r) => r.team.$.teamId).sort();

@@ -62,6 +62,8 @@ export class TokenService {
   async rotate(): Promise<string> {
     const kid = await this.tx.run({ kind: 'system' }, async (uow) => {
       await uow.em.execute('select pg_advisory_xact_lock(?)', [0x6b6579]);
+      // Keys whose tokens have all expired are no longer published; drop their rows.
+      await uow.em.nativeDelete(SigningKey, { expiresAt: { $lte: uow.now } });
       const active = await uow.em.find(SigningKey, { retiredAt: null });
       for (const k of active) {
         k.retiredAt = uow.now;

@@ -2,10 +2,11 @@
 import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { makeHandler } from 'graphql-ws/use/@fastify/websocket';
 import type { Container } from '../../app/container.js';
+import { endedSessions } from '../../domain/identity/ended-sessions.js';
 import { isDomainError } from '../../domain/model/index.js';
 import { authenticate } from '../http/authentication.js';
 import { createContext, type GraphQLContext } from './context.js';
@@ -17,6 +18,21 @@ export interface GraphQLTransport {
   closeSubscriptions(): void;
   stop(): Promise<void>;
 }
+
+/**
+ * Metric label for an operation: its name when it looks like one, and at most
+ * MAX_OPERATION_LABELS distinct names, so clients cannot create unbounded series.
+ */
+const MAX_OPERATION_LABELS = 200;
+const seenOperationLabels = new Set<string>();
+const operationLabel = (name: string | null | undefined): string => {
+  if (!name) return 'anonymous';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'other';
+  if (seenOperationLabels.has(name)) return name;
+  if (seenOperationLabels.size >= MAX_OPERATION_LABELS) return 'other';
+  seenOperationLabels.add(name);
+  return name;
+};
 
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
@@ -30,13 +46,13 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     stopOnTerminationSignals: false,
     plugins: [
       {
-        async requestDidStart({ request }) {
+        async requestDidStart() {
           const started = process.hrtime.bigint();
           return {
-            async willSendResponse({ errors }) {
+            async willSendResponse({ errors, operationName }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
               container.metrics.operationDuration.observe(
-                { transport: 'graphql', operation: request.operationName ?? 'anonymous', outcome: errors?.length ? 'error' : 'ok' },
+                { transport: 'graphql', operation: operationLabel(operationName), outcome: errors?.length ? 'error' : 'ok' },
                 seconds,
               );
             },
@@ -48,12 +64,46 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   await apollo.start();
 
   const context = async (request: FastifyRequest, _reply: FastifyReply): Promise<GraphQLContext> => {
-    const { principal, viaCookie } = await authenticate(container, request);
-    return createContext(container, principal, viaCookie);
+    try {
+      const { principal, viaCookie } = await authenticate(container, request);
+      return createContext(container, principal, viaCookie);
+    } catch (error) {
+      // Apollo answers 500 for a plain error thrown while building the context; a
+      // refused credential is the client's problem: 401 / 403 with the domain's code.
+      if (isDomainError(error))
+        throw new GraphQLError(error.message, {
+          extensions: { code: error.code, http: { status: error.code === 'FORBIDDEN' ? 403 : 401 } },
+        });
+      throw error;
+    }
   };
   const handler = fastifyApolloHandler(apollo, { context });
 
-  const sockets = new Set<{ close(code: number, reason: string): void }>();
+  /** Open sockets, with the session each authenticated as (null until connection_init succeeds). */
+  const sockets = new Map<{ close(code: number, reason: string): void }, string | null>();
+  /**
+   * Signing out (or expiry) ends the connections that authenticated with that session:
+   * one query per interval for all of this instance's connections, so a signOut on any
+   * instance takes effect within ORGWAY_SESSION_RECHECK_MS. Close code 4401, which
+   * graphql-ws clients treat as fatal (no reconnect with the dead token).
+   */
+  let rechecking = false;
+  const recheckSessions = async () => {
+    if (rechecking) return;
+    rechecking = true;
+    try {
+      const open = [...sockets].filter((e): e is [{ close(code: number, reason: string): void }, string] => e[1] !== null);
+      if (open.length === 0) return;
+      const ended = await endedSessions(container.tx, container.clock.now(), open.map(([, id]) => id));
+      for (const [socket, id] of open) if (ended.has(id)) socket.close(CloseCode.Unauthorized, 'Unauthorized: your session was signed out or has expired; sign in again');
+    } catch (error) {
+      container.log.warn({ err: error }, 'checking the sessions of open subscriptions failed');
+    } finally {
+      rechecking = false;
+    }
+  };
+  const recheck = container.config.sessionRecheckMs > 0 ? setInterval(() => void recheckSessions(), container.config.sessionRecheckMs) : undefined;
+  recheck?.unref();
   const wsHandler = makeHandler<Record<string, unknown> | undefined, { graphqlContext?: GraphQLContext }>({
     schema,
     async onConnect(ctx) {
@@ -67,6 +117,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         const { principal, viaCookie } = await authenticate(container, ctx.extra.request, bearer);
         if (!principal) return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
         ctx.extra.graphqlContext = createContext(container, principal, viaCookie);
+        if (sockets.has(ctx.extra.socket)) sockets.set(ctx.extra.socket, principal.sessionId);
         return true;
       } catch (error) {
         if (isDomainError(error)) return refuse(error.code === 'FORBIDDEN' ? CloseCode.Forbidden : CloseCode.Unauthorized, `${error.code}: ${error.message}`);
@@ -82,6 +133,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       if (!result.errors?.length) return result;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON?.() ?? (e as GraphQLFormattedError), e)) };
     },
+    // An error thrown by a running subscription's source stream (FORBIDDEN after losing
+    // access) reaches the client as that one operation's `error` message, mapped like
+    // any other error (extensions.code); the socket and its other subscriptions stay open.
+    onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
   });
 
   app.route({
@@ -89,7 +144,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     url: '/graphql',
     handler: handler as never,
     wsHandler(socket, request) {
-      sockets.add(socket);
+      sockets.set(socket, null);
       socket.once('close', () => sockets.delete(socket));
       return wsHandler.call(this, socket, request);
     },
@@ -98,8 +153,12 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
 
   return {
     closeSubscriptions() {
-      for (const s of sockets) s.close(1001, 'server shutting down');
+      if (recheck) clearInterval(recheck);
+      for (const s of sockets.keys()) s.close(1001, 'server shutting down');
     },
-    stop: () => apollo.stop(),
+    stop: () => {
+      if (recheck) clearInterval(recheck);
+      return apollo.stop();
+    },
   };
 };

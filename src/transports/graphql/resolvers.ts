@@ -124,6 +124,13 @@ export class OrganizationResolver {
     return requireViewer(ctx).scope.viewerMembership(org.id);
   }
 
+  // Beyond id, name and viewerMembership every field needs a membership that can be entered (SPEC §4).
+  @FieldResolver(() => Date)
+  async createdAt(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<Date> {
+    await requireViewer(ctx).scope.requireEnter(org.id);
+    return org.createdAt;
+  }
+
   @FieldResolver(() => AutomaticUserAccessType)
   async automaticUserAccess(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext) {
     return (await requireViewer(ctx).scope.requireEnter(org.id)).automaticUserAccess;
@@ -328,9 +335,9 @@ export class MembershipEventResolver {
     subscribe: async ({ args, context }) => {
       const ctx = requireViewer(context as GraphQLContext);
       const organizationId = (args.organizationId as string | null | undefined) ?? undefined;
-      if (organizationId !== undefined) await ctx.scope.requireEnter(organizationId);
-      const stream = ctx.container.eventStream({ userId: ctx.principal.userId, organizationId, after: args.after as string | null | undefined });
-      return countActive(ctx, stream);
+      // The domain checks access (NOT_FOUND / FORBIDDEN) and `after` (BAD_USER_INPUT) before the stream exists.
+      const stream = await ctx.container.eventStream({ userId: ctx.principal.userId, organizationId, after: args.after as string | null | undefined });
+      return countActive(ctx.container.metrics.activeSubscriptions, stream);
     },
   })
   membershipChanged(
@@ -353,15 +360,49 @@ export class MembershipEventResolver {
   }
 }
 
-async function* countActive<T>(ctx: GraphQLContext, stream: AsyncGenerator<T>): AsyncGenerator<T> {
-  const gauge = ctx.container.metrics.activeSubscriptions;
+/**
+ * Counts an open subscription in the `orgway_active_subscriptions` gauge until its
+ * stream ends (done, error, or `return()` from a client's complete / a closed socket).
+ * A plain iterator, not an async generator: a generator's `return()` would wait
+ * behind a pending `next()` of an idle stream (see event-stream.ts).
+ */
+export const countActive = <T>(
+  gauge: { inc(): void; dec(): void },
+  stream: AsyncIterator<T> & { return(): Promise<IteratorResult<T>> },
+): AsyncIterableIterator<T> => {
   gauge.inc();
-  try {
-    yield* stream;
-  } finally {
-    gauge.dec();
-  }
-}
+  let open = true;
+  const end = () => {
+    if (open) {
+      open = false;
+      gauge.dec();
+    }
+  };
+  return {
+    async next() {
+      try {
+        const r = await stream.next();
+        if (r.done) end();
+        return r;
+      } catch (error) {
+        end();
+        throw error;
+      }
+    },
+    async return() {
+      end();
+      return stream.return();
+    },
+    async throw(error?: unknown) {
+      end();
+      await stream.return();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+};
 
 export const RESOLVERS = [
   ViewerResolver,

@@ -36,7 +36,13 @@ export const authenticate = async (container: Container, req: RequestLike, beare
   const authorization = bearerFromInit ?? header(req, 'authorization');
   if (authorization) {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!m) throw new DomainError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
+    if (!m)
+      throw new DomainError(
+        'UNAUTHENTICATED',
+        bearerFromInit === undefined
+          ? 'The Authorization header must be "Bearer <token>".'
+          : 'The authorization connection parameter must be "Bearer <token>".',
+      );
     return { principal: await container.identity.authenticate(m[1]!), viaCookie: false };
   }
   const cookie = req.cookies?.[SESSION_COOKIE];

@@ -2,18 +2,41 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../app/container.js';
 
+/** A readiness probe answers within this time even when the database hangs. */
+export const READINESS_TIMEOUT_MS = 2_000;
+
+const withTimeout = async <T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
 export const registerOperationalRoutes = (app: FastifyInstance, container: Container, isDraining: () => boolean): void => {
+  // Liveness: the process answers. It never touches the database, so a database outage
+  // makes the instance unready (taken out of rotation), not dead (restarted).
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    if (isDraining()) return reply.code(503).send({ status: 'draining' });
-    const r = await container.readiness();
-    return reply.code(r.ready ? 200 : 503).send(r.ready ? { status: 'ready' } : { status: 'not ready', reason: r.reason });
+    if (isDraining()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
+    const r = await withTimeout(container.readiness(), READINESS_TIMEOUT_MS, () => ({
+      ready: false,
+      reason: `database did not answer within ${READINESS_TIMEOUT_MS} ms`,
+    }));
+    return reply
+      .code(r.ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send(r.ready ? { status: 'ready' } : { status: 'not ready', reason: r.reason });
   });
 
   app.get('/metrics', async (_req, reply) => {
     const body = await container.metrics.registry.metrics();
-    return reply.type(container.metrics.registry.contentType).send(body);
+    return reply.type(container.metrics.registry.contentType).header('cache-control', 'no-store').send(body);
   });
 
   app.get('/.well-known/jwks.json', async (_req, reply) => {

@@ -1,0 +1,163 @@
+/**
+ * Building blocks for GraphQL membership tests: members with their own sessions,
+ * snapshots of every identity table (to prove "nothing changed"), and the event log.
+ */
+import { expect } from 'vitest';
+import type { OrganizationRole, UserStatus } from '../../src/domain/model/index.js';
+import type { Gateway, GqlResult } from './gateway.js';
+
+export interface Admin {
+  orgId: string;
+  userId: string;
+  email: string;
+  token: string;
+}
+
+export interface Member {
+  orgId: string;
+  userId: string;
+  email: string;
+  /** A browser session of this user (current organization: the one it was added to). */
+  token: string;
+}
+
+let seq = 0;
+export const uniqueEmail = (label = 'user'): string => `${label}.${++seq}.${Math.random().toString(36).slice(2, 8)}@example.com`;
+
+/** Fails the test with the GraphQL errors when there are any; returns `data`. */
+export const ok = <T>(r: GqlResult<T>): T => {
+  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+  return r.data as T;
+};
+
+/** The one error of a refused operation. */
+export const refused = (r: GqlResult<unknown>): { code: string | undefined; message: string; extensions: Record<string, unknown> } => {
+  expect(r.errors, `expected an error, got ${JSON.stringify(r.data)}`).toBeDefined();
+  expect(r.errors).toHaveLength(1);
+  const e = r.errors![0]!;
+  return { code: e.extensions?.code, message: e.message, extensions: e.extensions ?? {} };
+};
+
+export const STAGE = `mutation($o: ID!, $e: String!, $r: OrganizationRole) {
+  stageUser(organizationId: $o, email: $e, role: $r) { id role status source user { id email } }
+}`;
+export const INVITE = `mutation($o: ID!, $e: String!, $r: OrganizationRole) {
+  inviteUser(organizationId: $o, email: $e, role: $r) { id role status source user { id email } }
+}`;
+export const SET_STATUS = `mutation($o: ID!, $u: ID!, $s: UserStatus!) {
+  setMembershipStatus(organizationId: $o, userId: $u, status: $s) { id role status updatedAt }
+}`;
+export const SET_ROLE = `mutation($o: ID!, $u: ID!, $r: OrganizationRole!) {
+  setMembershipRole(organizationId: $o, userId: $u, role: $r) { id role status permissions }
+}`;
+export const REMOVE = `mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }`;
+export const SWITCH = `mutation($o: ID!) {
+  switchOrganization(organizationId: $o) {
+    organization { id name }
+    membership { id role status permissions lastVisitedAt }
+    accessToken { token organizationId expiresAt }
+    viewer { currentOrganization { id } currentMembership { status } }
+  }
+}`;
+
+/**
+ * Adds a user to the admin's organization with a role and a status, and gives it a session.
+ * STAGED by stageUser, INVITED by inviteUser, ACTIVE by the user switching in, DISABLED by the admin.
+ */
+export const addMember = async (
+  gw: Gateway,
+  admin: Admin,
+  role: OrganizationRole = 'MEMBER',
+  status: UserStatus = 'ACTIVE',
+  email = uniqueEmail(role.toLowerCase()),
+): Promise<Member> => {
+  const m = ok(await gw.gql<any>(status === 'INVITED' ? INVITE : STAGE, { o: admin.orgId, e: email, r: role }, admin.token));
+  const membership = status === 'INVITED' ? m.inviteUser : m.stageUser;
+  const userId = membership.user.id as string;
+  const session = await gw.container.identity.createSession(userId, admin.orgId);
+  if (status === 'ACTIVE') ok(await gw.gql(SWITCH, { o: admin.orgId }, session.token));
+  if (status === 'DISABLED') ok(await gw.gql(SET_STATUS, { o: admin.orgId, u: userId, s: 'DISABLED' }, admin.token));
+  return { orgId: admin.orgId, userId, email, token: session.token };
+};
+
+/** Every row of the tables a membership command may touch, in a stable order. */
+export const snapshot = async (gw: Gateway): Promise<Record<string, unknown[]>> => {
+  const em = gw.t.db.em();
+  const q = (sql: string) => em.execute<Record<string, unknown>[]>(sql);
+  return {
+    organizations: await q('select * from organizations order by id'),
+    users: await q('select * from users order by id'),
+    memberships: await q('select * from memberships order by id'),
+    teams: await q('select * from teams order by key'),
+    team_members: await q('select * from team_members order by id'),
+    membership_events: await q('select * from membership_events order by id'),
+    // The outbox sender updates delivery columns in the background; compare what a command writes.
+    outbox_emails: await q('select id, kind, to_address, subject, text_body from outbox_emails order by id'),
+    sessions: await q('select id, user_id, kind, name, current_organization_id, revoked_at from sessions order by id'),
+  };
+};
+
+/** Runs `fn` and asserts that no table changed. */
+export const expectNothingChanged = async (gw: Gateway, fn: () => Promise<unknown>): Promise<void> => {
+  const before = await snapshot(gw);
+  await fn();
+  expect(await snapshot(gw)).toEqual(before);
+};
+
+export interface EventRow {
+  id: string;
+  type: string;
+  organization_id: string;
+  user_id: string;
+  membership_id: string;
+  actor: string;
+  role: string | null;
+  status: string | null;
+  previous_role: string | null;
+  previous_status: string | null;
+  team_ids: string[] | null;
+  previous_team_ids: string[] | null;
+  xmin: string;
+}
+
+export const lastEventId = async (gw: Gateway): Promise<string> => {
+  const [row] = await gw.t.db.em().execute<{ id: string | null }[]>('select max(id)::text as id from membership_events');
+  return row?.id ?? '0';
+};
+
+/** Events appended after `after`, in id order, with the id of the transaction that wrote each (`xmin`). */
+export const eventsAfter = async (gw: Gateway, after: string): Promise<EventRow[]> => {
+  const rows = await gw.t.db
+    .em()
+    .execute<EventRow[]>(
+      `select id::text as id, type, organization_id, user_id, membership_id, actor, role, status, previous_role, previous_status,
+              team_ids, previous_team_ids, xmin::text as xmin
+         from membership_events where id > ?::bigint order by id`,
+      [after],
+    );
+  return rows.map((r) => ({
+    ...r,
+    team_ids: typeof r.team_ids === 'string' ? JSON.parse(r.team_ids) : r.team_ids,
+    previous_team_ids: typeof r.previous_team_ids === 'string' ? JSON.parse(r.previous_team_ids) : r.previous_team_ids,
+  }));
+};
+
+/** The transaction id that last wrote a row (PostgreSQL `xmin`). */
+export const rowXmin = async (gw: Gateway, table: string, where: string, params: unknown[]): Promise<string | undefined> => {
+  const [row] = await gw.t.db.em().execute<{ xmin: string }[]>(`select xmin::text as xmin from ${table} where ${where}`, params);
+  return row?.xmin;
+};
+
+export const membershipRow = async (gw: Gateway, orgId: string, userId: string) => {
+  const [row] = await gw.t.db
+    .em()
+    .execute<{ id: string; role: string; status: string; source: string }[]>(
+      'select id, role, status, source from memberships where organization_id = ? and user_id = ?',
+      [orgId, userId],
+    );
+  return row;
+};
+
+/** Decodes (does not verify) a JWT's payload. */
+export const jwtPayload = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -1,0 +1,108 @@
+/** loadConfig: defaults, and every variable refused with a message that names it. */
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const refusal = (env: Record<string, string>): string => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+};
+
+describe('defaults', () => {
+  test('an empty environment gives the embedded database on ./.orgway, port 4000 on loopback', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      publicUrl: 'http://localhost:4000',
+      appUrl: 'http://localhost:4000/',
+      logLevel: 'info',
+      databaseUrl: undefined,
+      dataDir: './.orgway',
+      accessTokenTtlSeconds: 600,
+      accessTokenAudience: 'orgway',
+      sessionTtlSeconds: 14 * 24 * 3600,
+      shutdownTimeoutMs: 10_000,
+      smtpUrl: undefined,
+    });
+  });
+
+  test('values are read and normalised; empty strings count as unset', () => {
+    const c = loadConfig({
+      PORT: ' 8080 ',
+      HOST: '0.0.0.0',
+      ORGWAY_PUBLIC_URL: 'https://id.example.com/',
+      ORGWAY_APP_URL: 'https://app.example.com/home',
+      LOG_LEVEL: 'WARN',
+      DATABASE_URL: 'postgresql://orgway:s3cret@db.example.com:5432/orgway?sslmode=require',
+      ORGWAY_DATA_DIR: '',
+      ORGWAY_ACCESS_TOKEN_TTL: '900',
+      ORGWAY_SHUTDOWN_TIMEOUT_MS: '0',
+      SMTP_URL: 'smtps://u:p@mail.example.com:465',
+      ORGWAY_MAIL_FROM: 'Acme <no-reply@acme.example>',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      publicUrl: 'https://id.example.com',
+      appUrl: 'https://app.example.com/home',
+      logLevel: 'warn',
+      databaseUrl: 'postgresql://orgway:s3cret@db.example.com:5432/orgway?sslmode=require',
+      dataDir: './.orgway',
+      accessTokenTtlSeconds: 900,
+      shutdownTimeoutMs: 0,
+      smtpUrl: 'smtps://u:p@mail.example.com:465',
+      mailFrom: 'Acme <no-reply@acme.example>',
+    });
+    // The app URL defaults to the public URL.
+    expect(loadConfig({ ORGWAY_PUBLIC_URL: 'https://id.example.com' }).appUrl).toBe('https://id.example.com/');
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+});
+
+describe('refusals name the variable', () => {
+  const cases: [string, string, RegExp][] = [
+    ['PORT', 'abc', /must be a whole number/],
+    ['PORT', '70000', /between 0 and 65535/],
+    ['PORT', '-1', /whole number/],
+    ['PORT', '80.5', /whole number/],
+    ['PORT', '1e3', /whole number/],
+    ['LOG_LEVEL', 'verbose', /must be one of fatal, error, warn, info, debug, trace, silent/],
+    ['ORGWAY_PUBLIC_URL', 'id.example.com', /absolute URL/],
+    ['ORGWAY_PUBLIC_URL', 'ftp://id.example.com', /http:\/\/ or https:\/\//],
+    ['ORGWAY_PUBLIC_URL', 'https://id.example.com/?x=1', /query string/],
+    ['ORGWAY_APP_URL', 'not a url', /absolute URL/],
+    ['DATABASE_URL', 'mysql://db/orgway', /postgres:\/\/ or postgresql:\/\//],
+    ['DATABASE_URL', 'postgres://user:p@ss:word@[db/orgway', /not a valid URL/],
+    ['ORGWAY_ACCESS_TOKEN_TTL', '3600', /between 30 and 900/],
+    ['ORGWAY_ACCESS_TOKEN_TTL', 'ten', /whole number of seconds/],
+    ['ORGWAY_SESSION_TTL', '10', /at least 60/],
+    ['ORGWAY_SHUTDOWN_TIMEOUT_MS', 'soon', /whole number of milliseconds/],
+    ['SMTP_URL', 'mail.example.com', /smtp:\/\/ or smtps:\/\//],
+    ['ORGWAY_MAIL_FROM', 'nobody', /address/],
+  ];
+  test.each(cases)('%s=%j', (name, value, why) => {
+    const message = refusal({ [name]: value });
+    const line = message.split('\n').find((l) => l.trim().startsWith(`${name}:`));
+    expect(line, message).toBeDefined();
+    expect(line).toMatch(why);
+  });
+
+  test('every bad variable is reported at once', () => {
+    const message = refusal({ PORT: 'abc', LOG_LEVEL: 'loud', ORGWAY_PUBLIC_URL: 'nope', DATABASE_URL: 'sqlite:x' });
+    for (const name of ['PORT', 'LOG_LEVEL', 'ORGWAY_PUBLIC_URL', 'DATABASE_URL']) expect(message).toContain(`${name}:`);
+  });
+
+  test('the message shows the value, but never a password', () => {
+    expect(refusal({ PORT: 'abc' })).toContain('(got "abc")');
+    const db = refusal({ DATABASE_URL: 'mysql://admin:hunter2@db.example.com/orgway' });
+    expect(db).not.toContain('hunter2');
+    expect(db).toContain('mysql://admin:***@db.example.com/orgway');
+    const smtp = refusal({ SMTP_URL: 'http://u:topsecret@mail.example.com' });
+    expect(smtp).not.toContain('topsecret');
+  });
+});
