@@ -4,7 +4,8 @@
  * records exactly one membership event in the same transaction.
  */
 import { Membership, type MembershipEntity, type OrganizationEntity, type TeamEntity, TeamMember, type UserEntity } from '../../persistence/entities.js';
-import type { MembershipSource, OrganizationRole, UserStatus } from '../model/index.js';
+import type { NewMembershipEvent } from '../events/event-log.js';
+import type { MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from '../model/index.js';
 import { newId } from '../runtime.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
@@ -22,8 +23,24 @@ export interface TeamAssignment {
 export class MembershipWriter {
   constructor(private readonly uow: UnitOfWork) {}
 
-  private base(m: MembershipEntity) {
-    return { organizationId: m.organization.id, userId: m.user.id, membershipId: m.id };
+  /**
+   * Records one event about `m` as it is now; `change` gives what differs from the
+   * defaults (the membership's current role and status, before and after, no team lists).
+   */
+  private record(m: MembershipEntity, type: MembershipEventType, change: Partial<Omit<NewMembershipEvent, 'type' | 'actor'>> = {}): void {
+    this.uow.recordEvent({
+      type,
+      organizationId: m.organization.id,
+      userId: m.user.id,
+      membershipId: m.id,
+      role: m.role,
+      status: m.status,
+      previousRole: m.role,
+      previousStatus: m.status,
+      teamIds: null,
+      previousTeamIds: null,
+      ...change,
+    });
   }
 
   join(user: UserEntity, organization: OrganizationEntity, init: NewMembership): MembershipEntity {
@@ -37,16 +54,7 @@ export class MembershipWriter {
       createdAt: this.uow.now,
       updatedAt: this.uow.now,
     });
-    this.uow.recordEvent({
-      type: 'JOINED',
-      ...this.base(m),
-      role: m.role,
-      status: m.status,
-      previousRole: null,
-      previousStatus: null,
-      teamIds: [],
-      previousTeamIds: null,
-    });
+    this.record(m, 'JOINED', { previousRole: null, previousStatus: null, teamIds: [] });
     return m;
   }
 
@@ -56,16 +64,7 @@ export class MembershipWriter {
     const previousRole = m.role;
     m.role = role;
     m.updatedAt = this.uow.now;
-    this.uow.recordEvent({
-      type: 'ROLE_CHANGED',
-      ...this.base(m),
-      role,
-      status: m.status,
-      previousRole,
-      previousStatus: m.status,
-      teamIds: null,
-      previousTeamIds: null,
-    });
+    this.record(m, 'ROLE_CHANGED', { previousRole });
     return true;
   }
 
@@ -75,16 +74,7 @@ export class MembershipWriter {
     const previousStatus = m.status;
     m.status = status;
     m.updatedAt = this.uow.now;
-    this.uow.recordEvent({
-      type: 'STATUS_CHANGED',
-      ...this.base(m),
-      role: m.role,
-      status,
-      previousRole: m.role,
-      previousStatus,
-      teamIds: null,
-      previousTeamIds: null,
-    });
+    this.record(m, 'STATUS_CHANGED', { previousStatus });
     return true;
   }
 
@@ -130,16 +120,7 @@ export class MembershipWriter {
     after.sort();
     if (before.join('\n') === after.join('\n')) return false;
     m.updatedAt = this.uow.now;
-    this.uow.recordEvent({
-      type: 'TEAMS_CHANGED',
-      ...this.base(m),
-      role: m.role,
-      status: m.status,
-      previousRole: m.role,
-      previousStatus: m.status,
-      teamIds: after,
-      previousTeamIds: before,
-    });
+    this.record(m, 'TEAMS_CHANGED', { teamIds: after, previousTeamIds: before });
     return true;
   }
 
@@ -154,31 +135,13 @@ export class MembershipWriter {
       const before = all.filter((x) => x.membership.id === m.id).map((x) => x.team.$.teamId).sort();
       const after = before.filter((id) => id !== team.teamId);
       m.updatedAt = this.uow.now;
-      this.uow.recordEvent({
-        type: 'TEAMS_CHANGED',
-        ...this.base(m),
-        role: m.role,
-        status: m.status,
-        previousRole: m.role,
-        previousStatus: m.status,
-        teamIds: after,
-        previousTeamIds: before,
-      });
+      this.record(m, 'TEAMS_CHANGED', { teamIds: after, previousTeamIds: before });
     }
   }
 
   /** Removes the membership (its team memberships go with it). */
   leave(m: MembershipEntity): void {
-    this.uow.recordEvent({
-      type: 'LEFT',
-      ...this.base(m),
-      role: null,
-      status: null,
-      previousRole: m.role,
-      previousStatus: m.status,
-      teamIds: null,
-      previousTeamIds: null,
-    });
+    this.record(m, 'LEFT', { role: null, status: null });
     this.uow.em.remove(m);
   }
 }
