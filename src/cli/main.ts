@@ -14,7 +14,9 @@ import { checkName, checkOrganizationId, isDomainError, normalizeEmail } from '.
 import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
 
 // The database, ORM and server are imported when a command needs them, so usage errors
-// and --help answer at once.
+// and --help answer at once. Production mode unless told otherwise (see src/main.ts);
+// it must be set before graphql loads.
+process.env.NODE_ENV ??= 'production';
 
 const USAGE = `Usage:
   orgway bootstrap --org-name <name> --admin-email <email> [--org-id <id>] [--json]

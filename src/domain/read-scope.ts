@@ -113,12 +113,12 @@ export const teamView = (t: TeamEntity): TeamView => ({
   updatedAt: t.updatedAt,
 });
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 const nullableDate = (v: unknown): Date | null => (v == null ? null : date(v));
 const jsonArray = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : ((v as string[] | null) ?? []));
 
-const membershipFromRow = (r: Row): MembershipView => ({
+export const membershipFromRow = (r: Row): MembershipView => ({
   id: r.m_id as string,
   userId: r.m_user_id as string,
   organizationId: r.m_organization_id as string,
@@ -130,7 +130,7 @@ const membershipFromRow = (r: Row): MembershipView => ({
   updatedAt: date(r.m_updated_at),
 });
 
-const organizationFromRow = (r: Row): OrganizationView => ({
+export const organizationFromRow = (r: Row): OrganizationView => ({
   id: r.o_id as string,
   name: r.o_name as string,
   automaticUserAccess: {
@@ -160,10 +160,11 @@ const teamFromRow = (r: Row): TeamView => ({
   updatedAt: date(r.t_updated_at),
 });
 
-const M_COLS = `m.id as m_id, m.user_id as m_user_id, m.organization_id as m_organization_id, m.role as m_role,
+/** Column lists for raw reads: memberships as `m`, organizations as `o` (see *FromRow). */
+export const M_COLS = `m.id as m_id, m.user_id as m_user_id, m.organization_id as m_organization_id, m.role as m_role,
   m.status as m_status, m.source as m_source, m.last_visited_at as m_last_visited_at,
   m.created_at as m_created_at, m.updated_at as m_updated_at`;
-const O_COLS = `o.id as o_id, o.name as o_name, o.auto_access_enabled as o_auto_access_enabled,
+export const O_COLS = `o.id as o_id, o.name as o_name, o.auto_access_enabled as o_auto_access_enabled,
   o.auto_access_default_role as o_auto_access_default_role, o.auto_access_domains as o_auto_access_domains,
   o.created_at as o_created_at`;
 const U_COLS = `u.id as u_id, u.email as u_email, u.display_name as u_display_name,
@@ -252,11 +253,15 @@ export class ReadScope {
     if (principal.user) this.#users.prime(principal.userId, principal.user);
   }
 
+  /** Permissions a use case already computed, by membership id. */
+  readonly #knownPermissions = new Map<string, string[]>();
+
   /** Seeds the caches with what a write just returned, so reading it back costs nothing. */
-  prime(m: MembershipView, o?: OrganizationView): void {
+  prime(m: MembershipView, o?: OrganizationView, permissions?: string[]): void {
     if (m.userId === this.principal.userId && o) {
       this.#viewerMemberships.clear(o.id).prime(o.id, { membership: m, organization: o });
     }
+    if (permissions) this.#knownPermissions.set(m.id, permissions);
   }
 
   async viewerUser(): Promise<UserView> {
@@ -385,6 +390,8 @@ export class ReadScope {
 
   async permissions(m: MembershipView): Promise<string[]> {
     if (!canEnter(m)) return [];
+    const known = this.#knownPermissions.get(m.id);
+    if (known) return known;
     const teams = await this.membershipTeams(m);
     return effectivePermissions(m, teams.map((t) => t.policies));
   }

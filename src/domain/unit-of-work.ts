@@ -52,6 +52,8 @@ export interface TransactionRunner {
   run<T>(actor: Actor, fn: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   /** A read-only context outside any transaction. */
   read<T>(fn: (em: Em) => Promise<T>): Promise<T>;
+  /** The runner's clock (for single statements that run outside `run`). */
+  now(): Date;
 }
 
 export interface TransactionHooks {
@@ -90,4 +92,5 @@ export const createTransactionRunner = (db: Database, clock: Clock, hooks: Trans
     }
   },
   read: (fn) => fn(db.em()),
+  now: () => clock.now(),
 });

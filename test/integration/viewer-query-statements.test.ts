@@ -38,7 +38,7 @@ const userWithMemberships = async (count: number) => {
   return token;
 };
 
-const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument, variables = {}) => {
+const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument | typeof SwitchOrganizationDocument, variables = {}) => {
   const statements: string[] = [];
   const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
   try {
@@ -80,4 +80,23 @@ test('typed documents from codegen work against the server (query and mutation)'
   expect(s.data?.switchOrganization.viewer.currentOrganization?.id).toBe(orgId);
   expect(s.data?.switchOrganization.viewer.user.lastVisitedOrganization?.id).toBe(orgId);
   expect(s.data?.switchOrganization.membership.status).toBe('ACTIVE');
+});
+
+test('switchOrganization into an ACTIVE membership is two statements (session, then one update that reads back)', async () => {
+  const token = await userWithMemberships(3);
+  const { r } = await statementsFor(token, ViewerOrganizationsDocument, { first: 3 });
+  const orgIds: string[] = r.data.viewer.organizations.edges.map((e: any) => e.node.id);
+  // The bootstrap memberships are ACTIVE already: re-entering changes only "last visited".
+  for (const orgId of orgIds) {
+    const { r: s, statements } = await statementsFor(token, SwitchOrganizationDocument, { organizationId: orgId });
+    expect(s.errors).toBeUndefined();
+    expect(s.data.switchOrganization.viewer.currentOrganization.id).toBe(orgId);
+    expect(s.data.switchOrganization.membership.permissions).toEqual(expect.arrayContaining(['p0:read', 'p1:read']));
+    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(2);
+  }
+  const [row] = await gw.t.db.em().execute<{ o: string }[]>(
+    'select u.last_visited_organization_id as o from users u join sessions s on s.user_id = u.id where s.token_hash = encode(sha256(?::bytea), ?)',
+    [token, 'hex'],
+  );
+  expect(row?.o).toBe(orgIds.at(-1));
 });

@@ -17,12 +17,16 @@ import {
   transition,
   type UserStatus,
 } from '../model/index.js';
+import { M_COLS, type MembershipView, membershipFromRow, membershipView, O_COLS, type OrganizationView, organizationFromRow, organizationView, type Row } from '../read-scope.js';
 import type { AccessToken, TokenService } from '../tokens/token-service.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { membershipWriter } from './membership-writer.js';
 
 export interface SwitchResult {
-  membership: MembershipEntity;
+  membership: MembershipView;
+  organization: OrganizationView;
+  /** Effective permissions at the moment of entering (also in the access token). */
+  permissions: string[];
   accessToken: AccessToken;
 }
 
@@ -153,7 +157,53 @@ export class MembershipService {
    * it becomes the last visited one and the session's current one, and an access token is issued.
    */
   async switchOrganization(principal: Principal, organizationId: string): Promise<SwitchResult> {
-    const { membership, permissions } = await this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+    const entered = (await this.revisitActive(principal, organizationId)) ?? (await this.enter(principal, organizationId));
+    const accessToken = await this.tokens.issue({
+      userId: principal.userId,
+      sessionId: principal.sessionId,
+      organizationId,
+      role: entered.membership.role,
+      permissions: entered.permissions,
+    });
+    return { ...entered, accessToken };
+  }
+
+  /**
+   * The common case — the membership is already ACTIVE and can be entered — in one
+   * statement: nothing but "last visited" changes, so no event and no explicit
+   * transaction. The update re-checks status and role on the committed row, so a
+   * concurrent DISABLE wins; null sends the caller down the full path (`enter`).
+   */
+  private async revisitActive(principal: Principal, organizationId: string): Promise<Omit<SwitchResult, 'accessToken'> | null> {
+    const now = this.tx.now();
+    const rows = await this.tx.read((em) =>
+      em.execute<Row[]>(
+        `with m as (
+           update memberships set last_visited_at = ?
+            where user_id = ? and organization_id = ? and status = 'ACTIVE' and role <> 'NO_ACCESS'
+           returning *
+         ), visited_user as (
+           update users set last_visited_organization_id = ?, updated_at = ? where id = ? and exists (select 1 from m)
+         ), current_session as (
+           update sessions set current_organization_id = ? where id = ? and exists (select 1 from m)
+         )
+         select ${M_COLS}, ${O_COLS},
+                coalesce((select jsonb_agg(t.policies) from team_members tm join teams t on t.key = tm.team_key
+                           where tm.membership_id = m.id), '[]'::jsonb) as team_policies
+           from m join organizations o on o.id = m.organization_id`,
+        [now, principal.userId, organizationId, organizationId, now, principal.userId, organizationId, principal.sessionId],
+      ),
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const membership = membershipFromRow(row);
+    const policies = (typeof row.team_policies === 'string' ? JSON.parse(row.team_policies) : row.team_policies) as string[][];
+    return { membership, organization: organizationFromRow(row), permissions: effectivePermissions(membership, policies) };
+  }
+
+  /** Entering that may change the status (STAGED/INVITED → ACTIVE), or that is refused. */
+  private async enter(principal: Principal, organizationId: string): Promise<Omit<SwitchResult, 'accessToken'>> {
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
       const { membership } = await requireAccess(uow.em, principal, organizationId, 'enter');
       if (membership.status !== 'ACTIVE') {
         // Entering changes the status: read it again under a row lock, so that a DISABLED
@@ -170,16 +220,12 @@ export class MembershipService {
       const session = await uow.em.findOne(Session, { id: principal.sessionId });
       if (session) session.currentOrganization = membership.organization;
       const teams = await uow.em.find(TeamMember, { membership }, { populate: ['team'] });
-      return { membership, permissions: effectivePermissions(membership, teams.map((t) => t.team.$.policies)) };
+      return {
+        membership: membershipView(membership),
+        organization: organizationView(membership.organization.getEntity()),
+        permissions: effectivePermissions(membership, teams.map((t) => t.team.$.policies)),
+      };
     });
-    const accessToken = await this.tokens.issue({
-      userId: principal.userId,
-      sessionId: principal.sessionId,
-      organizationId,
-      role: membership.role,
-      permissions,
-    });
-    return { membership, accessToken };
   }
 
   /** ORG_ADMIN check after taking the organization's lock (see lockOrganization). */

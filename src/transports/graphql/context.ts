@@ -19,14 +19,27 @@ export interface AuthedContext extends GraphQLContext {
 }
 
 export const requireViewer = (ctx: GraphQLContext): AuthedContext => {
-  if (!ctx.principal || !ctx.scope)
+  if (!ctx.principal)
     throw new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <session or API token>" or the orgway_session cookie.');
   return ctx as AuthedContext;
 };
 
-export const createContext = (container: Container, principal: Principal | null, viaCookie = false): GraphQLContext => ({
-  container,
-  principal,
-  scope: principal ? container.readScope(principal) : null,
-  viaCookie,
-});
+/**
+ * The read scope (an ORM session and its loaders) is made on first use: most
+ * subscription contexts never read, and each idle subscriber should cost little memory.
+ */
+export const createContext = (container: Container, principal: Principal | null, viaCookie = false): GraphQLContext => {
+  let scope: ReadScope | null | undefined;
+  return {
+    container,
+    principal,
+    viaCookie,
+    get scope(): ReadScope | null {
+      if (scope === undefined) scope = principal ? container.readScope(principal) : null;
+      return scope;
+    },
+    set scope(value: ReadScope | null) {
+      scope = value;
+    },
+  };
+};

@@ -2,7 +2,8 @@
 import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLFormattedError, parse, validate } from 'graphql';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { CloseCode } from 'graphql-ws';
 import { makeHandler } from 'graphql-ws/use/@fastify/websocket';
 import type { Container } from '../../app/container.js';
@@ -34,6 +35,27 @@ const operationLabel = (name: string | null | undefined): string => {
   return name;
 };
 
+const MAX_CACHED_DOCUMENTS = 500;
+const parsedDocuments = new Map<string, DocumentNode>();
+const validatedDocuments = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+
+const cachedParse = ((source: string) => {
+  const hit = parsedDocuments.get(source);
+  if (hit) return hit;
+  const document = parse(source, { noLocation: false });
+  if (parsedDocuments.size >= MAX_CACHED_DOCUMENTS) parsedDocuments.delete(parsedDocuments.keys().next().value!);
+  parsedDocuments.set(source, document);
+  return document;
+}) as typeof parse;
+
+const cachedValidate = ((schema, document, rules, options, typeInfo) => {
+  // Only the default rule set is cached (that is all graphql-ws asks for).
+  if (rules) return validate(schema, document, rules, options, typeInfo);
+  let errors = validatedDocuments.get(document);
+  if (!errors) validatedDocuments.set(document, (errors = validate(schema, document)));
+  return errors;
+}) as typeof validate;
+
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
   const formatError = formatGraphQLError(container.log);
@@ -45,6 +67,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     // We drain ourselves on SIGTERM (STACK.md P3).
     stopOnTerminationSignals: false,
     plugins: [
+      // No field sets cache hints; the default plugin would still visit every resolved field.
+      ApolloServerPluginCacheControlDisabled(),
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();
@@ -106,6 +130,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   recheck?.unref();
   const wsHandler = makeHandler<Record<string, unknown> | undefined, { graphqlContext?: GraphQLContext }>({
     schema,
+    // Thousands of clients subscribe with the same few documents: parse and validate
+    // each distinct one once and share it, instead of one parsed copy per subscriber.
+    parse: cachedParse,
+    validate: cachedValidate,
     async onConnect(ctx) {
       // Refusals close with 4401/4403 and a reason that says what to fix.
       const refuse = (code: number, message: string) => {

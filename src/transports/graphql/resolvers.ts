@@ -199,16 +199,14 @@ export class MembershipResolver {
   })
   async switchOrganization(@Arg('organizationId', () => ID) organizationId: string, @Ctx() ctx: GraphQLContext) {
     const { container, principal } = requireViewer(ctx);
-    const r = await container.memberships.switchOrganization(principal, organizationId);
-    const membership = membershipView(r.membership);
-    const organization = organizationView(r.membership.organization.getEntity());
-    // Later fields of this request see the new current organization.
+    const { membership, organization, permissions, accessToken } = await container.memberships.switchOrganization(principal, organizationId);
+    // Later fields of this request see the new current organization, and what the use case read.
     principal.currentOrganizationId = organizationId;
     if (principal.user) principal.user = { ...principal.user, lastVisitedOrganizationId: organizationId };
     const scope = container.readScope(principal);
-    scope.prime(membership, organization);
+    scope.prime(membership, organization, permissions);
     ctx.scope = scope;
-    return { viewer: VIEWER, organization, membership, accessToken: r.accessToken };
+    return { viewer: VIEWER, organization, membership, accessToken };
   }
 
   @Mutation(() => MembershipType, { description: 'Adds a user (created by email if new) as STAGED. Needs ORG_ADMIN.' })
