@@ -132,7 +132,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     tokens,
     events,
     outbox,
-    readScope: (principal) => new ReadScope(db.em(), principal),
+    readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     async readiness() {
       try {

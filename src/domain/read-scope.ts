@@ -8,7 +8,7 @@
  */
 import DataLoader from 'dataloader';
 import type { MembershipEntity, OrganizationEntity, TeamEntity, UserEntity } from '../persistence/entities.js';
-import type { Em } from '../persistence/orm.js';
+import type { SqlRunner } from '../persistence/orm.js';
 import { assertAccess, type Principal } from './access.js';
 import {
   badInput,
@@ -172,6 +172,9 @@ const U_COLS = `u.id as u_id, u.email as u_email, u.display_name as u_display_na
 const T_COLS = `t.key as t_key, t.team_id as t_team_id, t.organization_id as t_organization_id, t.name as t_name,
   t.policies as t_policies, t.external_id as t_external_id, t.created_at as t_created_at, t.updated_at as t_updated_at`;
 
+const T_JSON_FIELDS = `'t_key', t.key, 't_team_id', t.team_id, 't_organization_id', t.organization_id, 't_name', t.name,
+  't_policies', t.policies, 't_external_id', t.external_id, 't_created_at', t.created_at, 't_updated_at', t.updated_at`;
+
 // ---- cursors: opaque base64url of the keyset position ----
 
 const encodeCursor = (parts: string[]): string => Buffer.from(JSON.stringify(parts)).toString('base64url');
@@ -198,7 +201,7 @@ interface OrgTeamsEntry {
 }
 
 export class ReadScope {
-  readonly #em: Em;
+  readonly #em: SqlRunner;
   readonly principal: Principal;
 
   /** The viewer's memberships by organization id (null: not a member). */
@@ -207,7 +210,7 @@ export class ReadScope {
   readonly #membershipTeams: DataLoader<string, TeamView[]>;
   readonly #users: DataLoader<string, UserView | null>;
 
-  constructor(em: Em, principal: Principal) {
+  constructor(em: SqlRunner, principal: Principal) {
     this.#em = em;
     this.principal = principal;
     this.#viewerMemberships = new DataLoader(async (orgIds) => {
@@ -220,12 +223,17 @@ export class ReadScope {
       return orgIds.map((id) => byOrg.get(id) ?? null);
     });
     this.#organizationTeams = new DataLoader(async (orgIds) => {
-      const rows = await em.execute<Row[]>(
-        `select ${T_COLS}, exists (select 1 from team_members tm join memberships vm on vm.id = tm.membership_id
-                  where tm.team_key = t.key and vm.user_id = ?) as viewer_member
-           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) order by lower(t.name), t.team_id`,
+      // One row of JSON text rather than a row per team: for a page of 50 organizations
+      // the driver then parses one value instead of hundreds of rows.
+      const [result] = await em.execute<{ teams: string }[]>(
+        `select coalesce(json_agg(json_build_object(${T_JSON_FIELDS},
+                  'viewer_member', exists (select 1 from team_members tm join memberships vm on vm.id = tm.membership_id
+                                            where tm.team_key = t.key and vm.user_id = ?))
+                  order by lower(t.name), t.team_id), '[]')::text as teams
+           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb))`,
         [principal.userId, JSON.stringify(orgIds)],
       );
+      const rows = JSON.parse(result?.teams ?? '[]') as Row[];
       const byOrg = new Map<string, OrgTeamsEntry>(orgIds.map((id) => [id, { teams: [], viewerTeamKeys: new Set() }]));
       for (const r of rows) {
         const entry = byOrg.get(r.t_organization_id as string)!;

@@ -5,7 +5,7 @@
  * transaction (see events/event-log.ts for the ordering guarantee).
  */
 import { DeadlockException, ForeignKeyConstraintViolationException, LockWaitTimeoutException, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Database, Em } from '../persistence/orm.js';
+import type { Database, Em, SqlRunner } from '../persistence/orm.js';
 import { appendEvents, type NewMembershipEvent } from './events/event-log.js';
 import { type Actor, actorString, DomainError } from './model/index.js';
 import type { Clock } from './runtime.js';
@@ -54,6 +54,8 @@ export interface TransactionRunner {
   read<T>(fn: (em: Em) => Promise<T>): Promise<T>;
   /** The runner's clock (for single statements that run outside `run`). */
   now(): Date;
+  /** Single raw statements outside any transaction (hot read paths). */
+  readonly sql: SqlRunner;
 }
 
 export interface TransactionHooks {
@@ -93,4 +95,5 @@ export const createTransactionRunner = (db: Database, clock: Clock, hooks: Trans
   },
   read: (fn) => fn(db.em()),
   now: () => clock.now(),
+  sql: db.sql,
 });

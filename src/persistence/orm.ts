@@ -13,6 +13,14 @@ import { MIGRATIONS } from './migrations/index.js';
 
 export type Em = SqlEntityManager;
 
+/**
+ * Raw statements outside any unit of work (`?` placeholders). Read paths use this
+ * instead of forking an EntityManager per request: no identity map to build or collect.
+ */
+export interface SqlRunner {
+  execute<T = Record<string, unknown>[]>(query: string, params?: readonly unknown[]): Promise<T>;
+}
+
 /** Receives every SQL statement the ORM sends; used for metrics and the N+1 tests. */
 export type StatementObserver = (sql: string) => void;
 
@@ -37,10 +45,17 @@ export interface Database {
   readonly pglite: PGlite | undefined;
   readonly databaseUrl: string | undefined;
   em(): Em;
+  /** Raw statements on the pool, outside any transaction. */
+  readonly sql: SqlRunner;
   /** Adds a statement observer; returns a function that removes it. */
   observeStatements(observer: StatementObserver): () => void;
   close(): Promise<void>;
 }
+
+const sqlRunner = (orm: PostgresORM | PgliteORM): SqlRunner => {
+  const connection = orm.em.getConnection();
+  return { execute: (query, params = []) => connection.execute(query, params as unknown[]) as never };
+};
 
 export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
@@ -79,6 +94,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       pglite: undefined,
       databaseUrl: options.databaseUrl,
       em: () => orm.em.fork() as unknown as Em,
+      sql: sqlRunner(orm),
       observeStatements,
       close: () => orm.close(),
     };
@@ -98,6 +114,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     pglite,
     databaseUrl: undefined,
     em: () => orm.em.fork() as unknown as Em,
+    sql: sqlRunner(orm),
     observeStatements,
     close: async () => {
       await orm.close();

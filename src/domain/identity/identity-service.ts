@@ -1,7 +1,6 @@
 /** Users, sessions and API tokens. Secrets are returned once and stored as SHA-256. */
 import { createHash } from 'node:crypto';
 import { Session, User, type UserEntity } from '../../persistence/entities.js';
-import type { Em } from '../../persistence/orm.js';
 import type { Principal } from '../access.js';
 import { badInput, checkName, DomainError, normalizeEmail } from '../model/index.js';
 import { type Clock, newId, newSecret } from '../runtime.js';
@@ -78,14 +77,12 @@ export class IdentityService {
   /** One statement: the bearer secret's live session with its user, or UNAUTHENTICATED. */
   async authenticate(secret: string): Promise<Principal> {
     if (!secret || secret.length > 200) throw unauthenticated();
-    const rows = await this.tx.read((em: Em) =>
-      em.execute<SessionRow[]>(
+    const rows = await this.tx.sql.execute<SessionRow[]>(
         `select s.id, s.user_id, s.kind, s.current_organization_id, u.email, u.display_name,
                 u.last_visited_organization_id, u.created_at as user_created_at
            from sessions s join users u on u.id = s.user_id
           where s.token_hash = ? and s.revoked_at is null and (s.expires_at is null or s.expires_at > ?)`,
-        [hashSecret(secret), this.clock.now()],
-      ),
+      [hashSecret(secret), this.clock.now()],
     );
     const row = rows[0];
     if (!row) throw unauthenticated();

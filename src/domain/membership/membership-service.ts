@@ -176,8 +176,7 @@ export class MembershipService {
    */
   private async revisitActive(principal: Principal, organizationId: string): Promise<Omit<SwitchResult, 'accessToken'> | null> {
     const now = this.tx.now();
-    const rows = await this.tx.read((em) =>
-      em.execute<Row[]>(
+    const rows = await this.tx.sql.execute<Row[]>(
         `with m as (
            update memberships set last_visited_at = ?
             where user_id = ? and organization_id = ? and status = 'ACTIVE' and role <> 'NO_ACCESS'
@@ -192,7 +191,6 @@ export class MembershipService {
                            where tm.membership_id = m.id), '[]'::jsonb) as team_policies
            from m join organizations o on o.id = m.organization_id`,
         [now, principal.userId, organizationId, organizationId, now, principal.userId, organizationId, principal.sessionId],
-      ),
     );
     const row = rows[0];
     if (!row) return null;
