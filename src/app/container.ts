@@ -14,6 +14,7 @@ import { MembershipService } from '../domain/membership/membership-service.js';
 import { OrganizationService } from '../domain/organization/organization-service.js';
 import { ReadScope } from '../domain/read-scope.js';
 import { type Clock, systemClock } from '../domain/runtime.js';
+import { ScimService } from '../domain/scim/scim-service.js';
 import { TeamService } from '../domain/team/team-service.js';
 import { TokenService } from '../domain/tokens/token-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
@@ -33,6 +34,8 @@ export interface Container {
   readonly organizations: OrganizationService;
   readonly memberships: MembershipService;
   readonly teams: TeamService;
+  /** SCIM 2.0 provisioning: tokens, Users, Groups (src/domain/scim). */
+  readonly scim: ScimService;
   readonly tokens: TokenService;
   readonly events: EventHub;
   readonly outbox: OutboxSender;
@@ -117,6 +120,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const organizations = new OrganizationService(tx);
   const memberships = new MembershipService(tx, tokens, config.appUrl, () => outbox.wake());
   const teams = new TeamService(tx);
+  const scim = new ScimService(tx);
 
   return {
     config,
@@ -129,6 +133,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     organizations,
     memberships,
     teams,
+    scim,
     tokens,
     events,
     outbox,

@@ -7,6 +7,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { registerGraphQL } from '../transports/graphql/register.js';
 import { registerOperationalRoutes } from '../transports/http/routes.js';
+import { registerScimRoutes } from '../transports/scim/routes.js';
 import type { Container } from './container.js';
 
 export interface Server {
@@ -39,6 +40,7 @@ export const buildServer = async (container: Container): Promise<Server> => {
   });
 
   registerOperationalRoutes(app, container, () => draining);
+  registerScimRoutes(app, container);
   const graphql = await registerGraphQL(app, container);
 
   return {

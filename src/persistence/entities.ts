@@ -4,6 +4,7 @@
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from '../domain/model/index.js';
+import { SCIM_ENTITIES } from './scim-entities.js';
 
 const timestamps = {
   createdAt: p.datetime().onCreate(() => new Date()),
@@ -176,4 +177,5 @@ export const ALL_ENTITIES = [
   SigningKey,
   MembershipEvent,
   OutboxEmail,
+  ...SCIM_ENTITIES,
 ];

@@ -15,6 +15,7 @@ import {
   type UserView,
 } from '../../domain/read-scope.js';
 import { type GraphQLContext, requireViewer } from './context.js';
+import { SCIM_RESOLVERS } from './scim-resolvers.js';
 import {
   AccessTokenType,
   AutomaticUserAccessInput,
@@ -410,4 +411,5 @@ export const RESOLVERS = [
   TeamResolver,
   SessionResolver,
   MembershipEventResolver,
+  ...SCIM_RESOLVERS,
 ] as const;
