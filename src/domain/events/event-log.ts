@@ -77,9 +77,12 @@ export const appendEvents = async (em: Em, events: readonly NewMembershipEvent[]
     );
     return `(${COLUMNS.map(() => '?').join(', ')})`;
   });
-  await em.execute(`insert into membership_events (${COLUMNS.join(', ')}) values ${rows.join(', ')}`, params);
-  // Delivered by PostgreSQL at commit, to every instance; the payload only wakes readers.
-  await em.execute('select pg_notify(?, ?)', [EVENTS_CHANNEL, '']);
+  // One round trip: the insert, and the notification PostgreSQL delivers to every
+  // instance at commit (the payload only wakes readers; the log is the truth).
+  await em.execute(
+    `with appended as (insert into membership_events (${COLUMNS.join(', ')}) values ${rows.join(', ')}) select pg_notify(?, '')`,
+    [...params, EVENTS_CHANNEL],
+  );
 };
 
 interface EventRow {
