@@ -15,12 +15,15 @@ import { OrganizationService } from '../domain/organization/organization-service
 import { ReadScope } from '../domain/read-scope.js';
 import { type Clock, systemClock } from '../domain/runtime.js';
 import { ScimService } from '../domain/scim/scim-service.js';
+import { SamlConnectionService } from '../domain/saml-connections/connection-service.js';
+import { SamlSignInService } from '../domain/saml-sign-in/sign-in-service.js';
 import { TeamService } from '../domain/team/team-service.js';
 import { TokenService } from '../domain/tokens/token-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
+import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 export interface Container {
@@ -36,6 +39,9 @@ export interface Container {
   readonly teams: TeamService;
   /** SCIM 2.0 provisioning: tokens, Users, Groups (src/domain/scim). */
   readonly scim: ScimService;
+  /** SAML sign-in (SPEC §2) and connection management (src/domain/saml-*). */
+  readonly samlSignIn: SamlSignInService;
+  readonly samlConnections: SamlConnectionService;
   readonly tokens: TokenService;
   readonly events: EventHub;
   readonly outbox: OutboxSender;
@@ -121,6 +127,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const memberships = new MembershipService(tx, tokens, config.appUrl, () => outbox.wake());
   const teams = new TeamService(tx);
   const scim = new ScimService(tx);
+  const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
+  const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => samlSignIn.forget(id));
 
   return {
     config,
@@ -134,6 +142,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     memberships,
     teams,
     scim,
+    samlSignIn,
+    samlConnections,
     tokens,
     events,
     outbox,

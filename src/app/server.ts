@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { registerGraphQL } from '../transports/graphql/register.js';
 import { registerOperationalRoutes } from '../transports/http/routes.js';
 import { registerScimRoutes } from '../transports/scim/routes.js';
+import { registerSamlRoutes } from '../transports/saml/routes.js';
 import type { Container } from './container.js';
 
 export interface Server {
@@ -41,6 +42,7 @@ export const buildServer = async (container: Container): Promise<Server> => {
 
   registerOperationalRoutes(app, container, () => draining);
   registerScimRoutes(app, container);
+  await registerSamlRoutes(app, container);
   const graphql = await registerGraphQL(app, container);
 
   return {

@@ -5,6 +5,7 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from '../domain/model/index.js';
 import { SCIM_ENTITIES } from './scim-entities.js';
+import { SAML_ENTITIES } from './saml-entities.js';
 
 const timestamps = {
   createdAt: p.datetime().onCreate(() => new Date()),
@@ -178,4 +179,5 @@ export const ALL_ENTITIES = [
   MembershipEvent,
   OutboxEmail,
   ...SCIM_ENTITIES,
+  ...SAML_ENTITIES,
 ];

@@ -15,6 +15,7 @@ import {
   type UserView,
 } from '../../domain/read-scope.js';
 import { type GraphQLContext, requireViewer } from './context.js';
+import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
 import {
   AccessTokenType,
@@ -412,4 +413,5 @@ export const RESOLVERS = [
   SessionResolver,
   MembershipEventResolver,
   ...SCIM_RESOLVERS,
+  ...SAML_RESOLVERS,
 ] as const;

@@ -1,0 +1,116 @@
+/**
+ * The benchmark's world, built through the gateway's own use cases (so every row,
+ * event and constraint is what production would hold):
+ *
+ * - an owner (ORG_ADMIN) of 50 organizations, each with 3 teams carrying policies;
+ * - the viewer: a member of all 50 (roles ADMIN / MEMBER / VIEWER / ORG_ADMIN in turn,
+ *   ACTIVE except every 10th left STAGED), in 1 or 2 teams of each;
+ * - one "switcher" per load worker, each a member of 10 of the organizations (in
+ *   team 0 there), entered once so every later switch is a steady-state switch;
+ * - a target member of the first organization whose role the fan-out phase toggles.
+ */
+import type { Container } from '../../src/app/container.js';
+import type { Principal } from '../../src/domain/access.js';
+import type { OrganizationRole } from '../../src/domain/model/index.js';
+import { mapLimit } from './load.js';
+
+export interface Switcher {
+  userId: string;
+  token: string;
+  organizationIds: string[];
+}
+
+export interface World {
+  owner: Principal;
+  organizationIds: string[];
+  viewer: { userId: string; token: string; principal: Principal };
+  switchers: Switcher[];
+  fanout: { organizationId: string; targetUserId: string };
+}
+
+export interface SeedOptions {
+  organizations: number;
+  teamsPerOrganization: number;
+  switchers: number;
+  organizationsPerSwitcher: number;
+  /** Parallel use cases while seeding. */
+  parallel: number;
+}
+
+const VIEWER_ROLES: OrganizationRole[] = ['ADMIN', 'MEMBER', 'VIEWER', 'ORG_ADMIN'];
+
+export const seedWorld = async (c: Container, o: SeedOptions): Promise<World> => {
+  const pad = (n: number) => String(n).padStart(3, '0');
+  const first = await c.organizations.bootstrap({ organizationName: `Bench org ${pad(0)}`, adminEmail: 'owner@bench.example.com' });
+  const owner = await c.identity.authenticate(first.apiToken.token);
+  const rest = await mapLimit(
+    Array.from({ length: o.organizations - 1 }, (_, i) => i + 1),
+    o.parallel,
+    (i) => c.organizations.createOrganization(owner, { name: `Bench org ${pad(i)}` }),
+  );
+  const organizationIds = [first.organization.id, ...rest.map((org) => org.id)];
+
+  // Teams with policies, in every organization.
+  const teams = await mapLimit(organizationIds, o.parallel, async (orgId, i) => {
+    const ids: string[] = [];
+    for (let k = 0; k < o.teamsPerOrganization; k++) {
+      const t = await c.teams.createTeam(owner, orgId, {
+        name: `Team ${k}`,
+        policies: [`projects:${k}:read`, `deployments:${k}:write`, `billing:${(i + k) % 5}:read`],
+      });
+      ids.push(t.teamId);
+    }
+    return ids;
+  });
+
+  // The viewer: 50 memberships with mixed roles, in one or two teams of each organization.
+  const viewerEmail = 'viewer@bench.example.com';
+  const joinViewer = async (orgId: string, i: number) => {
+    const m = await c.memberships.stageUser(owner, orgId, viewerEmail, VIEWER_ROLES[i % VIEWER_ROLES.length]!);
+    const userId = typeof m.user === 'string' ? m.user : m.user.id;
+    await c.teams.addTeamMembers(owner, orgId, teams[i]![0]!, [userId]);
+    if (i % 2 === 0 && teams[i]!.length > 1) await c.teams.addTeamMembers(owner, orgId, teams[i]![1]!, [userId]);
+  };
+  // The first one creates the user; the others may then run side by side.
+  await joinViewer(organizationIds[0]!, 0);
+  await mapLimit(organizationIds.slice(1), o.parallel, (orgId, i) => joinViewer(orgId, i + 1));
+  const viewerUser = await c.identity.findUserByEmail(viewerEmail);
+  if (!viewerUser) throw new Error('seed: viewer missing');
+  const viewerSession = await c.identity.createSession(viewerUser.id, null);
+  const viewerPrincipal = await c.identity.authenticate(viewerSession.token);
+  // Enter 9 in 10 (STAGED → ACTIVE); the rest stay STAGED, as freshly provisioned users do.
+  for (const [i, orgId] of organizationIds.entries()) if (i % 10 !== 9) await c.memberships.switchOrganization(viewerPrincipal, orgId);
+
+  // Switchers: one per load worker.
+  const switchers = await mapLimit(
+    Array.from({ length: o.switchers }, (_, w) => w),
+    Math.max(1, Math.floor(o.parallel / 2)),
+    async (w): Promise<Switcher> => {
+      const email = `switcher${pad(w)}@bench.example.com`;
+      const orgIds = Array.from({ length: o.organizationsPerSwitcher }, (_, j) => organizationIds[(w + j * 5) % organizationIds.length]!);
+      const unique = [...new Set(orgIds)];
+      let userId = '';
+      for (const [j, orgId] of unique.entries()) {
+        const m = await c.memberships.stageUser(owner, orgId, email, j % 3 === 0 ? 'ADMIN' : 'MEMBER');
+        userId = typeof m.user === 'string' ? m.user : m.user.id;
+        const orgIndex = organizationIds.indexOf(orgId);
+        await c.teams.addTeamMembers(owner, orgId, teams[orgIndex]![0]!, [userId]);
+      }
+      const session = await c.identity.createSession(userId, null);
+      const principal = await c.identity.authenticate(session.token);
+      for (const orgId of unique) await c.memberships.switchOrganization(principal, orgId);
+      return { userId, token: session.token, organizationIds: unique };
+    },
+  );
+
+  const target = await c.memberships.stageUser(owner, organizationIds[0]!, 'target@bench.example.com', 'MEMBER');
+  const targetUserId = typeof target.user === 'string' ? target.user : target.user.id;
+
+  return {
+    owner,
+    organizationIds,
+    viewer: { userId: viewerUser.id, token: viewerSession.token, principal: viewerPrincipal },
+    switchers,
+    fanout: { organizationId: organizationIds[0]!, targetUserId },
+  };
+};

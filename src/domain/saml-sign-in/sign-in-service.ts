@@ -1,0 +1,460 @@
+/**
+ * `signInWithSaml`: SPEC §2 steps 1–6 in ONE transaction, with the `saml:<connectionId>`
+ * actor for every membership event (JIT memberships carry source JIT).
+ *
+ * The transport has verified the XML; this use case also consumes the InResponseTo
+ * request and records the assertion id (atomic statements on unique keys, so both hold
+ * across gateway instances) inside the same transaction: a refused sign-in changes
+ * nothing at all, a successful one changes everything at once.
+ *
+ * Decisions (docs/saml.md):
+ * - ORG_ADMIN is granted and removed only by GraphQL/CLI: an IdP role for an ORG_ADMIN's
+ *   organization leaves the role as it is (the membership still counts as asserted).
+ * - A membership whose role the IdP asserts (OrgAndRole, or Role with RelayState) becomes
+ *   source SAML: from then on the IdP manages it, so it drops to NO_ACCESS when OrgAndRole
+ *   stops naming it.
+ * - "OrgAndRole is present" means the attribute is in the assertion, even when none of its
+ *   values carries our prefix (the IdP then names no organization of ours).
+ * - RelayState also picks the landing organization when OrgAndRole is present; it is only
+ *   ignored for assigning memberships and roles.
+ * - No organization can be entered → NO_ACCESS. Membership changes the IdP asserted
+ *   (e.g. every role became NO_ACCESS) are still committed, so revocations take effect;
+ *   no session is created. When nothing changed, nothing is written at all.
+ */
+import { randomBytes } from 'node:crypto';
+import { Membership, type MembershipEntity, Organization, Team, type TeamEntity, User, type UserEntity } from '../../persistence/entities.js';
+import type { Em } from '../../persistence/orm.js';
+import { SamlConnection, type SamlConnectionEntity, SamlRequest, SamlSignInFailure, SamlTrust } from '../../persistence/saml-entities.js';
+import { issueSession } from '../identity/identity-service.js';
+import { membershipWriter } from '../membership/membership-writer.js';
+import { DomainError, type MembershipSource, normalizeEmail, notFound, ORGANIZATION_ID_PATTERN, type OrganizationRole, transition, truncate, type UserStatus } from '../model/index.js';
+import { decideAutomaticAccess } from '../organization/organization-service.js';
+import { newId } from '../runtime.js';
+import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
+import { ORG_AND_ROLE, ORG_AND_USER_GROUPS, parseOrgAndRole, parseOrgAndUserGroups, parseRoleAttribute, ROLE_ATTRIBUTE } from './attributes.js';
+import { chooseLanding } from './landing.js';
+import type { SamlConnectionConfig, SamlFailureInput, SamlSignInResult, VerifiedSamlAssertion } from './types.js';
+
+/** How long an SP-initiated sign-in may take at the IdP. */
+export const AUTHN_REQUEST_TTL_SECONDS = 10 * 60;
+/** How long a connection's certificates and settings are cached per instance. */
+export const CONNECTION_CACHE_MS = 5_000;
+/** Recorded failures kept per connection (older ones are pruned). */
+export const FAILURES_KEPT_PER_CONNECTION = 500;
+
+export const samlRejected = (message: string, details: Record<string, unknown> = {}): DomainError => new DomainError('SAML_REJECTED', message, details);
+
+export const connectionNotFound = (id: string): DomainError => notFound('SAML connection', id);
+
+export const connectionConfig = (c: SamlConnectionEntity): SamlConnectionConfig => ({
+  id: c.id,
+  name: c.name,
+  ownerOrganizationId: c.ownerOrganization.id,
+  idpEntityId: c.idpEntityId,
+  ssoUrl: c.ssoUrl,
+  signingCertificates: [...c.signingCertificates],
+  attributePrefix: c.attributePrefix,
+  defaultOrganizationId: c.defaultOrganization?.id ?? null,
+  allowIdpInitiated: c.allowIdpInitiated,
+  spDecryptionKey: c.spDecryptionKey ?? null,
+  spCertificate: c.spCertificate ?? null,
+});
+
+const unknownOrganization = (what: string, organizationId: string, connectionId: string): DomainError =>
+  new DomainError(
+    'UNKNOWN_ORGANIZATION',
+    `${what} names organization "${truncate(organizationId)}", which does not exist or does not trust this SAML connection. ` +
+      `Fix the value at the identity provider, or ask an ORG_ADMIN of that organization to trust connection ${connectionId}.`,
+    { organizationId: truncate(organizationId) },
+  );
+
+type Outcome = { kind: 'SIGNED_IN'; result: SamlSignInResult } | { kind: 'NO_ACCESS'; email: string };
+
+export class SamlSignInService {
+  constructor(
+    private readonly tx: TransactionRunner,
+    private readonly sessionTtlSeconds: number,
+  ) {}
+
+  readonly #cache = new Map<string, { config: SamlConnectionConfig; until: number }>();
+
+  /**
+   * The connection as the transport needs it for verification; NOT_FOUND when there is none.
+   * Cached for CONNECTION_CACHE_MS: changes made on this instance apply at once (`forget`),
+   * on other instances within that time. Trust, prefix, default organization and IdP-initiated
+   * permission are read again inside the sign-in transaction.
+   */
+  async connection(connectionId: string): Promise<SamlConnectionConfig> {
+    if (!ORGANIZATION_ID_PATTERN.test(connectionId)) throw connectionNotFound(truncate(connectionId));
+    const hit = this.#cache.get(connectionId);
+    if (hit && hit.until > Date.now()) return hit.config;
+    const c = await this.tx.read((em) => em.findOne(SamlConnection, { id: connectionId }));
+    if (!c) {
+      this.#cache.delete(connectionId);
+      throw connectionNotFound(connectionId);
+    }
+    const config = connectionConfig(c);
+    if (this.#cache.size > 1000) this.#cache.clear();
+    this.#cache.set(connectionId, { config, until: Date.now() + CONNECTION_CACHE_MS });
+    return config;
+  }
+
+  /** Drops a cached connection (called when it changes). */
+  forget(connectionId: string): void {
+    this.#cache.delete(connectionId);
+  }
+
+  /**
+   * SP-initiated sign-in: stores our AuthnRequest id (single use, 10 minutes) and the
+   * organization it is for (sent as RelayState). The organization must trust the connection.
+   */
+  startSignIn(connectionId: string, organizationId: string | null): Promise<{ requestId: string; expiresAt: Date; connection: SamlConnectionConfig }> {
+    if (!ORGANIZATION_ID_PATTERN.test(connectionId)) throw connectionNotFound(truncate(connectionId));
+    return this.tx.run({ kind: 'saml', connectionId }, async (uow) => {
+      const c = await uow.em.findOne(SamlConnection, { id: connectionId });
+      if (!c) throw connectionNotFound(connectionId);
+      if (organizationId !== null) {
+        const trusted = ORGANIZATION_ID_PATTERN.test(organizationId) && (await uow.em.count(SamlTrust, { connection: c, organization: organizationId })) > 0;
+        if (!trusted) throw unknownOrganization('organizationId', organizationId, connectionId);
+      }
+      // An NCName (SAML IDs are xs:ID): a letter or "_" first.
+      const requestId = `_${randomBytes(20).toString('hex')}`;
+      const expiresAt = new Date(uow.now.getTime() + AUTHN_REQUEST_TTL_SECONDS * 1000);
+      uow.em.create(SamlRequest, { id: requestId, connection: c, organizationId, createdAt: uow.now, expiresAt, usedAt: null });
+      if (Math.random() < 0.02) await uow.em.execute('delete from saml_requests where id in (select id from saml_requests where expires_at < ? limit 1000)', [uow.now]);
+      return { requestId, expiresAt, connection: connectionConfig(c) };
+    });
+  }
+
+  /** SPEC §2 steps 1–6. Throws DomainError with the spec's codes; NO_ACCESS when nothing can be entered. */
+  async signInWithSaml(assertion: VerifiedSamlAssertion): Promise<SamlSignInResult> {
+    const email = checkedEmail(assertion.email);
+    // Outside the transaction: a second pool connection inside it could starve the pool.
+    const cached = await this.connection(assertion.connectionId);
+    const outcome = await this.tx.run({ kind: 'saml', connectionId: assertion.connectionId }, (uow) => this.run(uow, assertion, email, cached));
+    if (outcome.kind === 'NO_ACCESS') throw noAccess(outcome.email);
+    return outcome.result;
+  }
+
+  /** Records a refused sign-in for the connection's ORG_ADMINs (unknown connections are not recorded). */
+  async recordFailure(f: SamlFailureInput): Promise<void> {
+    if (!ORGANIZATION_ID_PATTERN.test(f.connectionId)) return;
+    await this.tx.run({ kind: 'saml', connectionId: f.connectionId }, async (uow) => {
+      const c = await uow.em.findOne(SamlConnection, { id: f.connectionId });
+      if (!c) return;
+      uow.em.create(SamlSignInFailure, {
+        id: newId('saf'),
+        connection: c,
+        code: f.code.slice(0, 32),
+        message: truncate(f.message, 2000),
+        detail: f.detail == null ? null : truncate(f.detail, 4000),
+        email: f.email == null ? null : f.email.slice(0, 254),
+        occurredAt: uow.now,
+      });
+      await uow.em.flush();
+      // Bounded growth under a flood of bad responses.
+      if (Math.random() < 0.1)
+        await uow.em.execute(
+          `delete from saml_sign_in_failures where id in (
+             select id from saml_sign_in_failures where connection_id = ? order by occurred_at desc offset ?)`,
+          [c.id, FAILURES_KEPT_PER_CONNECTION],
+        );
+    });
+  }
+
+  private async run(uow: UnitOfWork, a: VerifiedSamlAssertion, email: string, cached: SamlConnectionConfig): Promise<Outcome> {
+    const em = uow.em;
+
+    // ---- Parse attributes first (pure; INVALID_ATTRIBUTE before anything is read) ----
+    // The prefix comes from the cached connection; it is re-checked against the row read below.
+    const attrs = a.attributes;
+    const orgAndRolePresent = Object.hasOwn(attrs, ORG_AND_ROLE);
+    const parse = (prefix: string) => ({
+      orgRoles: orgAndRolePresent ? parseOrgAndRole(attrs[ORG_AND_ROLE] ?? [], prefix) : new Map<string, OrganizationRole>(),
+      groups: parseOrgAndUserGroups(attrs[ORG_AND_USER_GROUPS] ?? [], prefix),
+      roleAttribute: orgAndRolePresent ? null : parseRoleAttribute(attrs[ROLE_ATTRIBUTE]),
+    });
+    let parsed = parse(cached.attributePrefix);
+
+    // ---- InResponseTo / IdP-initiated, and RelayState ----
+    let relayState = a.relayState?.trim() ? a.relayState.trim() : null;
+    if (a.inResponseTo !== null) {
+      const rows = await em.execute<{ organization_id: string | null }[]>(
+        `update saml_requests set used_at = ? where id = ? and connection_id = ? and used_at is null and expires_at > ? returning organization_id`,
+        [uow.now, a.inResponseTo, a.connectionId, uow.now],
+      );
+      const request = rows[0];
+      if (!request)
+        throw samlRejected(
+          'The response answers a sign-in request that was already used, has expired, or was not started here. Start the sign-in again.',
+          { reason: 'IN_RESPONSE_TO', inResponseTo: truncate(a.inResponseTo) },
+        );
+      if (relayState !== null && relayState !== request.organization_id)
+        throw samlRejected('The RelayState does not match the organization this sign-in was started for. Start the sign-in again.', {
+          reason: 'RELAY_STATE_MISMATCH',
+        });
+      relayState = request.organization_id;
+    }
+
+    // ---- Replay: the assertion id, once, across instances (waits for a concurrent insert of the same id) ----
+    const inserted = await em.execute<{ id: string }[]>(
+      `insert into used_assertions (id, connection_id, assertion_id, expires_at, created_at) values (?, ?, ?, ?, ?)
+       on conflict (connection_id, assertion_id) do nothing returning id`,
+      [newId('uas'), a.connectionId, a.assertionId, a.expiresAt, uow.now],
+    );
+    if (inserted.length === 0) throw samlRejected('This SAML assertion was already used. Sign in again at your identity provider.', { reason: 'REPLAY' });
+    if (Math.random() < 0.01) await em.execute('delete from used_assertions where id in (select id from used_assertions where expires_at < ? limit 1000)', [uow.now]);
+
+    // ---- Everything the rules need, in one statement; the user's memberships locked ----
+    const step2Candidate = orgAndRolePresent ? null : (relayState ?? cached.defaultOrganizationId);
+    const named = new Set<string>([...parsed.orgRoles.keys(), ...parsed.groups.keys()]);
+    if (step2Candidate !== null) named.add(step2Candidate);
+    const teamIds = [...new Set([...parsed.groups.values()].flatMap((t) => [...t]))];
+    const state = await readState(em, a.connectionId, email, [...named].filter((id) => ORGANIZATION_ID_PATTERN.test(id)), [...parsed.groups.keys()], teamIds);
+    if (!state.connection) throw connectionNotFound(a.connectionId);
+    const connection = state.connection;
+    if (connection.attribute_prefix !== cached.attributePrefix) parsed = parse(connection.attribute_prefix);
+    if (a.inResponseTo === null && !connection.allow_idp_initiated)
+      throw samlRejected(
+        `This SAML connection accepts only sign-ins started at orgway (GET /saml/${connection.id}/login); IdP-initiated sign-in is not allowed. Ask an ORG_ADMIN to allow it, or start from orgway.`,
+        { reason: 'IDP_INITIATED_NOT_ALLOWED' },
+      );
+    const { orgRoles, groups, roleAttribute } = parsed;
+    const step2Source = relayState !== null ? 'The RelayState' : "The connection's default organization";
+    const step2OrganizationId = orgAndRolePresent ? null : (relayState ?? connection.default_organization_id);
+
+    const trusted = new Map(state.trusted.map((o) => [o.id, o]));
+    for (const id of orgRoles.keys()) if (!trusted.has(id)) throw unknownOrganization(ORG_AND_ROLE, id, connection.id);
+    if (step2OrganizationId !== null && !trusted.has(step2OrganizationId)) throw unknownOrganization(step2Source, step2OrganizationId, connection.id);
+    for (const id of groups.keys()) if (!trusted.has(id)) throw unknownOrganization(ORG_AND_USER_GROUPS, id, connection.id);
+    const teamsByName = new Map(state.teams.map((t) => [`${t.organization_id}\n${t.team_id}`, t]));
+    for (const [organizationId, ids] of groups)
+      for (const teamId of ids)
+        if (!teamsByName.has(`${organizationId}\n${teamId}`))
+          throw new DomainError(
+            'UNKNOWN_TEAM',
+            `OrgAndUserGroups names team "${teamId}" in organization "${organizationId}", which has no such team. Create the team in orgway or fix the value at the identity provider.`,
+            { organizationId, teamId },
+          );
+
+    // ---- Working copy: memberships as read; entities only for what is written ----
+    const writer = membershipWriter(uow);
+    /** A managed entity from data already read (no query; only changed fields are written). */
+    const managed = <T>(entity: unknown, data: Record<string, unknown>): T => (em.merge as unknown as (e: unknown, d: unknown) => T)(entity, data);
+    const user: UserEntity = state.user
+      ? managed<UserEntity>(User, { id: state.user.id, email: state.user.email, lastVisitedOrganization: state.user.last_visited_organization_id })
+      : em.create(User, {
+          id: newId('usr'),
+          email,
+          displayName: a.displayName ? truncate(a.displayName.trim(), 200) : null,
+          lastVisitedOrganization: null,
+          createdAt: uow.now,
+          updatedAt: uow.now,
+        });
+    interface Current {
+      row: MembershipRow | null;
+      entity: MembershipEntity | null;
+      role: OrganizationRole;
+      status: UserStatus;
+      name: string;
+    }
+    const byOrganization = new Map<string, Current>(state.memberships.map((m) => [m.organization_id, { row: m, entity: null, role: m.role, status: m.status, name: m.name }]));
+    const entityOf = (c: Current): MembershipEntity =>
+      (c.entity ??= managed<MembershipEntity>(Membership, {
+        id: c.row!.id,
+        user: user.id,
+        organization: c.row!.organization_id,
+        role: c.row!.role,
+        status: c.row!.status,
+        source: c.row!.source,
+      }));
+    const asserted = new Set<Current>();
+    const assertRole = (organizationId: string, role: OrganizationRole | null, roleForNew: OrganizationRole, source: 'SAML' | 'JIT') => {
+      const existing = byOrganization.get(organizationId);
+      if (existing) {
+        if (role !== null && existing.role !== 'ORG_ADMIN' && (existing.role !== role || existing.row?.source !== 'SAML')) {
+          const m = entityOf(existing);
+          writer.setRole(m, role);
+          writer.setSource(m, 'SAML');
+          existing.role = role;
+        }
+        asserted.add(existing);
+        return;
+      }
+      const entity = writer.join(user, em.getReference(Organization, organizationId), { role: roleForNew, status: 'ACTIVE', source });
+      byOrganization.set(organizationId, { row: null, entity, role: roleForNew, status: 'ACTIVE', name: trusted.get(organizationId)!.name });
+    };
+
+    // ---- Step 1: OrgAndRole ----
+    if (orgAndRolePresent) {
+      for (const [organizationId, role] of orgRoles) assertRole(organizationId, role, role, 'SAML');
+      for (const c of state.memberships) {
+        const current = byOrganization.get(c.organization_id)!;
+        if (c.source === 'SAML' && trusted.has(c.organization_id) && !orgRoles.has(c.organization_id) && current.role !== 'ORG_ADMIN' && current.role !== 'NO_ACCESS') {
+          writer.setRole(entityOf(current), 'NO_ACCESS');
+          current.role = 'NO_ACCESS';
+        }
+      }
+    }
+    // ---- Step 2: RelayState (or the default organization) and Role ----
+    else if (step2OrganizationId !== null)
+      assertRole(step2OrganizationId, roleAttribute, roleAttribute ?? trusted.get(step2OrganizationId)!.auto_access_default_role, 'SAML');
+
+    // ---- Step 3: automatic user access ----
+    for (const org of [...trusted.values()].sort((x, y) => (x.id < y.id ? -1 : 1))) {
+      if (byOrganization.has(org.id)) continue;
+      const settings = { enabled: org.auto_access_enabled, defaultRole: org.auto_access_default_role, allowedDomains: org.auto_access_domains };
+      if (decideAutomaticAccess(settings, email) !== 'JOIN') continue;
+      const entity = writer.join(user, em.getReference(Organization, org.id), { role: settings.defaultRole, status: 'ACTIVE', source: 'JIT' });
+      byOrganization.set(org.id, { row: null, entity, role: settings.defaultRole, status: 'ACTIVE', name: org.name });
+    }
+
+    // ---- Step 4: OrgAndUserGroups ----
+    for (const [organizationId, ids] of groups) {
+      const current = byOrganization.get(organizationId);
+      if (!current)
+        throw new DomainError(
+          'INVALID_ATTRIBUTE',
+          `OrgAndUserGroups names organization "${organizationId}", where the user is not a member: name it in OrgAndRole too (or give the user a membership there).`,
+          { attribute: ORG_AND_USER_GROUPS, organizationId },
+        );
+      const have = current.row ? state.teamMembers.filter((t) => t.membership_id === current.row!.id) : [];
+      const wanted = [...ids].map((teamId) => teamsByName.get(`${organizationId}\n${teamId}`)!);
+      const wantedKeys = new Set(wanted.map((t) => t.key));
+      const haveKeys = new Set(have.map((t) => t.team_key));
+      const remove = have.filter((t) => t.source === 'SAML' && !wantedKeys.has(t.team_key)).map((t) => t.team_key);
+      const add = wanted.filter((t) => !haveKeys.has(t.key));
+      if (remove.length === 0 && add.length === 0) continue;
+      const m = current.entity ?? entityOf(current);
+      await writer.changeTeams(
+        m,
+        add.map((t) => ({ team: managed<TeamEntity>(Team, { key: t.key, organization: t.organization_id, teamId: t.team_id }), source: 'SAML' as const })),
+        remove,
+      );
+    }
+
+    // ---- Step 5: what was asserted becomes ACTIVE, never from DISABLED ----
+    for (const c of asserted)
+      if (c.status !== 'DISABLED' && c.status !== 'ACTIVE') {
+        writer.setStatus(entityOf(c), transition('ENTER', c.status, 'ACTIVE'));
+        c.status = 'ACTIVE';
+      }
+
+    // ---- Step 6: landing ----
+    const all = [...byOrganization.entries()];
+    const landing = chooseLanding(
+      all.map(([organizationId, c]) => ({ organizationId, organizationName: c.name, role: c.role, status: c.status })),
+      relayState,
+      state.user?.last_visited_organization_id ?? null,
+    );
+    if (landing.rule === 'NONE') {
+      // Commit what the IdP asserted (e.g. revocations), but no session. Nothing asserted → nothing written.
+      if (uow.eventCount === 0) throw noAccess(email);
+      return { kind: 'NO_ACCESS', email };
+    }
+    const target = byOrganization.get(landing.organizationId)!;
+    writer.recordVisit(entityOf(target));
+    if (state.user?.last_visited_organization_id !== landing.organizationId) {
+      user.lastVisitedOrganization = em.getReference(Organization, landing.organizationId, { wrapped: true });
+      user.updatedAt = uow.now;
+    }
+    const session = issueSession(uow, user, 'SESSION', { organizationId: landing.organizationId, ttlSeconds: this.sessionTtlSeconds });
+    return {
+      kind: 'SIGNED_IN',
+      result: {
+        userId: user.id,
+        email,
+        organizationId: landing.organizationId,
+        landing: landing.rule,
+        sessionToken: session.token,
+        sessionExpiresAt: session.expiresAt,
+        memberships: all
+          .map(([organizationId, c]) => ({ organizationId, role: c.role, status: c.status }))
+          .sort((x, y) => (x.organizationId < y.organizationId ? -1 : x.organizationId > y.organizationId ? 1 : 0)),
+      },
+    };
+  }
+}
+
+interface MembershipRow {
+  id: string;
+  organization_id: string;
+  name: string;
+  role: OrganizationRole;
+  status: UserStatus;
+  source: MembershipSource;
+}
+
+interface TrustedOrganizationRow {
+  id: string;
+  name: string;
+  auto_access_enabled: boolean;
+  auto_access_default_role: OrganizationRole;
+  auto_access_domains: string[];
+}
+
+interface SignInState {
+  connection: { id: string; attribute_prefix: string; default_organization_id: string | null; allow_idp_initiated: boolean } | null;
+  user: { id: string; email: string; last_visited_organization_id: string | null } | null;
+  memberships: MembershipRow[];
+  trusted: TrustedOrganizationRow[];
+  teams: { key: string; organization_id: string; team_id: string }[];
+  teamMembers: { membership_id: string; team_key: string; source: MembershipSource }[];
+}
+
+/**
+ * One statement: the connection, the user, the user's memberships (locked FOR UPDATE, so a
+ * concurrent admin change — e.g. DISABLED — is not overwritten), the organizations that
+ * trust the connection and matter (named, automatic access, or holding one of the user's
+ * SAML memberships), the named teams and the user's team memberships in those organizations.
+ */
+const readState = async (em: Em, connectionId: string, email: string, named: string[], groupOrganizations: string[], teamIds: string[]): Promise<SignInState> => {
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `with u as (select id, email, last_visited_organization_id from users where email = ?),
+          ms as (select m.id, m.organization_id, m.role, m.status, m.source from memberships m where m.user_id = (select id from u) for update)
+     select
+       (select row_to_json(c) from (select id, attribute_prefix, default_organization_id, allow_idp_initiated from saml_connections where id = ?) c) as connection,
+       (select row_to_json(u) from u) as "user",
+       (select coalesce(json_agg(json_build_object('id', ms.id, 'organization_id', ms.organization_id, 'name', o.name, 'role', ms.role, 'status', ms.status, 'source', ms.source)), '[]')
+          from ms join organizations o on o.id = ms.organization_id) as memberships,
+       (select coalesce(json_agg(json_build_object('id', o.id, 'name', o.name, 'auto_access_enabled', o.auto_access_enabled,
+                 'auto_access_default_role', o.auto_access_default_role, 'auto_access_domains', o.auto_access_domains)), '[]')
+          from saml_trusts t join organizations o on o.id = t.organization_id
+         where t.connection_id = ?
+           and (o.auto_access_enabled
+                or o.id in (select jsonb_array_elements_text(?::jsonb))
+                or o.id in (select organization_id from ms where source = 'SAML'))) as trusted,
+       (select coalesce(json_agg(json_build_object('key', t.key, 'organization_id', t.organization_id, 'team_id', t.team_id)), '[]')
+          from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) and t.team_id in (select jsonb_array_elements_text(?::jsonb))) as teams,
+       (select coalesce(json_agg(json_build_object('membership_id', tm.membership_id, 'team_key', tm.team_key, 'source', tm.source)), '[]')
+          from team_members tm join ms on ms.id = tm.membership_id where ms.organization_id in (select jsonb_array_elements_text(?::jsonb))) as team_members`,
+    [email, connectionId, connectionId, JSON.stringify(named), JSON.stringify(groupOrganizations), JSON.stringify(teamIds), JSON.stringify(groupOrganizations)],
+  );
+  const r = rows[0] ?? {};
+  const json = <T>(v: unknown, fallback: T): T => (v == null ? fallback : typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+  return {
+    connection: json(r.connection, null),
+    user: json(r.user, null),
+    memberships: json(r.memberships, []),
+    trusted: json(r.trusted, []),
+    teams: json(r.teams, []),
+    teamMembers: json(r.team_members, []),
+  };
+};
+
+const checkedEmail = (email: string | null): string => {
+  if (email === null || email.trim() === '')
+    throw new DomainError(
+      'INVALID_SAML',
+      'The SAML assertion does not carry the user\'s email: send it as the NameID (format emailAddress) or as an attribute named "email".',
+      { field: 'email' },
+    );
+  try {
+    return normalizeEmail(email);
+  } catch {
+    throw new DomainError('INVALID_SAML', `The SAML assertion's email "${truncate(email)}" is not an email address (expected name@example.com).`, { field: 'email' });
+  }
+};
+
+const noAccess = (email: string): DomainError =>
+  new DomainError('NO_ACCESS', `${email} has no organization it can enter through this sign-in. Ask an ORG_ADMIN of your organization for access.`, { email });

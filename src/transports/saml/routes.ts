@@ -1,0 +1,175 @@
+/**
+ * SAML routes (SPEC §2): parse → verify (verification.ts) → one domain call → map.
+ *
+ *   POST /saml/:connectionId/acs       the IdP's response (HTTP-POST binding)
+ *   GET  /saml/:connectionId/metadata  our SP metadata (entity id = this URL)
+ *   GET  /saml/:connectionId/login     SP-initiated sign-in: redirect to the IdP
+ *
+ * Errors are mapped once (`sendError`): 400 INVALID_SAML / INVALID_ATTRIBUTE /
+ * UNKNOWN_ORGANIZATION / UNKNOWN_TEAM, 401 SAML_REJECTED, 403 NO_ACCESS, as JSON
+ * `{ "error": { "code", "message" } }` when the client accepts JSON, else a short HTML
+ * page. Refused sign-ins are recorded for the connection's ORG_ADMINs with the internal
+ * detail; the user sees only the message.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Container } from '../../app/container.js';
+import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
+import { authnRequestUrl, endpointsOf, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
+import { SchemaValidator } from './schema-validator.js';
+import { MAX_BODY_BYTES, verifySamlResponse } from './verification.js';
+
+/** Same name the HTTP transport reads (transports do not import each other). */
+const SESSION_COOKIE = 'orgway_session';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_SAML: 400,
+  INVALID_ATTRIBUTE: 400,
+  UNKNOWN_ORGANIZATION: 400,
+  UNKNOWN_TEAM: 400,
+  BAD_USER_INPUT: 400,
+  SAML_REJECTED: 401,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NO_ACCESS: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+};
+
+export interface SamlRoutesOptions {
+  /** The schema validator (tests and the benchmark pass their own); closed with the server. */
+  validator?: SchemaValidator;
+}
+
+const wantsJson = (request: FastifyRequest): boolean => /\bapplication\/json\b/i.test(String(request.headers.accept ?? ''));
+
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const errorPage = (code: string, message: string): string =>
+  `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in refused</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Sign-in refused</h1>
+<p>${escapeHtml(message)}</p>
+<p><small>Error code: ${escapeHtml(code)}</small></p>
+</body></html>
+`;
+
+/** The one error mapping of the SAML transport. */
+export const sendError = (request: FastifyRequest, reply: FastifyReply, error: DomainError, statusOverride?: number): FastifyReply => {
+  const status = statusOverride ?? STATUS[error.code] ?? 400;
+  reply.code(status).header('cache-control', 'no-store');
+  if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
+  return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.message));
+};
+
+const internalError = () => new DomainError('INVALID_SAML', 'The sign-in could not be completed because of an internal error; try again later.');
+
+/** Registers the SAML routes in their own encapsulated scope (form parser and error handler stay local). */
+export const registerSamlRoutes = (app: FastifyInstance, container: Container, options: SamlRoutesOptions = {}) =>
+  app.register(async (scope) => {
+    const validator = options.validator ?? new SchemaValidator();
+    installSamlifyValidator();
+    scope.addHook('onClose', async () => {
+      if (!options.validator) await validator.close();
+    });
+    const publicUrl = container.config.publicUrl;
+    const secureCookie = !publicUrl.startsWith('http://');
+
+    // Fastify parses no form bodies by default; this one is scoped to these routes.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
+      const out = Object.create(null) as Record<string, string | string[]>;
+      for (const [k, v] of new URLSearchParams(body as string)) {
+        const prev = out[k];
+        out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+      }
+      done(null, out);
+    });
+
+    /** Records a refused sign-in (not for unknown connections) and answers it. */
+    const refuse = async (request: FastifyRequest, reply: FastifyReply, connectionId: string, error: unknown, email: string | null): Promise<FastifyReply> => {
+      const domainError = isDomainError(error) ? error : null;
+      if (!domainError) request.log.error({ err: error, connectionId }, 'SAML sign-in failed unexpectedly');
+      const shown = domainError ?? internalError();
+      if (shown.code !== 'NOT_FOUND')
+        await container.samlSignIn
+          .recordFailure({
+            connectionId,
+            code: domainError ? shown.code : 'INTERNAL',
+            message: shown.message,
+            detail:
+              [shown.details.step ? `step ${String(shown.details.step)}` : null, shown.details.detail ? String(shown.details.detail) : null, domainError ? null : truncate(String(error), 500)]
+                .filter(Boolean)
+                .join(': ') || null,
+            email,
+          })
+          .catch((e: unknown) => request.log.error({ err: e }, 'recording a SAML sign-in failure failed'));
+      return sendError(request, reply, shown, domainError ? undefined : 500);
+    };
+
+    scope.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
+      let mapped: unknown = error;
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+        mapped = new DomainError('INVALID_SAML', `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB; a SAML response must be smaller.`, { step: 'readForm' });
+      else if (!isDomainError(error) && (error.statusCode ?? 500) < 500)
+        mapped = new DomainError('INVALID_SAML', 'POST the SAML response as an application/x-www-form-urlencoded form (SAMLResponse=…&RelayState=…).', {
+          step: 'readForm',
+          detail: error.code ?? error.message,
+        });
+      const connectionId = (request.params as { connectionId?: string } | undefined)?.connectionId;
+      // Errors before the ACS handler ran (body limit, content type) are refused sign-ins too.
+      if (request.method === 'POST' && connectionId) return refuse(request, reply, connectionId, mapped, null);
+      if (isDomainError(mapped)) return sendError(request, reply, mapped);
+      request.log.error({ err: error }, 'SAML route failed');
+      return sendError(request, reply, internalError(), 500);
+    });
+
+    scope.post<{ Params: { connectionId: string } }>('/saml/:connectionId/acs', { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
+      const { connectionId } = request.params;
+      let email: string | null = null;
+      try {
+        const connection = await container.samlSignIn.connection(connectionId);
+        const endpoints = endpointsOf(publicUrl, connection.id);
+        const verified = await verifySamlResponse(
+          request.body,
+          { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: container.clock.now() },
+          validator,
+        );
+        email = verified.email;
+        const result = await container.samlSignIn.signInWithSaml(verified);
+        reply.header('cache-control', 'no-store');
+        reply.setCookie(SESSION_COOKIE, result.sessionToken, {
+          path: '/',
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: secureCookie,
+          ...(result.sessionExpiresAt ? { expires: result.sessionExpiresAt } : {}),
+        });
+        if (wantsJson(request))
+          return reply.code(200).send({
+            sessionToken: result.sessionToken,
+            userId: result.userId,
+            organizationId: result.organizationId,
+            memberships: result.memberships,
+          });
+        return reply.code(303).header('location', container.config.appUrl).send();
+      } catch (error) {
+        return refuse(request, reply, connectionId, error, email);
+      }
+    });
+
+    scope.get<{ Params: { connectionId: string } }>('/saml/:connectionId/metadata', async (request, reply) => {
+      const connection = await container.samlSignIn.connection(request.params.connectionId);
+      const xml = spMetadataXml(connection, endpointsOf(publicUrl, connection.id));
+      return reply.header('cache-control', 'public, max-age=300').type('application/samlmetadata+xml; charset=utf-8').send(xml);
+    });
+
+    scope.get<{ Params: { connectionId: string }; Querystring: { organizationId?: string | string[] } }>('/saml/:connectionId/login', async (request, reply) => {
+      const raw = request.query.organizationId;
+      if (Array.isArray(raw)) throw new DomainError('BAD_USER_INPUT', 'Give organizationId at most once.');
+      const organizationId = raw && raw.trim() ? raw.trim() : null;
+      const started = await container.samlSignIn.startSignIn(request.params.connectionId, organizationId);
+      const url = authnRequestUrl(started.connection, endpointsOf(publicUrl, started.connection.id), started.requestId, organizationId);
+      return reply.header('cache-control', 'no-store').redirect(url, 302);
+    });
+  });

@@ -1,0 +1,588 @@
+/**
+ * Verifying a SAML Response (SPEC §2 "Verification"), as small numbered steps that
+ * each throw a DomainError — INVALID_SAML (400) for input that is not a well-formed
+ * SAML 2.0 response, SAML_REJECTED (401) for one that is but must not be trusted — with
+ * a message for the user and `details.detail` for the admins' failure list.
+ *
+ *  1. readForm            one SAMLResponse field (the body limit, 256 KiB, is the route's)
+ *  2. decodeBase64        strict base64, UTF-8
+ *  3. rejectDtd           no DOCTYPE, no ENTITY declarations
+ *  4. parseResponse       well-formed XML (every parser warning fatal); root samlp:Response
+ *  5. validateSchema      SAML 2.0 protocol XSD (xmllint-wasm)
+ *  6. checkStructure      status Success; exactly one (Encrypted)Assertion in the whole
+ *                         document, a child of the Response
+ *  7. decryptAssertion    EncryptedAssertion only with the connection's SP key; the decrypted
+ *                         document goes through steps 3–6 again
+ *  8. verifySignature     the assertion's own enveloped signature, by one of the connection's
+ *                         certificates (KeyInfo is ignored), one Reference to the assertion's
+ *                         unique ID, no SHA-1, no comments; everything after this step reads
+ *                         only the signed bytes (xml-crypto's canonical signed reference)
+ *  9. checkIssuer         the IdP entity id
+ * 10. checkDestination    Response@Destination and the bearer SubjectConfirmationData@Recipient
+ *                         equal the ACS URL
+ * 11. checkAudience       every AudienceRestriction names {PUBLIC_URL}/saml/{id}/metadata
+ * 12. checkTimeWindow     NotBefore / NotOnOrAfter / SessionNotOnOrAfter within ±120 s
+ * 13. checkInResponseTo   the Response's InResponseTo, when present, equals the signed one
+ * 14. extract             email, attributes, assertion id, expiry → VerifiedSamlAssertion
+ *
+ * InResponseTo single use, IdP-initiated permission and assertion-id replay are checked by
+ * the domain use case, inside the sign-in transaction (rows on unique keys, so they hold
+ * across gateway instances).
+ */
+import { SamlLib } from 'samlify';
+import { constants, createHash, createPublicKey, type KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
+import { DomainError, truncate } from '../../domain/model/index.js';
+import type { SamlConnectionConfig, VerifiedSamlAssertion } from '../../domain/saml-sign-in/types.js';
+import type { SchemaValidator } from './schema-validator.js';
+import {
+  attr,
+  child,
+  children,
+  COMMENT_NODE,
+  descendants,
+  DOCUMENT_TYPE_NODE,
+  ELEMENT_NODE,
+  is,
+  NS,
+  nodesOfType,
+  parseXml,
+  PROCESSING_INSTRUCTION_NODE,
+  text,
+  TEXT_NODE,
+  XmlParseError,
+} from './xml.js';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+export const MAX_CLOCK_SKEW_SECONDS = 120;
+export const MAX_RELAY_STATE_LENGTH = 1024;
+
+export type VerificationStep =
+  | 'readForm'
+  | 'decodeBase64'
+  | 'rejectDtd'
+  | 'parseResponse'
+  | 'validateSchema'
+  | 'checkStructure'
+  | 'decryptAssertion'
+  | 'verifySignature'
+  | 'checkIssuer'
+  | 'checkDestination'
+  | 'checkAudience'
+  | 'checkTimeWindow'
+  | 'checkInResponseTo'
+  | 'extract';
+
+const invalid = (step: VerificationStep, message: string, detail?: string): DomainError =>
+  new DomainError('INVALID_SAML', message, { step, ...(detail ? { detail: truncate(detail, 1000) } : {}) });
+
+const rejected = (step: VerificationStep, message: string, detail?: string): DomainError =>
+  new DomainError('SAML_REJECTED', message, { step, ...(detail ? { detail: truncate(detail, 1000) } : {}) });
+
+export interface VerificationContext {
+  connection: SamlConnectionConfig;
+  /** `{PUBLIC_URL}/saml/{id}/acs` */
+  acsUrl: string;
+  /** The SP entity id: `{PUBLIC_URL}/saml/{id}/metadata` */
+  audience: string;
+  now: Date;
+  /** Allowed clock skew, at most 120 s. */
+  skewSeconds?: number;
+}
+
+// ---------------------------------------------------------------- 1. readForm
+
+/** The SAMLResponse and RelayState form fields: exactly one response, an optional RelayState. */
+export const readForm = (body: unknown): { samlResponse: string; relayState: string | null } => {
+  const fields = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  const one = (name: string): string | null => {
+    const v = fields[name];
+    if (v === undefined || v === null) return null;
+    if (Array.isArray(v)) {
+      if (v.length !== 1) throw invalid('readForm', `Send exactly one ${name} field (got ${v.length}).`);
+      return typeof v[0] === 'string' ? v[0] : null;
+    }
+    return typeof v === 'string' ? v : null;
+  };
+  const samlResponse = one('SAMLResponse');
+  if (samlResponse === null || samlResponse.trim() === '')
+    throw invalid('readForm', 'The request has no SAMLResponse: POST the identity provider\'s response as application/x-www-form-urlencoded (SAMLResponse=…&RelayState=…).');
+  if (samlResponse.length > MAX_BODY_BYTES) throw invalid('readForm', `The SAMLResponse is larger than ${MAX_BODY_BYTES / 1024} KiB.`);
+  const relayState = one('RelayState');
+  if (relayState !== null && relayState.length > MAX_RELAY_STATE_LENGTH)
+    throw invalid('readForm', `The RelayState is longer than ${MAX_RELAY_STATE_LENGTH} characters; it should be an organization id.`);
+  return { samlResponse, relayState: relayState === null || relayState.trim() === '' ? null : relayState.trim() };
+};
+
+// ---------------------------------------------------------------- 2. decodeBase64
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export const decodeBase64 = (value: string): string => {
+  const compact = value.replace(/[\r\n\t ]+/g, '');
+  if (compact.length === 0 || compact.length % 4 !== 0 || !BASE64.test(compact))
+    throw invalid('decodeBase64', 'The SAMLResponse is not base64: send the identity provider\'s response exactly as it produced it (HTTP-POST binding).');
+  let xml: string;
+  try {
+    xml = utf8.decode(Buffer.from(compact, 'base64'));
+  } catch {
+    throw invalid('decodeBase64', 'The decoded SAMLResponse is not UTF-8 text; it must be an XML document.');
+  }
+  return xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+};
+
+// ---------------------------------------------------------------- 3. rejectDtd
+
+export const rejectDtd = (xml: string): void => {
+  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml))
+    throw invalid('rejectDtd', 'The SAML response contains a DTD (<!DOCTYPE> or <!ENTITY>); SAML messages must not, and this one is refused.');
+};
+
+// ---------------------------------------------------------------- 4. parseResponse
+
+export const parseResponse = (xml: string): { doc: Document; response: Element } => {
+  let doc: Document;
+  try {
+    doc = parseXml(xml);
+  } catch (error) {
+    const why = error instanceof XmlParseError ? error.message : String(error);
+    throw invalid('parseResponse', 'The SAMLResponse is not well-formed XML.', why);
+  }
+  if (nodesOfType(doc, DOCUMENT_TYPE_NODE).length > 0) throw invalid('rejectDtd', 'The SAML response contains a DTD; SAML messages must not.');
+  for (const pi of nodesOfType(doc, PROCESSING_INSTRUCTION_NODE))
+    if ((pi as ProcessingInstruction).target.toLowerCase() !== 'xml') throw invalid('parseResponse', 'The SAML response contains XML processing instructions; SAML messages must not.');
+  const root: Element = doc.documentElement!;
+  if (!is(root, NS.samlp, 'Response')) {
+    const name: string = root.localName ?? root.nodeName;
+    throw invalid('parseResponse', `This is not a SAML 2.0 Response (the root element is ${name} in ${root.namespaceURI ?? 'no namespace'}).`);
+  }
+  return { doc, response: root };
+};
+
+// ---------------------------------------------------------------- 5. validateSchema
+
+export const validateSchema = async (xml: string, validator: SchemaValidator): Promise<void> => {
+  const r = await validator.validate(xml);
+  if (!r.valid)
+    throw invalid('validateSchema', `The SAML response does not conform to the SAML 2.0 schema: ${truncate(r.errors[0] ?? 'invalid', 300)}`, r.errors.join('\n'));
+};
+
+// ---------------------------------------------------------------- 6. checkStructure
+
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+
+export const checkStructure = (doc: Document, response: Element): { assertion: Element | null; encrypted: Element | null } => {
+  if (attr(response, 'Version') !== '2.0') throw invalid('checkStructure', 'The SAML response is not version 2.0.');
+  const status = child(response, NS.samlp, 'Status');
+  const code = status ? child(status, NS.samlp, 'StatusCode') : null;
+  const top = code ? attr(code, 'Value') : null;
+  if (top !== SUCCESS) {
+    const second = code ? child(code, NS.samlp, 'StatusCode') : null;
+    const message = status ? child(status, NS.samlp, 'StatusMessage') : null;
+    const what = [top ?? 'no status', second ? attr(second, 'Value') : null, message ? text(message).trim() : null].filter(Boolean).join(' / ');
+    throw rejected('checkStructure', `The identity provider did not sign you in: ${truncate(what, 300)}.`);
+  }
+  const assertions = descendants(doc, NS.saml, 'Assertion');
+  const encrypted = descendants(doc, NS.saml, 'EncryptedAssertion');
+  const total = assertions.length + encrypted.length;
+  if (total !== 1)
+    throw rejected('checkStructure', `A SAML response must carry exactly one assertion; this one carries ${total}.`, `${assertions.length} Assertion, ${encrypted.length} EncryptedAssertion`);
+  const only = assertions[0] ?? encrypted[0]!;
+  if (only.parentNode !== response) throw rejected('checkStructure', 'The assertion must be a direct child of the Response.', 'assertion nested elsewhere (signature wrapping?)');
+  return { assertion: assertions[0] ?? null, encrypted: encrypted[0] ?? null };
+};
+
+// ---------------------------------------------------------------- 7. decryptAssertion
+
+export const decryptAssertion = async (xml: string, connection: SamlConnectionConfig): Promise<string> => {
+  if (!connection.spDecryptionKey)
+    throw rejected('decryptAssertion', 'The assertion is encrypted, but this SAML connection has no decryption key. Ask an ORG_ADMIN to add one, or turn off assertion encryption at the identity provider.');
+  try {
+    const [decrypted] = await SamlLib.decryptAssertion({ entitySetting: { encPrivateKey: connection.spDecryptionKey } } as never, xml);
+    return decrypted;
+  } catch (error) {
+    throw rejected('decryptAssertion', "The encrypted assertion could not be decrypted with this connection's SP key.", String((error as Error)?.message ?? error));
+  }
+};
+
+// ---------------------------------------------------------------- 8. verifySignature
+
+export const SIGNATURE_ALGORITHMS = [
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
+];
+export const DIGEST_ALGORITHMS = ['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512'];
+const TRANSFORMS = [
+  'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+  'http://www.w3.org/2001/10/xml-exc-c14n#',
+  'http://www.w3.org/2001/10/xml-exc-c14n#WithComments',
+  'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
+  'http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments',
+];
+
+const algorithmOf = (el: Element | null): string | null => (el ? attr(el, 'Algorithm') : null);
+
+/**
+ * Verifies the assertion's own signature over the original bytes and returns the
+ * assertion re-parsed from the canonical signed reference: the only thing read afterwards.
+ */
+export const verifySignature = (
+  xml: string,
+  assertion: Element,
+  certificates: readonly string[],
+  /** Tests: force xml-crypto's checkSignature even where the fast path applies. */
+  path: 'auto' | 'xml-crypto' = 'auto',
+): Element => {
+  const step = 'verifySignature';
+  if (nodesOfType(assertion, COMMENT_NODE).length > 0)
+    throw rejected(step, 'The assertion contains XML comments, which identity providers do not send; it is refused (comment injection).');
+  const id = attr(assertion, 'ID');
+  if (!id) throw rejected(step, 'The assertion has no ID.');
+  const signatures = children(assertion, NS.ds, 'Signature');
+  if (signatures.length === 0)
+    throw rejected(step, 'The assertion is not signed. Configure the identity provider to sign the assertion (signing only the response is not enough).');
+  if (signatures.length > 1 || descendants(assertion, NS.ds, 'Signature').length !== 1)
+    throw rejected(step, 'The assertion must carry exactly one signature.');
+  const signature = signatures[0]!;
+  const signedInfos = children(signature, NS.ds, 'SignedInfo');
+  if (signedInfos.length !== 1) throw rejected(step, 'The assertion signature must have exactly one SignedInfo.');
+  const signedInfo = signedInfos[0]!;
+  const references = children(signedInfo, NS.ds, 'Reference');
+  if (references.length !== 1) throw rejected(step, 'The assertion signature must have exactly one Reference.');
+  const reference = references[0]!;
+  if (attr(reference, 'URI') !== `#${id}`)
+    throw rejected(step, 'The signature does not cover the assertion (its Reference does not point at the assertion ID).', `URI=${attr(reference, 'URI')} ID=${id}`);
+  const signatureMethod = algorithmOf(child(signedInfo, NS.ds, 'SignatureMethod'));
+  if (!signatureMethod || !SIGNATURE_ALGORITHMS.includes(signatureMethod))
+    throw rejected(step, `The assertion is signed with ${signatureMethod ?? 'no algorithm'}; use RSA-SHA256 or stronger (SHA-1 is refused).`);
+  const digestMethod = algorithmOf(child(reference, NS.ds, 'DigestMethod'));
+  if (!digestMethod || !DIGEST_ALGORITHMS.includes(digestMethod))
+    throw rejected(step, `The assertion's digest uses ${digestMethod ?? 'no algorithm'}; use SHA-256 or stronger (SHA-1 is refused).`);
+  const transforms = child(reference, NS.ds, 'Transforms');
+  for (const t of transforms ? children(transforms, NS.ds, 'Transform') : [])
+    if (!TRANSFORMS.includes(algorithmOf(t) ?? '')) throw rejected(step, `The signature uses the transform ${truncate(algorithmOf(t) ?? 'none')}, which is not allowed.`);
+
+  for (const el of nodesOfType(assertion.ownerDocument ?? assertion, ELEMENT_NODE))
+    if (el !== assertion && (el as Element).getAttribute('ID') === id)
+      throw rejected(step, 'The signature does not verify: another element carries the assertion ID (signature wrapping?).', 'duplicate ID');
+
+  const failures: string[] = [];
+  const canonical = path === 'auto' && fastPathApplies(signedInfo, reference)
+    ? verifyExcC14nRsa(assertion, signature, signedInfo, reference, signatureMethod, digestMethod, certificates, failures)
+    : verifyWithXmlCrypto(xml, signature, certificates, failures);
+  if (canonical === null)
+    throw rejected(step, "The assertion's signature does not verify with this SAML connection's certificates (wrong key, or the content was changed).", failures.join('; '));
+  let verified: Element;
+  try {
+    verified = parseXml(canonical).documentElement!;
+  } catch (error) {
+    throw rejected(step, 'The signed assertion could not be read.', String(error));
+  }
+  if (!is(verified, NS.saml, 'Assertion') || attr(verified, 'ID') !== id)
+    throw rejected(step, 'The signature does not cover the assertion.', `signed element ${verified.localName}`);
+  return verified;
+};
+
+/**
+ * The general path: xml-crypto's SignedXml.checkSignature over the original bytes, with only
+ * the connection's certificates (KeyInfo ignored); returns the canonical signed reference.
+ */
+const verifyWithXmlCrypto = (xml: string, signature: Element, certificates: readonly string[], failures: string[]): string | null => {
+  for (const [i, cert] of certificates.entries()) {
+    const sig = new SignedXml({ publicCert: cert, getCertFromKeyInfo: () => null });
+    // SAML identifies elements by `ID` only. xml-crypto also scans for `Id` and `id`, a full
+    // XPath pass over the document each; duplicate `ID`s are still refused by xml-crypto.
+    sig.idAttributes = ['ID'];
+    try {
+      sig.loadSignature(signature);
+      if (!sig.checkSignature(xml)) {
+        failures.push(`certificate ${i + 1}: signature value or digest does not match`);
+        continue;
+      }
+    } catch (error) {
+      failures.push(`certificate ${i + 1}: ${(error as Error).message}`);
+      continue;
+    }
+    const signed = sig.getSignedReferences();
+    if (signed.length !== 1) throw rejected('verifySignature', 'The signature must cover exactly the assertion.');
+    return signed[0]!;
+  }
+  return null;
+};
+
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+const RSA_HASH: Record<string, string> = {
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'sha512',
+};
+const DIGEST_HASH: Record<string, string> = {
+  'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
+  'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512',
+};
+
+/**
+ * The shape nearly every IdP sends (Okta, Entra ID, AD FS, Google, Keycloak, samlify):
+ * exclusive C14N for SignedInfo, transforms exactly [enveloped-signature, exclusive C14N],
+ * RSA PKCS#1 v1.5 with SHA-256/512, no InclusiveNamespaces. Anything else takes xml-crypto.
+ */
+const fastPathApplies = (signedInfo: Element, reference: Element): boolean => {
+  const c14n = child(signedInfo, NS.ds, 'CanonicalizationMethod');
+  if (!c14n || algorithmOf(c14n) !== EXC_C14N || c14n.firstChild) return false;
+  if (!RSA_HASH[algorithmOf(child(signedInfo, NS.ds, 'SignatureMethod')) ?? '']) return false;
+  const transforms = child(reference, NS.ds, 'Transforms');
+  const list = transforms ? children(transforms, NS.ds, 'Transform') : [];
+  return list.length === 2 && algorithmOf(list[0]!) === ENVELOPED && algorithmOf(list[1]!) === EXC_C14N && !list[0]!.firstChild && !list[1]!.firstChild;
+};
+
+const BASE64_VALUE = /^[A-Za-z0-9+/]+={0,2}$/;
+const base64Of = (el: Element | null, what: string): Buffer => {
+  if (!el || el.childNodes.length !== 1 || el.firstChild!.nodeType !== TEXT_NODE) throw rejected('verifySignature', `The signature's ${what} is malformed.`);
+  const value = text(el).replace(/\s+/g, '');
+  if (!BASE64_VALUE.test(value) || value.length % 4 !== 0) throw rejected('verifySignature', `The signature's ${what} is not base64.`);
+  return Buffer.from(value, 'base64');
+};
+
+const keyCache = new Map<string, KeyObject>();
+const publicKeyOf = (pem: string): KeyObject => {
+  let key = keyCache.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    if (keyCache.size > 100) keyCache.clear();
+    keyCache.set(pem, key);
+  }
+  return key;
+};
+
+/**
+ * XML-DSig core validation for the common shape, on our own parse of the original bytes,
+ * with xml-crypto's exclusive canonicalizer and node:crypto — the same computation as
+ * xml-crypto's checkSignature without its XPath passes (3–5 times faster). Reference
+ * validation: the assertion minus its enveloped Signature, canonicalized, must digest to
+ * DigestValue; signature validation: the canonical SignedInfo verifies under one of the
+ * certificates. Returns the canonical assertion — the signed bytes, the only thing read later.
+ * Tests compare it with xml-crypto's path on valid and attacked documents.
+ */
+const verifyExcC14nRsa = (
+  assertion: Element,
+  signature: Element,
+  signedInfo: Element,
+  reference: Element,
+  signatureMethod: string,
+  digestMethod: string,
+  certificates: readonly string[],
+  failures: string[],
+): string | null => {
+  const c14n = new ExclusiveCanonicalization();
+  const digestValue = base64Of(child(reference, NS.ds, 'DigestValue'), 'DigestValue');
+  const signatureValue = base64Of(child(signature, NS.ds, 'SignatureValue'), 'SignatureValue');
+  // Enveloped-signature transform: the assertion without its Signature (restored right after).
+  const next = signature.nextSibling;
+  assertion.removeChild(signature);
+  let canonical: string;
+  try {
+    canonical = c14n.process(assertion, {});
+  } finally {
+    assertion.insertBefore(signature, next);
+  }
+  const digest = createHash(DIGEST_HASH[digestMethod]!).update(canonical, 'utf8').digest();
+  if (digest.length !== digestValue.length || !timingSafeEqual(digest, digestValue)) {
+    failures.push('the digest of the assertion does not match DigestValue (the content was changed)');
+    return null;
+  }
+  const signedInfoBytes = Buffer.from(c14n.process(signedInfo, {}), 'utf8');
+  for (const [i, cert] of certificates.entries()) {
+    let ok: boolean;
+    try {
+      ok = cryptoVerify(RSA_HASH[signatureMethod]!, signedInfoBytes, { key: publicKeyOf(cert), padding: constants.RSA_PKCS1_PADDING }, signatureValue);
+    } catch (error) {
+      failures.push(`certificate ${i + 1}: ${(error as Error).message}`);
+      continue;
+    }
+    if (ok) return canonical;
+    failures.push(`certificate ${i + 1}: signature value does not match`);
+  }
+  return null;
+};
+
+// ---------------------------------------------------------------- 9. checkIssuer
+
+export const checkIssuer = (assertion: Element, response: Element, idpEntityId: string): void => {
+  const issuer = child(assertion, NS.saml, 'Issuer');
+  const value = issuer ? text(issuer).trim() : null;
+  if (value !== idpEntityId)
+    throw rejected('checkIssuer', `The assertion was issued by ${truncate(value ?? 'nobody')}, but this SAML connection trusts ${truncate(idpEntityId)}.`);
+  const responseIssuer = child(response, NS.saml, 'Issuer');
+  if (responseIssuer && text(responseIssuer).trim() !== idpEntityId)
+    throw rejected('checkIssuer', `The response was issued by ${truncate(text(responseIssuer).trim())}, but this SAML connection trusts ${truncate(idpEntityId)}.`);
+};
+
+// ---------------------------------------------------------------- 10. checkDestination
+
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+
+/** Destination on the Response and Recipient on the signed bearer confirmation; returns that SubjectConfirmationData. */
+export const checkDestination = (assertion: Element, response: Element, acsUrl: string): Element => {
+  const destination = attr(response, 'Destination');
+  if (destination !== acsUrl)
+    throw rejected('checkDestination', `The response is addressed to ${truncate(destination ?? 'no Destination')}, not to this ACS URL (${acsUrl}). Set the ACS URL at the identity provider to ${acsUrl}.`);
+  const subject = child(assertion, NS.saml, 'Subject');
+  const confirmations = subject ? children(subject, NS.saml, 'SubjectConfirmation').filter((c) => attr(c, 'Method') === BEARER) : [];
+  if (confirmations.length === 0) throw rejected('checkDestination', 'The assertion has no bearer SubjectConfirmation.');
+  const recipients: string[] = [];
+  for (const c of confirmations) {
+    const data = child(c, NS.saml, 'SubjectConfirmationData');
+    const recipient = data ? attr(data, 'Recipient') : null;
+    if (data && recipient === acsUrl) return data;
+    recipients.push(recipient ?? 'none');
+  }
+  throw rejected('checkDestination', `The assertion's Recipient (${truncate(recipients.join(', '))}) is not this ACS URL (${acsUrl}).`);
+};
+
+// ---------------------------------------------------------------- 11. checkAudience
+
+export const checkAudience = (assertion: Element, audience: string): void => {
+  const conditions = child(assertion, NS.saml, 'Conditions');
+  const restrictions = conditions ? children(conditions, NS.saml, 'AudienceRestriction') : [];
+  if (restrictions.length === 0)
+    throw rejected('checkAudience', `The assertion has no AudienceRestriction; it must be restricted to ${audience}.`);
+  for (const r of restrictions) {
+    const audiences = children(r, NS.saml, 'Audience').map((a) => text(a).trim());
+    if (!audiences.includes(audience))
+      throw rejected('checkAudience', `The assertion is meant for ${truncate(audiences.join(', ') || 'no audience')}, not for ${audience}. Set the audience (SP entity id) at the identity provider to ${audience}.`);
+  }
+};
+
+// ---------------------------------------------------------------- 12. checkTimeWindow
+
+const instant = (step: VerificationStep, value: string | null, what: string): Date | null => {
+  if (value === null) return null;
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw invalid(step, `The assertion's ${what} is not a time: ${truncate(value)}.`);
+  return t;
+};
+
+/** Returns when the assertion stops being acceptable (the replay record lives until then). */
+export const checkTimeWindow = (assertion: Element, confirmation: Element, now: Date, skewSeconds = MAX_CLOCK_SKEW_SECONDS): Date => {
+  const step = 'checkTimeWindow';
+  const skew = Math.min(skewSeconds, MAX_CLOCK_SKEW_SECONDS) * 1000;
+  const t = now.getTime();
+  const conditions = child(assertion, NS.saml, 'Conditions');
+  const notBefore = instant(step, conditions ? attr(conditions, 'NotBefore') : null, 'NotBefore');
+  const notOnOrAfter = instant(step, conditions ? attr(conditions, 'NotOnOrAfter') : null, 'NotOnOrAfter');
+  const confirmationNotBefore = instant(step, attr(confirmation, 'NotBefore'), 'SubjectConfirmationData NotBefore');
+  const confirmationNotOnOrAfter = instant(step, attr(confirmation, 'NotOnOrAfter'), 'SubjectConfirmationData NotOnOrAfter');
+  const issued = instant(step, attr(assertion, 'IssueInstant'), 'IssueInstant');
+  for (const [from, what] of [
+    [notBefore, 'Conditions NotBefore'],
+    [confirmationNotBefore, 'SubjectConfirmationData NotBefore'],
+    [issued, 'IssueInstant'],
+  ] as const)
+    if (from && t + skew < from.getTime())
+      throw rejected(step, `The assertion is not valid yet (${what} ${from.toISOString()}, now ${now.toISOString()}); check the clocks of the identity provider and orgway.`);
+  const ends = [notOnOrAfter, confirmationNotOnOrAfter].filter((d): d is Date => d !== null);
+  if (ends.length === 0) throw rejected(step, 'The assertion has no expiry (NotOnOrAfter); it is refused.');
+  const end = new Date(Math.min(...ends.map((d) => d.getTime())));
+  if (t - skew >= end.getTime()) throw rejected(step, `The assertion expired at ${end.toISOString()} (now ${now.toISOString()}). Sign in again.`);
+  const authn = child(assertion, NS.saml, 'AuthnStatement');
+  const sessionEnd = instant(step, authn ? attr(authn, 'SessionNotOnOrAfter') : null, 'SessionNotOnOrAfter');
+  if (sessionEnd && t - skew >= sessionEnd.getTime()) throw rejected(step, `The identity provider session ended at ${sessionEnd.toISOString()}. Sign in again.`);
+  return new Date(end.getTime() + skew);
+};
+
+// ---------------------------------------------------------------- 13. checkInResponseTo
+
+/** The signed InResponseTo (from the bearer confirmation); the Response's, when present, must agree. */
+export const checkInResponseTo = (response: Element, confirmation: Element): string | null => {
+  const signed = attr(confirmation, 'InResponseTo');
+  const outer = attr(response, 'InResponseTo');
+  if (outer !== null && outer !== signed) throw rejected('checkInResponseTo', "The response's InResponseTo does not match the signed assertion's.");
+  return signed === null || signed === '' ? null : signed;
+};
+
+// ---------------------------------------------------------------- 14. extract
+
+const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const UNSPECIFIED_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+/** Attribute names read as the email, in order (the spec's `email`, then Entra ID's claim). */
+export const EMAIL_ATTRIBUTES = ['email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress'];
+const DISPLAY_NAME_ATTRIBUTES = ['displayName', 'http://schemas.microsoft.com/identity/claims/displayname'];
+const LOOKS_LIKE_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** All attributes of the (verified) assertion: name → values, several Attribute elements of one name merged. */
+export const readAttributes = (assertion: Element): Record<string, string[]> => {
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const statement of children(assertion, NS.saml, 'AttributeStatement'))
+    for (const a of children(statement, NS.saml, 'Attribute')) {
+      const name = attr(a, 'Name');
+      if (!name) continue;
+      const values = (out[name] ??= []);
+      for (const v of children(a, NS.saml, 'AttributeValue')) if (v.getAttributeNS(NS.xsi, 'nil') !== 'true') values.push(text(v));
+    }
+  return out;
+};
+
+/**
+ * The user's email: the NameID in emailAddress format, else the `email` attribute, else a
+ * NameID of unspecified format that is an email address. Persistent and transient
+ * NameIDs are never taken as the email.
+ */
+export const readEmail = (assertion: Element, attributes: Record<string, string[]>): string | null => {
+  const subject = child(assertion, NS.saml, 'Subject');
+  if (subject && child(subject, NS.saml, 'EncryptedID')) throw invalid('extract', 'Encrypted NameIDs are not supported; send the email as the NameID or the email attribute.');
+  const nameId = subject ? child(subject, NS.saml, 'NameID') : null;
+  const format = nameId ? attr(nameId, 'Format') : null;
+  const value = nameId ? text(nameId).trim() : '';
+  if (nameId && format === EMAIL_FORMAT && value) return value;
+  for (const name of EMAIL_ATTRIBUTES) {
+    const v = attributes[name]?.map((s) => s.trim()).find((s) => s !== '');
+    if (v) return v;
+  }
+  if (nameId && (format === null || format === UNSPECIFIED_FORMAT) && LOOKS_LIKE_EMAIL.test(value)) return value;
+  return null;
+};
+
+// ---------------------------------------------------------------- the pipeline
+
+export interface VerifiedResponse {
+  assertion: VerifiedSamlAssertion;
+}
+
+/** Steps 1–14. Throws DomainError (INVALID_SAML / SAML_REJECTED) with `details.step`. */
+export const verifySamlResponse = async (body: unknown, ctx: VerificationContext, validator: SchemaValidator): Promise<VerifiedSamlAssertion> => {
+  const { samlResponse, relayState } = readForm(body);
+  let xml = decodeBase64(samlResponse);
+  rejectDtd(xml);
+  let { doc, response } = parseResponse(xml);
+  await validateSchema(xml, validator);
+  const structure = checkStructure(doc, response);
+  let assertion = structure.assertion;
+  if (structure.encrypted) {
+    xml = await decryptAssertion(xml, ctx.connection);
+    rejectDtd(xml);
+    ({ doc, response } = parseResponse(xml));
+    await validateSchema(xml, validator);
+    assertion = checkStructure(doc, response).assertion;
+    if (!assertion) throw rejected('decryptAssertion', 'The decrypted assertion is not an assertion.');
+  }
+  const verified = verifySignature(xml, assertion!, ctx.connection.signingCertificates);
+  checkIssuer(verified, response, ctx.connection.idpEntityId);
+  const confirmation = checkDestination(verified, response, ctx.acsUrl);
+  checkAudience(verified, ctx.audience);
+  const expiresAt = checkTimeWindow(verified, confirmation, ctx.now, ctx.skewSeconds);
+  const inResponseTo = checkInResponseTo(response, confirmation);
+  const attributes = readAttributes(verified);
+  const displayName = DISPLAY_NAME_ATTRIBUTES.map((n) => attributes[n]?.[0]?.trim()).find((v) => !!v) ?? null;
+  return {
+    connectionId: ctx.connection.id,
+    email: readEmail(verified, attributes),
+    attributes,
+    assertionId: attr(verified, 'ID')!,
+    expiresAt,
+    inResponseTo,
+    relayState,
+    displayName,
+  };
+};

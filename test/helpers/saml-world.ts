@@ -1,0 +1,133 @@
+/**
+ * A gateway with a SAML connection and helpers to post responses to its ACS, as the
+ * user's browser would (form POST), or as a JSON client.
+ */
+import type { Principal } from '../../src/domain/access.js';
+import type { OrganizationRole } from '../../src/domain/model/index.js';
+import { type Gateway, startGateway, type StartOptions } from './gateway.js';
+import { type AssertionSpec, b64, buildResponse, samlifyResponse, signWithXmlCrypto, type SpContext } from './saml.js';
+import { idpMetadataXml, type TestKeyPair, testKeyPair } from './saml-keys.js';
+
+export const IDP_ENTITY_ID = 'https://idp.example.test/metadata';
+export const IDP_SSO_URL = 'https://idp.example.test/sso';
+
+export interface PostResult {
+  status: number;
+  text: string;
+  json: any;
+  /** The orgway_session cookie value, when one was set. */
+  session: string | null;
+  setCookie: string | null;
+  location: string | null;
+}
+
+export interface OrgHandle {
+  orgId: string;
+  adminUserId: string;
+  adminToken: string;
+  principal: Principal;
+}
+
+export interface SamlWorld {
+  gw: Gateway;
+  owner: OrgHandle;
+  connectionId: string;
+  sp: SpContext;
+  idpKeys: TestKeyPair;
+  spMetadata: string;
+  /** An organization with its ORG_ADMIN; trusts the connection unless `trust: false`. */
+  org(options?: { id?: string; name?: string; trust?: boolean; autoAccess?: { defaultRole?: OrganizationRole; domains?: string[] } }): Promise<OrgHandle>;
+  principal(token: string): Promise<Principal>;
+  /** A response signed by the in-test samlify IdP (base64). */
+  samlify(spec?: AssertionSpec, options?: { encrypt?: boolean; signMessage?: boolean; keys?: TestKeyPair }): Promise<string>;
+  /** A response whose assertion is signed by xml-crypto directly (base64). */
+  xmlCrypto(spec?: AssertionSpec, keys?: TestKeyPair): string;
+  post(samlResponse: string | null, options?: { relayState?: string; json?: boolean; connectionId?: string; body?: string; contentType?: string }): Promise<PostResult>;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+
+export const startSamlWorld = async (options: StartOptions & { connection?: { allowIdpInitiated?: boolean; attributePrefix?: string } } = {}): Promise<SamlWorld> => {
+  const gw = await startGateway(options);
+  const idpKeys = testKeyPair('idp');
+  const principal = (token: string) => gw.container.identity.authenticate(token);
+
+  const makeOrg: SamlWorld['org'] = async (o = {}) => {
+    seq += 1;
+    const r = await gw.container.organizations.bootstrap({
+      organizationName: o.name ?? `Org ${seq} ${Math.random().toString(36).slice(2, 6)}`,
+      organizationId: o.id ?? null,
+      adminEmail: `admin${seq}.${Math.random().toString(36).slice(2, 8)}@admins.example.org`,
+    });
+    const p = await principal(r.apiToken.token);
+    const handle = { orgId: r.organization.id, adminUserId: r.userId, adminToken: r.apiToken.token, principal: p };
+    if (o.autoAccess)
+      await gw.container.organizations.setAutomaticUserAccess(p, handle.orgId, {
+        enabled: true,
+        defaultRole: o.autoAccess.defaultRole ?? 'MEMBER',
+        allowedDomains: o.autoAccess.domains ?? [],
+      });
+    return handle;
+  };
+
+  const owner = await makeOrg({ name: 'Owner org' });
+  const connection = await gw.container.samlConnections.create(owner.principal, owner.orgId, {
+    metadataXml: idpMetadataXml(IDP_ENTITY_ID, IDP_SSO_URL, [idpKeys]),
+    allowIdpInitiated: options.connection?.allowIdpInitiated ?? true,
+    attributePrefix: options.connection?.attributePrefix ?? null,
+  });
+  const publicUrl = gw.container.config.publicUrl;
+  const sp: SpContext = {
+    idpEntityId: IDP_ENTITY_ID,
+    acsUrl: `${publicUrl}/saml/${connection.id}/acs`,
+    audience: `${publicUrl}/saml/${connection.id}/metadata`,
+  };
+  const spMetadata = await (await fetch(`${gw.url}/saml/${connection.id}/metadata`)).text();
+
+  const world: SamlWorld = {
+    gw,
+    owner,
+    connectionId: connection.id,
+    sp,
+    idpKeys,
+    spMetadata,
+    org: async (o = {}) => {
+      const h = await makeOrg(o);
+      if (o.trust !== false) await gw.container.samlConnections.trust(h.principal, h.orgId, connection.id);
+      return h;
+    },
+    principal,
+    samlify: (spec = {}, o = {}) => samlifyResponse({ entityId: IDP_ENTITY_ID, keys: o.keys ?? idpKeys, encrypt: o.encrypt, signMessage: o.signMessage }, world.spMetadata, buildResponse(sp, spec)),
+    xmlCrypto: (spec = {}, keys = idpKeys) => {
+      const parts = buildResponse(sp, spec);
+      return b64(signWithXmlCrypto(parts.xml, parts.assertionId, keys));
+    },
+    async post(samlResponse, o = {}) {
+      const form = new URLSearchParams();
+      if (samlResponse !== null) form.set('SAMLResponse', samlResponse);
+      if (o.relayState !== undefined) form.set('RelayState', o.relayState);
+      const res = await fetch(`${gw.url}/saml/${o.connectionId ?? connection.id}/acs`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': o.contentType ?? 'application/x-www-form-urlencoded',
+          accept: o.json ? 'application/json' : 'text/html,application/xhtml+xml,*/*;q=0.8',
+        },
+        body: o.body ?? form.toString(),
+      });
+      const text = await res.text();
+      let json: any = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // an HTML page or an empty body
+      }
+      const setCookie = res.headers.get('set-cookie');
+      const m = setCookie ? /orgway_session=([^;]+)/.exec(setCookie) : null;
+      return { status: res.status, text, json, session: m ? m[1]! : null, setCookie, location: res.headers.get('location') };
+    },
+    close: () => gw.close(),
+  };
+  return world;
+};
