@@ -1,5 +1,5 @@
 /**
- * Test-only RSA keys and self-signed certificates, generated at test time with the
+ * Test-only RSA (or, to test refusals, EC P-256) keys and self-signed certificates, generated at test time with the
  * openssl CLI (no private key is committed). Cached per process and name.
  */
 import { execFileSync } from 'node:child_process';
@@ -18,14 +18,15 @@ export interface TestKeyPair {
 
 const cache = new Map<string, TestKeyPair>();
 
-export const testKeyPair = (name: string): TestKeyPair => {
-  const cached = cache.get(name);
+export const testKeyPair = (name: string, type: 'rsa' | 'ec' = 'rsa'): TestKeyPair => {
+  const cacheKey = `${type}:${name}`;
+  const cached = cache.get(cacheKey);
   if (cached) return cached;
   const dir = mkdtempSync(join(tmpdir(), 'orgway-saml-key-'));
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3', '-subj', `/CN=orgway-test-${name}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      ['req', '-x509', ...(type === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['-newkey', 'rsa:2048']), '-nodes', '-sha256', '-days', '3', '-subj', `/CN=orgway-test-${name}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
       { stdio: 'ignore' },
     );
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
@@ -34,7 +35,7 @@ export const testKeyPair = (name: string): TestKeyPair => {
       cert,
       certBody: cert.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''),
     };
-    cache.set(name, pair);
+    cache.set(cacheKey, pair);
     return pair;
   } finally {
     rmSync(dir, { recursive: true, force: true });

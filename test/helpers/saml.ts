@@ -4,6 +4,8 @@
  * independent signing path, for the attack corpus). The gateway verifies with neither of
  * those code paths' verification helpers: it runs its own steps (src/transports/saml).
  */
+import { sign } from 'node:crypto';
+import { DOMParser } from '@xmldom/xmldom';
 import * as samlify from 'samlify';
 import { SignedXml } from 'xml-crypto';
 import pg from 'pg';
@@ -16,6 +18,7 @@ export const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 export const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1';
 export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 export const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+export const C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -110,6 +113,10 @@ export interface XmlCryptoSignOptions {
   digestAlgorithm?: string;
   /** Put the certificate in KeyInfo (the gateway must ignore it). Default true. */
   keyInfo?: boolean;
+  /** SignedInfo's CanonicalizationMethod (default exclusive C14N). */
+  canonicalizationAlgorithm?: string;
+  /** The Reference's transforms (default enveloped-signature, exclusive C14N). */
+  transforms?: string[];
 }
 
 /** Signs the element with this ID (enveloped, exc-c14n), placing the signature after its Issuer: xml-crypto directly. */
@@ -118,13 +125,37 @@ export const signWithXmlCrypto = (xml: string, id: string, keys: TestKeyPair, op
     privateKey: keys.key,
     publicCert: keys.cert,
     signatureAlgorithm: opts.signatureAlgorithm ?? RSA_SHA256,
-    canonicalizationAlgorithm: EXC_C14N,
+    canonicalizationAlgorithm: opts.canonicalizationAlgorithm ?? EXC_C14N,
   });
   const target = `//*[@ID='${id}']`;
-  sig.addReference({ xpath: target, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: opts.digestAlgorithm ?? SHA256 });
+  sig.addReference({ xpath: target, transforms: opts.transforms ?? [ENVELOPED, EXC_C14N], digestAlgorithm: opts.digestAlgorithm ?? SHA256 });
   if (opts.keyInfo === false) sig.getKeyInfoContent = () => null;
   sig.computeSignature(xml, { prefix: 'ds', location: { reference: `${target}/*[local-name(.)='Issuer']`, action: 'after' } });
   return sig.getSignedXml();
+};
+
+/** Re-signs a (modified) signature's SignedInfo with `hash` (node:crypto), over exactly the bytes xml-crypto verifies. */
+export const resignSignedInfo = (xml: string, keys: TestKeyPair, hash: string): string => {
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const sigNode = doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0]!;
+  const probe = new SignedXml({ publicCert: keys.cert });
+  probe.loadSignature(sigNode as unknown as Node);
+  const canon = (probe as unknown as { getCanonSignedInfoXml(d: unknown): string }).getCanonSignedInfoXml(doc);
+  const value = sign(hash, Buffer.from(canon), keys.key).toString('base64');
+  return xml.replace(/<ds:SignatureValue>[^<]*<\/ds:SignatureValue>/, `<ds:SignatureValue>${value}</ds:SignatureValue>`);
+};
+
+/**
+ * Review F2: a response signed with RSA-SHA256 declared in SignedInfo/SignatureMethod, plus a
+ * ds:SignatureMethod `nested` inside ds:CanonicalizationMethod (schema-valid), actually signed with `hash`.
+ */
+export const nestedSignatureMethodResponse = (sp: SpContext, keys: TestKeyPair, nested: string, hash: string): ResponseParts & { signed: string } => {
+  const parts = buildResponse(sp, { nameId: 'a@b.example' });
+  const signed = signWithXmlCrypto(parts.xml, parts.assertionId, keys).replace(
+    /<ds:CanonicalizationMethod Algorithm="([^"]+)"\/>/,
+    `<ds:CanonicalizationMethod Algorithm="$1"><ds:SignatureMethod Algorithm="${nested}"/></ds:CanonicalizationMethod>`,
+  );
+  return { ...parts, signed: resignSignedInfo(signed, keys, hash) };
 };
 
 export const b64 = (xml: string): string => Buffer.from(xml, 'utf8').toString('base64');

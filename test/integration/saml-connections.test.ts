@@ -83,7 +83,7 @@ describe('create', () => {
     expect(JSON.stringify(r)).not.toContain('PRIVATE KEY');
   });
 
-  test('refused input changes nothing: bad metadata, DTD, three certificates, bad prefix, a key that is not the certificate’s', async () => {
+  test('refused input changes nothing: bad metadata, DTD, three certificates, an EC certificate, bad prefix, a key that is not the certificate’s', async () => {
     const a = await gw.bootstrap();
     const before = await connectionCount();
     const attempts: [Record<string, unknown>, string][] = [
@@ -92,6 +92,8 @@ describe('create', () => {
       [{ m: `<!DOCTYPE x [<!ENTITY e "e">]>${idpMetadataXml(IDP, SSO, [idp])}` }, 'DTD'],
       [{ m: idpMetadataXml(IDP, SSO, [idp, next, testKeyPair('third')]) }, 'at most 2'],
       [{ m: idpMetadataXml(IDP, SSO, []) }, 'no signing certificate'],
+      [{ m: idpMetadataXml(IDP, SSO, [testKeyPair('idp-ec', 'ec')]) }, 'RSA signatures only'],
+      [{ m: idpMetadataXml(IDP, SSO, [idp, testKeyPair('idp-ec', 'ec')]) }, 'an EC (ECDSA) key'],
       [{ m: idpMetadataXml(IDP, SSO, [idp]), s: { attributePrefix: 'SPOT-INST' } }, 'no dash'],
       [{ m: idpMetadataXml(IDP, SSO, [idp]), s: { spDecryptionKey: testKeyPair('sp-a').key, spCertificate: testKeyPair('sp-b').cert } }, 'not the certificate'],
       [{ m: idpMetadataXml(IDP, SSO, [idp]), s: { spDecryptionKey: testKeyPair('sp-a').key } }, 'together'],
@@ -166,6 +168,9 @@ describe('update, trust, untrust', () => {
     const rotated = await gw.gql<any>(UPDATE, { c: c.id, i: { metadataXml: idpMetadataXml(IDP, 'https://idp.graphql.test/sso2', [idp, next]) } }, owner.token);
     expect(rotated.data.updateSamlConnection.signingCertificates).toHaveLength(2);
     expect(rotated.data.updateSamlConnection.ssoUrl).toBe('https://idp.graphql.test/sso2');
+    const ec = await gw.gql<any>(UPDATE, { c: c.id, i: { metadataXml: idpMetadataXml(IDP, SSO, [idp, testKeyPair('idp-ec', 'ec')]) } }, owner.token);
+    expect(code(ec)).toBe('BAD_USER_INPUT');
+    expect(ec.errors![0]!.message).toContain('RSA signatures only');
     const sp = testKeyPair('sp-graphql');
     const withKey = await gw.gql<any>(UPDATE, { c: c.id, i: { spDecryptionKey: sp.key, spCertificate: sp.cert } }, owner.token);
     expect(withKey.data.updateSamlConnection.hasDecryptionKey).toBe(true);

@@ -21,12 +21,13 @@ import {
   readEmail,
   readForm,
   rejectDtd,
+  signaturePathRuns,
   validateSchema,
   verifySamlResponse,
   verifySignature,
 } from '../../src/transports/saml/verification.js';
-import { child, NS } from '../../src/transports/saml/xml.js';
-import { b64, buildResponse, type SpContext, signWithXmlCrypto } from '../helpers/saml.js';
+import { child, NS, parseXml } from '../../src/transports/saml/xml.js';
+import { b64, buildResponse, C14N, ENVELOPED, nestedSignatureMethodResponse, RSA_SHA1, SHA1, type SpContext, signWithXmlCrypto } from '../helpers/saml.js';
 import { testKeyPair } from '../helpers/saml-keys.js';
 
 const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
@@ -111,6 +112,22 @@ describe('4. parseResponse', () => {
     expect((await failure(() => parseResponse('<Response/>'))).message).toContain('not a SAML 2.0 Response');
     expect((await failure(() => parseResponse('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol"/>'))).message).toContain('not a SAML 2.0 Response');
     expect((await failure(() => parseResponse(buildResponse(sp).xml.replace('<saml:Issuer>', '<?evil x?><saml:Issuer>')))).message).toContain('processing instructions');
+  });
+  test('processing instructions: only the XML declaration, as the first child with the exact target `xml`', async () => {
+    const xml = buildResponse(sp).xml;
+    expect(parseResponse(`<?xml version="1.0" encoding="UTF-8"?>${xml}`).response.localName).toBe('Response');
+    const refused = [
+      xml.replace('<saml:Subject>', '<saml:Subject><?xml version="1.0"?>'), // target `xml` inside the assertion
+      `<?XML version="1.0"?>${xml}`, // not the exact target
+      `<?xml version="1.0"?><?xml version="1.0"?>${xml}`, // a second one
+      `<?xml-stylesheet href="x"?>${xml}`,
+      `${xml}<?xml x?>`, // after the root
+    ];
+    for (const x of refused) {
+      const e = await failure(() => parseResponse(x));
+      expect(e.code).toBe('INVALID_SAML');
+      expect(e.message).toContain('processing instructions');
+    }
   });
 });
 
@@ -204,6 +221,17 @@ describe('8. verifySignature', () => {
     const p5 = parseResponse(sha1);
     expect((await failure(() => verifySignature(sha1, checkStructure(p5.doc, p5.response).assertion!, [idp.cert]))).message).toContain('SHA-1');
   });
+  test('a processing instruction in the assertion is refused like a comment (also without parseResponse)', async () => {
+    const d = signedDoc();
+    const xml = d.xml.replace('<saml:Subject>', '<saml:Subject><?xml x?>');
+    const doc = parseXml(xml);
+    const { assertion } = checkStructure(doc, doc.documentElement!);
+    for (const path of ['auto', 'xml-crypto'] as const) {
+      const e = await failure(() => verifySignature(xml, assertion!, [idp.cert], path));
+      expect(e.code).toBe('SAML_REJECTED');
+      expect(e.message).toContain('processing instructions');
+    }
+  });
   test('the full NameID text is read (no first-text-node truncation)', () => {
     const d = signedDoc({ nameIdXml: 'a@b.example<![CDATA[.evil.test]]>' });
     const verified = verifySignature(d.xml, d.assertion, [idp.cert]);
@@ -212,43 +240,67 @@ describe('8. verifySignature', () => {
 });
 
 describe('8b. the fast path agrees with xml-crypto’s checkSignature', () => {
+  type Path = 'fast' | 'xml-crypto' | 'none';
+  /** The outcome, and which verification path ran (signaturePathRuns) — none when refused before. */
   const attempt = (xml: string, path: 'auto' | 'xml-crypto', certs = [idp.cert]) => {
-    try {
-      const { doc, response } = parseResponse(xml);
-      const { assertion } = checkStructure(doc, response);
-      return { ok: true as const, canonical: verifySignature(xml, assertion!, certs, path).toString() };
-    } catch (e) {
-      return { ok: false as const, code: (e as DomainError).code };
-    }
+    const before = { ...signaturePathRuns };
+    const outcome = (() => {
+      try {
+        const { doc, response } = parseResponse(xml);
+        const { assertion } = checkStructure(doc, response);
+        return { ok: true as const, canonical: verifySignature(xml, assertion!, certs, path).toString() };
+      } catch (e) {
+        return { ok: false as const, code: (e as DomainError).code };
+      }
+    })();
+    const fast = signaturePathRuns.fast - before.fast;
+    const xmlCrypto = signaturePathRuns.xmlCrypto - before.xmlCrypto;
+    expect(fast + xmlCrypto).toBeLessThanOrEqual(1);
+    const ran: Path = fast ? 'fast' : xmlCrypto ? 'xml-crypto' : 'none';
+    return { outcome, ran };
   };
   const other = testKeyPair('other-unit');
-  const cases: [string, () => string, string[]?][] = [
-    ['valid', () => signedDoc({ attributes: { OrgAndRole: ['SPOTINST-a-ADMIN', 'x & <y> "z"'] } }).xml],
+  const signed = (opts: Parameters<typeof signWithXmlCrypto>[3]) => {
+    const parts = buildResponse(sp, { nameId: 'a@b.example' });
+    return signWithXmlCrypto(parts.xml, parts.assertionId, idp, opts);
+  };
+  // [name, document, the path 'auto' takes, certificates]; names starting with "valid" must verify.
+  const cases: [string, () => string, Path, string[]?][] = [
+    ['valid', () => signedDoc({ attributes: { OrgAndRole: ['SPOTINST-a-ADMIN', 'x & <y> "z"'] } }).xml, 'fast'],
     ['valid, default-namespace assertion', () => {
       const parts = buildResponse(sp, { nameId: 'a@b.example' });
       const rewritten = parts.assertion.replace('xmlns:saml=', 'xmlns=').replace(/<(\/?)saml:/g, '<$1');
       return signWithXmlCrypto(parts.xml.replace(parts.assertion, rewritten), parts.assertionId, idp);
-    }],
+    }, 'fast'],
     ['valid, other prefix', () => {
       const parts = buildResponse(sp, { nameId: 'a@b.example' });
       const rewritten = parts.assertion.replace('xmlns:saml=', 'xmlns:as=').replace(/<(\/?)saml:/g, '<$1as:');
       return signWithXmlCrypto(parts.xml.replace(parts.assertion, rewritten), parts.assertionId, idp);
-    }],
-    ['valid, second certificate', () => signedDoc().xml, [other.cert, idp.cert]],
-    ['wrong key', () => signedDoc().xml, [other.cert]],
-    ['tampered attribute', () => signedDoc({ attributes: { OrgAndRole: ['SPOTINST-a-VIEWER'] } }).xml.replace('-VIEWER<', '-ADMIN<')],
-    ['tampered NameID', () => signedDoc({ nameId: 'a@b.example' }).xml.replace('a@b.example<', 'c@b.example<')],
-    ['tampered SignedInfo', () => signedDoc().xml.replace(/(<ds:DigestValue>)([^<]{4})/, '$1AAAA')],
-    ['tampered SignatureValue', () => signedDoc().xml.replace(/(<ds:SignatureValue>)([^<]{8})/, '$1AAAAAAAA')],
-    ['whitespace added inside the assertion', () => signedDoc().xml.replace('<saml:Subject>', '<saml:Subject> ')],
+    }, 'fast'],
+    ['valid, second certificate', () => signedDoc().xml, 'fast', [other.cert, idp.cert]],
+    ['valid, RSA-SHA512', () => signed({ signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha512' }), 'fast'],
+    ['valid, inclusive C14N (SignedInfo and transform)', () => signed({ canonicalizationAlgorithm: C14N, transforms: [ENVELOPED, C14N] }), 'xml-crypto'],
+    ['wrong key', () => signedDoc().xml, 'fast', [other.cert]],
+    ['tampered attribute', () => signedDoc({ attributes: { OrgAndRole: ['SPOTINST-a-VIEWER'] } }).xml.replace('-VIEWER<', '-ADMIN<'), 'fast'],
+    ['tampered NameID', () => signedDoc({ nameId: 'a@b.example' }).xml.replace('a@b.example<', 'c@b.example<'), 'fast'],
+    ['tampered SignedInfo', () => signedDoc().xml.replace(/(<ds:DigestValue>)([^<]{4})/, '$1AAAA'), 'fast'],
+    ['tampered SignatureValue', () => signedDoc().xml.replace(/(<ds:SignatureValue>)([^<]{8})/, '$1AAAAAAAA'), 'fast'],
+    ['whitespace added inside the assertion', () => signedDoc().xml.replace('<saml:Subject>', '<saml:Subject> '), 'fast'],
+    ['inclusive C14N, tampered', () => signed({ canonicalizationAlgorithm: C14N, transforms: [ENVELOPED, C14N] }).replace('a@b.example<', 'c@b.example<'), 'xml-crypto'],
+    ['SHA-1 signature (RSA-SHA1)', () => signed({ signatureAlgorithm: RSA_SHA1 }), 'none'],
+    ['SHA-1 digest', () => signed({ digestAlgorithm: SHA1 }), 'none'],
+    ['review F2: RSA-SHA1 through a SignatureMethod nested in CanonicalizationMethod', () => nestedSignatureMethodResponse(sp, idp, RSA_SHA1, 'sha1').signed, 'xml-crypto'],
+    ['nested SignatureMethod naming RSA-SHA512, signed with it', () => nestedSignatureMethodResponse(sp, idp, 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', 'sha512').signed, 'xml-crypto'],
   ];
-  test.each(cases)('%s', (_name, make, certs) => {
+  test.each(cases)('%s', (name, make, expectedPath, certs) => {
     const xml = make();
     const fast = attempt(xml, 'auto', certs);
     const reference = attempt(xml, 'xml-crypto', certs);
-    expect(fast).toEqual(reference);
-    if (_name.startsWith('valid')) expect(fast.ok).toBe(true);
-    else expect(fast).toEqual({ ok: false, code: 'SAML_REJECTED' });
+    expect(fast.outcome).toEqual(reference.outcome);
+    expect(fast.ran).toBe(expectedPath);
+    expect(reference.ran).toBe(expectedPath === 'none' ? 'none' : 'xml-crypto');
+    if (name.startsWith('valid')) expect(fast.outcome.ok).toBe(true);
+    else expect(fast.outcome).toEqual({ ok: false, code: 'SAML_REJECTED' });
   });
 });
 

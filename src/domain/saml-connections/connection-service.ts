@@ -108,7 +108,10 @@ export const certificateView = (pem: string): CertificateView => {
   };
 };
 
-/** Normalises certificates to PEM and checks each is an X.509 certificate with an RSA or EC key. */
+/**
+ * Normalises certificates to PEM and checks each is an X.509 certificate with an RSA key: sign-in
+ * verifies RSA signatures only (RSA-SHA256/512, RSA-PSS), so an EC (ECDSA) or other key is refused here.
+ */
 export const checkCertificates = (certs: readonly string[], field: string): string[] => {
   const pems = [...new Set(certs.map(toPem))];
   if (pems.length === 0) throw badInput(field, 'the IdP metadata lists no signing certificate (a KeyDescriptor use="signing" with an X509Certificate).');
@@ -122,8 +125,11 @@ export const checkCertificates = (certs: readonly string[], field: string): stri
       throw badInput(field, 'a signing certificate is not a valid X.509 certificate.');
     }
     const type = c.publicKey.asymmetricKeyType;
-    if (type !== 'rsa' && type !== 'rsa-pss' && type !== 'ec')
-      throw badInput(field, `a signing certificate has a ${String(type)} key; use RSA or EC.`);
+    if (type !== 'rsa')
+      throw badInput(
+        field,
+        `a signing certificate has ${type === 'ec' ? 'an EC (ECDSA)' : `a ${String(type)}`} key; orgway verifies RSA signatures only (RSA-SHA256 or RSA-SHA512): use a certificate with an RSA key.`,
+      );
   }
   return pems;
 };

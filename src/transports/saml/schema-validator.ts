@@ -9,7 +9,10 @@
  * the compiled module and validates documents in micro-batches: xmllint takes several
  * files per run and reports each one, so the fixed cost of a run (parsing the XSDs,
  * about 9 ms) is shared by every response that arrived within `batchWindowMs`.
- * Results are per document, exactly as xmllint reports them.
+ * Results are per document, exactly as xmllint reports them. The documents of a run share
+ * xmllint's stderr, which quotes document content verbatim: each document gets a random
+ * 128-bit file name per run, only lines starting with that name count, and a document without
+ * exactly one verdict line is validated again alone (and is invalid if that does not decide it).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -45,16 +48,19 @@ const SCHEMA_FILES = [
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const fs = require('node:fs');
+const { randomBytes } = require('node:crypto');
 const path = require('node:path');
 const { port, xmllintPath, wasmPath, schemaDir, schemaFiles } = workerData;
 const factory = require(xmllintPath);
 const wasm = new WebAssembly.Module(fs.readFileSync(wasmPath));
 const schemas = schemaFiles.map((f) => ({ fileName: f, contents: fs.readFileSync(path.join(schemaDir, f), 'utf8') }));
 const decoder = new TextDecoder();
-const run = (docs) => new Promise((resolve, reject) => {
+// Every document of a run gets a fresh random name (128 bits): xmllint's stderr is shared by the
+// batch and quotes document content verbatim (newlines included), so a verdict line is only
+// believed when it starts with a name no document can know.
+const run = (docs, names) => new Promise((resolve, reject) => {
   const out = [];
   const err = [];
-  const names = docs.map((_, i) => 'd' + i + '.xml');
   factory({
     inputFiles: [...docs.map((contents, i) => ({ fileName: names[i], contents })), ...schemas],
     arguments: ['--nonet', '--schema', schemaFiles[0], '--noout', ...names],
@@ -68,25 +74,35 @@ const run = (docs) => new Promise((resolve, reject) => {
     wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 1024 }),
   }).catch(reject);
 });
-const parse = (count, stderr) => {
-  const results = Array.from({ length: count }, () => ({ status: null, errors: [] }));
+// Per document: its verdict lines ("<name> validates" / "<name> fails to validate", exactly) and
+// its messages ("<name>:<line>: ..."). Lines that start with no name of this run are ignored.
+const parse = (names, stderr) => {
+  const results = names.map(() => ({ status: null, verdicts: 0, errors: [] }));
+  const index = new Map(names.map((n, i) => [n, i]));
   for (const line of stderr.split('\\n')) {
-    const m = /^d(\\d+)\\.xml(:| )(.*)$/.exec(line);
-    if (!m) continue;
-    const r = results[Number(m[1])];
-    if (!r) continue;
-    if (m[2] === ' ' && m[3] === 'validates') r.status = true;
-    else if (m[2] === ' ' && m[3].startsWith('fails to validate')) r.status = false;
-    else r.errors.push(m[3].replace(/^\\d+: /, '').trim());
+    const m = /^([0-9a-f]{32}\\.xml)([: ])/.exec(line);
+    const i = m ? index.get(m[1]) : undefined;
+    if (i === undefined) continue;
+    const r = results[i];
+    const rest = line.slice(m[1].length);
+    if (rest === ' validates') { r.verdicts += 1; r.status = true; }
+    else if (rest === ' fails to validate') { r.verdicts += 1; r.status = false; }
+    else if (m[2] === ':') r.errors.push(rest.slice(1).replace(/^\\d+: /, '').trim());
+  }
+  for (const r of results) {
+    // Not exactly one verdict: undecided (validated again alone), except a document xmllint
+    // could not even parse, which gets messages and no verdict: invalid.
+    if (r.verdicts > 1) r.status = null;
+    else if (r.verdicts === 0) r.status = r.errors.length > 0 ? false : null;
+    delete r.verdicts;
   }
   return results;
 };
 port.on('message', async ({ id, docs }) => {
   try {
-    const { code, stderr } = await run(docs);
-    const results = parse(docs.length, stderr);
-    // Documents xmllint could not even parse get no "validates"/"fails" line.
-    for (const r of results) if (r.status === null && r.errors.length > 0) r.status = false;
+    const names = docs.map(() => randomBytes(16).toString('hex') + '.xml');
+    const { code, stderr } = await run(docs, names);
+    const results = parse(names, stderr);
     port.postMessage({ id, code, results });
   } catch (error) {
     port.postMessage({ id, error: String(error && error.message || error) });

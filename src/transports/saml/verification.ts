@@ -15,7 +15,8 @@
  *                         document goes through steps 3–6 again
  *  8. verifySignature     the assertion's own enveloped signature, by one of the connection's
  *                         certificates (KeyInfo is ignored), one Reference to the assertion's
- *                         unique ID, no SHA-1, no comments; everything after this step reads
+ *                         unique ID, no SHA-1, no comments, RSA keys only (xml-crypto's
+ *                         tables cut to the allow-list); everything after this step reads
  *                         only the signed bytes (xml-crypto's canonical signed reference)
  *  9. checkIssuer         the IdP entity id
  * 10. checkDestination    Response@Destination and the bearer SubjectConfirmationData@Recipient
@@ -150,8 +151,11 @@ export const parseResponse = (xml: string): { doc: Document; response: Element }
     throw invalid('parseResponse', 'The SAMLResponse is not well-formed XML.', why);
   }
   if (nodesOfType(doc, DOCUMENT_TYPE_NODE).length > 0) throw invalid('rejectDtd', 'The SAML response contains a DTD; SAML messages must not.');
+  // Only the XML declaration, which xmldom reports as a processing instruction: the document's
+  // first child with the exact target `xml`. Any other one, anywhere, is refused.
   for (const pi of nodesOfType(doc, PROCESSING_INSTRUCTION_NODE))
-    if ((pi as ProcessingInstruction).target.toLowerCase() !== 'xml') throw invalid('parseResponse', 'The SAML response contains XML processing instructions; SAML messages must not.');
+    if (pi !== doc.firstChild || (pi as ProcessingInstruction).target !== 'xml')
+      throw invalid('parseResponse', 'The SAML response contains XML processing instructions; SAML messages must not.');
   const root: Element = doc.documentElement!;
   if (!is(root, NS.samlp, 'Response')) {
     const name: string = root.localName ?? root.nodeName;
@@ -214,6 +218,8 @@ export const SIGNATURE_ALGORITHMS = [
   'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
 ];
 export const DIGEST_ALGORITHMS = ['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512'];
+/** SignedInfo's CanonicalizationMethod: exclusive or inclusive C14N, without comments. */
+const SIGNED_INFO_C14N = ['http://www.w3.org/2001/10/xml-exc-c14n#', 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'];
 const TRANSFORMS = [
   'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
   'http://www.w3.org/2001/10/xml-exc-c14n#',
@@ -223,6 +229,9 @@ const TRANSFORMS = [
 ];
 
 const algorithmOf = (el: Element | null): string | null => (el ? attr(el, 'Algorithm') : null);
+
+/** How often each verification path ran (tests assert which one 'auto' took; metrics). */
+export const signaturePathRuns = { fast: 0, xmlCrypto: 0 };
 
 /**
  * Verifies the assertion's own signature over the original bytes and returns the
@@ -238,6 +247,8 @@ export const verifySignature = (
   const step = 'verifySignature';
   if (nodesOfType(assertion, COMMENT_NODE).length > 0)
     throw rejected(step, 'The assertion contains XML comments, which identity providers do not send; it is refused (comment injection).');
+  if (nodesOfType(assertion, PROCESSING_INSTRUCTION_NODE).length > 0)
+    throw rejected(step, 'The assertion contains XML processing instructions, which identity providers do not send; it is refused.');
   const id = attr(assertion, 'ID');
   if (!id) throw rejected(step, 'The assertion has no ID.');
   const signatures = children(assertion, NS.ds, 'Signature');
@@ -254,6 +265,9 @@ export const verifySignature = (
   const reference = references[0]!;
   if (attr(reference, 'URI') !== `#${id}`)
     throw rejected(step, 'The signature does not cover the assertion (its Reference does not point at the assertion ID).', `URI=${attr(reference, 'URI')} ID=${id}`);
+  const c14nMethod = algorithmOf(child(signedInfo, NS.ds, 'CanonicalizationMethod'));
+  if (!c14nMethod || !SIGNED_INFO_C14N.includes(c14nMethod))
+    throw rejected(step, `The assertion signature's SignedInfo is canonicalized with ${truncate(c14nMethod ?? 'no algorithm')}; use exclusive C14N.`);
   const signatureMethod = algorithmOf(child(signedInfo, NS.ds, 'SignatureMethod'));
   if (!signatureMethod || !SIGNATURE_ALGORITHMS.includes(signatureMethod))
     throw rejected(step, `The assertion is signed with ${signatureMethod ?? 'no algorithm'}; use RSA-SHA256 or stronger (SHA-1 is refused).`);
@@ -269,9 +283,12 @@ export const verifySignature = (
       throw rejected(step, 'The signature does not verify: another element carries the assertion ID (signature wrapping?).', 'duplicate ID');
 
   const failures: string[] = [];
-  const canonical = path === 'auto' && fastPathApplies(signedInfo, reference)
+  const fast = path === 'auto' && fastPathApplies(signedInfo, reference);
+  if (fast) signaturePathRuns.fast += 1;
+  else signaturePathRuns.xmlCrypto += 1;
+  const canonical = fast
     ? verifyExcC14nRsa(assertion, signature, signedInfo, reference, signatureMethod, digestMethod, certificates, failures)
-    : verifyWithXmlCrypto(xml, signature, certificates, failures);
+    : verifyWithXmlCrypto(xml, signature, signatureMethod, c14nMethod, certificates, failures);
   if (canonical === null)
     throw rejected(step, "The assertion's signature does not verify with this SAML connection's certificates (wrong key, or the content was changed).", failures.join('; '));
   let verified: Element;
@@ -285,23 +302,51 @@ export const verifySignature = (
   return verified;
 };
 
+/** A copy of an xml-crypto algorithm table with only the allowed entries (and no prototype). */
+const only = <T>(table: Record<string, T>, allowed: readonly string[]): Record<string, T> => {
+  const out = Object.create(null) as Record<string, T>;
+  for (const name of allowed) if (Object.hasOwn(table, name)) out[name] = table[name]!;
+  return out;
+};
+
 /**
  * The general path: xml-crypto's SignedXml.checkSignature over the original bytes, with only
  * the connection's certificates (KeyInfo ignored); returns the canonical signed reference.
+ * xml-crypto's algorithm tables are cut down to our allow-lists, and the algorithms it loaded
+ * (it finds SignatureMethod / CanonicalizationMethod by local name anywhere in the Signature)
+ * must be the ones checked above.
  */
-const verifyWithXmlCrypto = (xml: string, signature: Element, certificates: readonly string[], failures: string[]): string | null => {
+const verifyWithXmlCrypto = (
+  xml: string,
+  signature: Element,
+  signatureMethod: string,
+  c14nMethod: string,
+  certificates: readonly string[],
+  failures: string[],
+): string | null => {
   for (const [i, cert] of certificates.entries()) {
+    if (!isRsaCertificate(cert, i, failures)) continue;
     const sig = new SignedXml({ publicCert: cert, getCertFromKeyInfo: () => null });
     // SAML identifies elements by `ID` only. xml-crypto also scans for `Id` and `id`, a full
     // XPath pass over the document each; duplicate `ID`s are still refused by xml-crypto.
     sig.idAttributes = ['ID'];
+    sig.SignatureAlgorithms = only(sig.SignatureAlgorithms, SIGNATURE_ALGORITHMS);
+    sig.HashAlgorithms = only(sig.HashAlgorithms, DIGEST_ALGORITHMS);
+    sig.CanonicalizationAlgorithms = only(sig.CanonicalizationAlgorithms, TRANSFORMS);
     try {
       sig.loadSignature(signature);
+      if (sig.signatureAlgorithm !== signatureMethod || sig.canonicalizationAlgorithm !== c14nMethod || !SIGNED_INFO_C14N.includes(sig.canonicalizationAlgorithm))
+        throw rejected(
+          'verifySignature',
+          'The assertion signature is ambiguous: it names more than one signature or canonicalization method.',
+          `SignatureMethod ${signatureMethod}, xml-crypto read ${String(sig.signatureAlgorithm)}; CanonicalizationMethod ${c14nMethod}, xml-crypto read ${String(sig.canonicalizationAlgorithm)}`,
+        );
       if (!sig.checkSignature(xml)) {
         failures.push(`certificate ${i + 1}: signature value or digest does not match`);
         continue;
       }
     } catch (error) {
+      if (error instanceof DomainError) throw error;
       failures.push(`certificate ${i + 1}: ${(error as Error).message}`);
       continue;
     }
@@ -356,6 +401,20 @@ const publicKeyOf = (pem: string): KeyObject => {
   return key;
 };
 
+/** Only RSA keys verify (ECDSA and others are refused, also for connections saved before this rule). */
+const isRsaCertificate = (cert: string, i: number, failures: string[]): boolean => {
+  let type: string | undefined;
+  try {
+    type = publicKeyOf(cert).asymmetricKeyType;
+  } catch (error) {
+    failures.push(`certificate ${i + 1}: ${(error as Error).message}`);
+    return false;
+  }
+  if (type === 'rsa') return true;
+  failures.push(`certificate ${i + 1}: its key type is ${String(type)}; only RSA keys are accepted`);
+  return false;
+};
+
 /**
  * XML-DSig core validation for the common shape, on our own parse of the original bytes,
  * with xml-crypto's exclusive canonicalizer and node:crypto — the same computation as
@@ -394,6 +453,7 @@ const verifyExcC14nRsa = (
   }
   const signedInfoBytes = Buffer.from(c14n.process(signedInfo, {}), 'utf8');
   for (const [i, cert] of certificates.entries()) {
+    if (!isRsaCertificate(cert, i, failures)) continue;
     let ok: boolean;
     try {
       ok = cryptoVerify(RSA_HASH[signatureMethod]!, signedInfoBytes, { key: publicKeyOf(cert), padding: constants.RSA_PKCS1_PADDING }, signatureValue);
