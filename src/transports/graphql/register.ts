@@ -2,7 +2,19 @@
 import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type DocumentNode, GraphQLError, type GraphQLFormattedError, parse, validate } from 'graphql';
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  execute,
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLFormattedError,
+  parse,
+  validate,
+  visit,
+  BREAK,
+} from 'graphql';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { CloseCode } from 'graphql-ws';
 import { makeHandler } from 'graphql-ws/use/@fastify/websocket';
@@ -55,6 +67,69 @@ const cachedValidate = ((schema, document, rules, options, typeInfo) => {
   if (!errors) validatedDocuments.set(document, (errors = validate(schema, document)));
   return errors;
 }) as typeof validate;
+
+/**
+ * Subscriptions with shared results. The event hub hands the same event object to every
+ * subscriber of an organization; when a document reads nothing that depends on who is
+ * asking (no `membership` field), every subscriber with the same document and variables
+ * gets the same result, so it is executed once per event instead of once per subscriber.
+ */
+const viewerDependent = new WeakMap<DocumentNode, boolean>();
+const readsViewerDependentFields = (document: DocumentNode): boolean => {
+  let hit = viewerDependent.get(document);
+  if (hit === undefined) {
+    hit = false;
+    visit(document, {
+      Field(node) {
+        if (node.name.value === 'membership') {
+          hit = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    viewerDependent.set(document, hit);
+  }
+  return hit;
+};
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+const sharedResults = new WeakMap<object, Map<string, Result>>();
+
+const sharedSubscribe = async (args: ExecutionArgs) => {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  const key = readsViewerDependentFields(args.document) ? null : `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+  const run = (event: unknown): Result => {
+    if (key === null || typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+    let perEvent = sharedResults.get(event);
+    if (!perEvent) sharedResults.set(event, (perEvent = new Map()));
+    let result = perEvent.get(key);
+    if (!result) perEvent.set(key, (result = execute({ ...args, rootValue: event })));
+    return result;
+  };
+  // A plain iterator, not an async generator: return() must reach the source at once,
+  // even while a next() is waiting for the next event (an idle subscriber unsubscribing).
+  const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const mapped: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const r = await it.next();
+      return r.done ? { done: true, value: undefined } : { done: false, value: await run(r.value) };
+    },
+    async return() {
+      await it.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      if (it.throw) await it.throw(error);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return mapped;
+};
 
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
@@ -134,6 +209,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     // each distinct one once and share it, instead of one parsed copy per subscriber.
     parse: cachedParse,
     validate: cachedValidate,
+    subscribe: sharedSubscribe,
     async onConnect(ctx) {
       // Refusals close with 4401/4403 and a reason that says what to fix.
       const refuse = (code: number, message: string) => {
