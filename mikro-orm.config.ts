@@ -4,7 +4,7 @@
  */
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig } from '@mikro-orm/postgresql';
-import { ALL_ENTITIES } from './src/persistence/entities.js';
+import { ALL_ENTITIES } from './src/persistence/all-entities.js';
 
 export default defineConfig({
   clientUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/orgway',

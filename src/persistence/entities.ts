@@ -4,8 +4,6 @@
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from '../domain/model/index.js';
-import { SCIM_ENTITIES } from './scim-entities.js';
-import { SAML_ENTITIES } from './saml-entities.js';
 
 const timestamps = {
   createdAt: p.datetime().onCreate(() => new Date()),
@@ -168,7 +166,8 @@ export const OutboxEmail = defineEntity({
 });
 export type OutboxEmailEntity = InferEntity<typeof OutboxEmail>;
 
-export const ALL_ENTITIES = [
+/** The core entities; src/persistence/all-entities.ts adds the SAML and SCIM ones. */
+export const CORE_ENTITIES = [
   Organization,
   User,
   Membership,
@@ -178,6 +177,4 @@ export const ALL_ENTITIES = [
   SigningKey,
   MembershipEvent,
   OutboxEmail,
-  ...SCIM_ENTITIES,
-  ...SAML_ENTITIES,
 ];

@@ -8,7 +8,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM as PostgresORM, type SqlEntityManager } from '@mikro-orm/postgresql';
 import { MikroORM as PgliteORM } from '@mikro-orm/pglite';
 import { PGlite } from '@electric-sql/pglite';
-import { ALL_ENTITIES } from './entities.js';
+import { ALL_ENTITIES } from './all-entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 export type Em = SqlEntityManager;

@@ -4,8 +4,6 @@
  * hold across gateway instances (atomic statements on unique keys).
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-// entities.ts spreads SAML_ENTITIES into ALL_ENTITIES: import entities.ts before this
-// module (every user does), and keep the references to Organization lazy (`() =>`).
 import { Organization } from './entities.js';
 
 export const SamlConnection = defineEntity({

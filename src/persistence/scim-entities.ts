@@ -8,8 +8,6 @@
  * never changes what another organization sees.
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-// entities.ts lists SCIM_ENTITIES in ALL_ENTITIES, so the two modules import each other:
-// import entities.js before this module (as src/domain/scim does), never this one first.
 import { Membership, Organization } from './entities.js';
 
 export const ScimToken = defineEntity({

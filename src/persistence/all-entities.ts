@@ -1,0 +1,9 @@
+/**
+ * Every entity the ORM knows. Kept apart from entities.ts so that the SAML and SCIM
+ * entity modules can import the core ones without an import cycle.
+ */
+import { CORE_ENTITIES } from './entities.js';
+import { SAML_ENTITIES } from './saml-entities.js';
+import { SCIM_ENTITIES } from './scim-entities.js';
+
+export const ALL_ENTITIES = [...CORE_ENTITIES, ...SCIM_ENTITIES, ...SAML_ENTITIES];
