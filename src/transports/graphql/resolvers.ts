@@ -2,7 +2,8 @@
  * Resolvers: parse → one domain call → map. Reads go through the request's
  * ReadScope (batched and access-checked); writes through the domain services.
  */
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
 import type { OrganizationRole, UserStatus } from '../../domain/model/index.js';
 import {
@@ -49,6 +50,18 @@ const connection = <T, E>(
 
 const VIEWER = new ViewerType();
 
+const TEAM_FIELDS = new Set(['teams', 'permissions']);
+
+/** Whether the selection below this field names any of `names` (fragment spreads count as yes). */
+const selectsAnyField = (info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean => {
+  const visit = (set: SelectionSetNode | undefined): boolean =>
+    !!set &&
+    set.selections.some((s) =>
+      s.kind === 'FragmentSpread' ? true : s.kind === 'InlineFragment' ? visit(s.selectionSet) : names.has(s.name.value) || visit(s.selectionSet),
+    );
+  return info.fieldNodes.some((n) => visit(n.selectionSet));
+};
+
 @Resolver(() => ViewerType)
 export class ViewerResolver {
   @Query(() => ViewerType, { description: 'The signed-in user.' })
@@ -79,8 +92,13 @@ export class ViewerResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 100.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    const page = await requireViewer(ctx).scope.viewerOrganizations(first ?? 50, after ?? null);
+    const { scope } = requireViewer(ctx);
+    const page = await scope.viewerOrganizations(first ?? 50, after ?? null);
+    // Teams and permissions of the whole page in one statement now, so the edges below
+    // resolve synchronously instead of through a promise per field.
+    if (selectsAnyField(info, TEAM_FIELDS)) await scope.prefetchTeams(page.items.map((i) => i.node.organization.id));
     return connection(page, (i) => ({ cursor: i.cursor, node: i.node.organization, membership: i.node.membership }));
   }
 
@@ -151,8 +169,9 @@ export class OrganizationResolver {
   }
 
   @FieldResolver(() => [TeamType])
-  teams(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<TeamView[]> {
-    return requireViewer(ctx).scope.teams(org.id);
+  teams(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): TeamView[] | Promise<TeamView[]> {
+    const { scope } = requireViewer(ctx);
+    return scope.peekTeams(org.id) ?? scope.teams(org.id);
   }
 
   @Mutation(() => OrganizationType, { description: 'Creates an organization; you become its ORG_ADMIN.' })
@@ -187,13 +206,15 @@ export class MembershipResolver {
   }
 
   @FieldResolver(() => [TeamType])
-  teams(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<TeamView[]> {
-    return requireViewer(ctx).scope.membershipTeams(m);
+  teams(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): TeamView[] | Promise<TeamView[]> {
+    const { scope } = requireViewer(ctx);
+    return scope.peekMembershipTeams(m) ?? scope.membershipTeams(m);
   }
 
   @FieldResolver(() => [String], { description: "Role built-ins ∪ team policies; empty when the membership cannot be entered." })
-  permissions(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<string[]> {
-    return requireViewer(ctx).scope.permissions(m);
+  permissions(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): string[] | Promise<string[]> {
+    const { scope } = requireViewer(ctx);
+    return scope.peekPermissions(m) ?? scope.permissions(m);
   }
 
   @Mutation(() => SwitchOrganizationPayloadType, {
