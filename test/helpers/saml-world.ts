@@ -5,7 +5,8 @@
 import type { Principal } from '../../src/domain/access.js';
 import type { OrganizationRole } from '../../src/domain/model/index.js';
 import { type Gateway, startGateway, type StartOptions } from './gateway.js';
-import { type AssertionSpec, b64, buildResponse, samlifyResponse, signWithXmlCrypto, type SpContext } from './saml.js';
+import { expect } from 'vitest';
+import { type AssertionSpec, b64, buildResponse, queryRows, samlifyResponse, signWithXmlCrypto, snapshot, type SpContext } from './saml.js';
 import { idpMetadataXml, type TestKeyPair, testKeyPair } from './saml-keys.js';
 
 export const IDP_ENTITY_ID = 'https://idp.example.test/metadata';
@@ -130,4 +131,41 @@ export const startSamlWorld = async (options: StartOptions & { connection?: { al
     close: () => gw.close(),
   };
   return world;
+};
+
+/** The sign-in failure admins see last (newest first). */
+export const lastSamlFailure = async (w: SamlWorld) =>
+  (
+    await queryRows<{ code: string; message: string; detail: string | null; email: string | null }>(
+      w.gw.t.url,
+      'select code, message, detail, email from saml_sign_in_failures order by occurred_at desc, id desc limit 1',
+    )
+  )[0];
+
+const samlFailureCount = async (w: SamlWorld) =>
+  (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
+
+/**
+ * Posts, expects the refusal (status, code, message), no session, and that nothing
+ * changed but the failure record (one more, with that code, unless `recorded` is false).
+ */
+export const expectSamlRefused = async (
+  w: SamlWorld,
+  post: () => Promise<PostResult>,
+  status: number,
+  code: string,
+  options: { messageContains?: string | undefined; recorded?: boolean } = {},
+): Promise<PostResult> => {
+  const before = await snapshot(w.gw.t.url);
+  const failures = await samlFailureCount(w);
+  const r = await post();
+  expect(r.status, r.text).toBe(status);
+  expect(r.json?.error?.code, r.text).toBe(code);
+  if (options.messageContains) expect(r.json.error.message).toContain(options.messageContains);
+  expect(r.session).toBeNull();
+  expect(await snapshot(w.gw.t.url)).toEqual(before);
+  const recorded = options.recorded ?? true;
+  expect(await samlFailureCount(w)).toBe(failures + (recorded ? 1 : 0));
+  if (recorded) expect((await lastSamlFailure(w))!.code).toBe(code);
+  return r;
 };

@@ -161,3 +161,12 @@ export const membershipRow = async (gw: Gateway, orgId: string, userId: string) 
 /** Decodes (does not verify) a JWT's payload. */
 export const jwtPayload = (token: string): Record<string, unknown> =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+
+/** Runs a refused operation: asserts its code, that no table changed, and returns the error. */
+export const refusedUnchanged = async (gw: Gateway, code: string, run: () => Promise<GqlResult<unknown>>) => {
+  const before = await snapshot(gw);
+  const e = refused(await run());
+  expect(e.code, e.message).toBe(code);
+  expect(await snapshot(gw)).toEqual(before);
+  return e;
+};

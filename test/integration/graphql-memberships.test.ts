@@ -28,6 +28,7 @@ import {
   STAGE,
   SWITCH,
   uniqueEmail,
+  refusedUnchanged as refusedUnchangedIn,
 } from '../helpers/world.js';
 
 let gw: Gateway;
@@ -40,14 +41,7 @@ afterAll(() => gw?.close());
 
 const actorOf = (a: { userId: string }) => `user:${a.userId}`;
 
-/** Runs a refused operation: asserts its code, that no table changed, and returns the error. */
-const refusedUnchanged = async (code: string, run: () => Promise<any>) => {
-  const before = await snapshot(gw);
-  const e = refused(await run());
-  expect(e.code, e.message).toBe(code);
-  expect(await snapshot(gw)).toEqual(before);
-  return e;
-};
+const refusedUnchanged = (code: string, run: () => Promise<any>) => refusedUnchangedIn(gw, code, run);
 
 describe('stageUser', () => {
   test('adds a new user as STAGED (MANUAL, default role MEMBER) and appends JOINED in the same transaction', async () => {

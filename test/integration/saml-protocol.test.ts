@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startGateway } from '../helpers/gateway.js';
 import { b64, buildResponse, queryRows, samlifyResponse, signWithXmlCrypto, snapshot } from '../helpers/saml.js';
 import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
 
 let w: SamlWorld;
 beforeAll(async () => {
@@ -20,20 +20,9 @@ afterAll(() => w?.close());
 let n = 0;
 const email = () => `p${++n}.${Math.random().toString(36).slice(2, 7)}@corp.example.com`;
 
-const failureCount = async () => (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
 
-const expectRefused = async (post: () => Promise<PostResult>, status: number, code: string, messageContains?: string, recorded = true) => {
-  const before = await snapshot(w.gw.t.url);
-  const failures = await failureCount();
-  const r = await post();
-  expect(r.status, r.text).toBe(status);
-  expect(r.json?.error?.code, r.text).toBe(code);
-  if (messageContains) expect(r.json.error.message).toContain(messageContains);
-  expect(r.session).toBeNull();
-  expect(await snapshot(w.gw.t.url)).toEqual(before);
-  expect(await failureCount()).toBe(failures + (recorded ? 1 : 0));
-  return r;
-};
+const expectRefused = (post: () => Promise<PostResult>, status: number, code: string, messageContains?: string, recorded = true) =>
+  expectSamlRefused(w, post, status, code, { messageContains, recorded });
 
 describe('GET /saml/:id/metadata', () => {
   test('SP metadata: entity id = this URL, the ACS URL (HTTP-POST), signed assertions wanted', async () => {

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { take } from '../helpers/gateway.js';
-import { queryRows, snapshot } from '../helpers/saml.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { queryRows } from '../helpers/saml.js';
+import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
 
 let w: SamlWorld;
 beforeAll(async () => {
@@ -33,8 +33,7 @@ const teamsOf = (address: string, organizationId: string) =>
     [address, organizationId],
   );
 
-const lastFailure = async () =>
-  (await queryRows<{ code: string; message: string; detail: string | null; email: string | null }>(w.gw.t.url, 'select code, message, detail, email from saml_sign_in_failures order by occurred_at desc, id desc limit 1'))[0];
+const lastFailure = () => lastSamlFailure(w);
 
 /** Signs in (JSON) and expects success. */
 const signIn = async (spec: Parameters<SamlWorld['samlify']>[0], options: { relayState?: string } = {}) => {
@@ -44,20 +43,8 @@ const signIn = async (spec: Parameters<SamlWorld['samlify']>[0], options: { rela
 };
 
 /** Posts, expects the refusal, and proves nothing changed but the failure record. */
-const expectRefused = async (post: () => Promise<PostResult>, status: number, code: string, messageContains?: string) => {
-  const before = await snapshot(w.gw.t.url);
-  const failuresBefore = (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
-  const r = await post();
-  expect(r.status, r.text).toBe(status);
-  expect(r.json?.error?.code, r.text).toBe(code);
-  if (messageContains) expect(r.json.error.message).toContain(messageContains);
-  expect(r.session).toBeNull();
-  expect(await snapshot(w.gw.t.url)).toEqual(before);
-  const failuresAfter = (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
-  expect(failuresAfter).toBe(failuresBefore + 1);
-  expect((await lastFailure())!.code).toBe(code);
-  return r;
-};
+const expectRefused = (post: () => Promise<PostResult>, status: number, code: string, messageContains?: string) =>
+  expectSamlRefused(w, post, status, code, { messageContains });
 
 const adminStage = async (org: OrgHandle, address: string, role: 'ADMIN' | 'MEMBER' | 'VIEWER' | 'NO_ACCESS' | 'ORG_ADMIN' = 'MEMBER') =>
   w.gw.container.memberships.stageUser(org.principal, org.orgId, address, role);
