@@ -25,7 +25,7 @@ import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,7 @@ import { SchemaValidator } from '../src/transports/saml/schema-validator.js';
 import { verifySamlResponse } from '../src/transports/saml/verification.js';
 import { startChild } from './lib/child.js';
 import { createBenchDatabase } from './lib/database.js';
-import { percentile } from './lib/load.js';
+import { httpRequest, type HttpReply as Reply, percentile } from './lib/load.js';
 
 const GATEWAY_SCRIPT = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
 const PUBLIC_URL = 'http://127.0.0.1:4000'; // gateway-process.ts's ORGWAY_PUBLIC_URL
@@ -118,34 +118,13 @@ const seed = async (url: string, cert: string): Promise<void> => {
   }
 };
 
-interface Reply {
-  status: number;
-  body: string;
-}
 
 const post = (agent: Agent, base: URL, samlResponse: string): Promise<Reply> =>
-  new Promise((resolve, reject) => {
-    const payload = Buffer.from(new URLSearchParams({ SAMLResponse: samlResponse }).toString());
-    const req = request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method: 'POST',
-        path: `/saml/${CONNECTION}/acs`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': payload.length, accept: 'application/json' },
-        timeout: 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end(payload);
+  httpRequest(agent, base, {
+    method: 'POST',
+    path: `/saml/${CONNECTION}/acs`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: Buffer.from(new URLSearchParams({ SAMLResponse: samlResponse }).toString()),
   });
 
 /**

@@ -15,47 +15,23 @@
  */
 import 'reflect-metadata';
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startChild } from './lib/child.js';
 import { createBenchDatabase } from './lib/database.js';
-import { percentile } from './lib/load.js';
+import { httpRequest, type HttpReply as Reply, percentile } from './lib/load.js';
 
 const GATEWAY_SCRIPT = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
 const ORG = 'org_scim_bench';
 
-interface Reply {
-  status: number;
-  body: string;
-}
 
 const send = (agent: Agent, base: URL, method: string, path: string, token: string, body?: string): Promise<Reply> =>
-  new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : Buffer.from(body);
-    const req = request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(payload ? { 'content-type': 'application/scim+json', 'content-length': payload.length } : {}),
-        },
-        timeout: 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end(payload);
+  httpRequest(agent, base, {
+    method,
+    path,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
+    body: body === undefined ? undefined : Buffer.from(body),
   });
 
 const userBody = (i: number, run: string) =>

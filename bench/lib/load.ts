@@ -51,17 +51,27 @@ export const percentile = (sorted: ArrayLike<number>, p: number): number => {
   return sorted[i]!;
 };
 
-const send = (agent: Agent, base: URL, r: LoadRequest, timeoutMs: number): Promise<{ status: number; body: string }> =>
+export interface HttpReply {
+  status: number;
+  body: string;
+}
+
+/** One HTTP request on a keep-alive agent, with the whole answer as text. */
+export const httpRequest = (
+  agent: Agent,
+  base: URL,
+  options: { method: string; path: string; headers?: Record<string, string | number>; body?: Buffer | undefined; timeoutMs?: number },
+): Promise<HttpReply> =>
   new Promise((resolve, reject) => {
-    const body = Buffer.from(r.body);
+    const timeoutMs = options.timeoutMs ?? 30_000;
     const req = request(
       {
         agent,
         host: base.hostname,
         port: base.port,
-        method: 'POST',
-        path: r.path,
-        headers: { 'content-type': 'application/json', 'content-length': body.length, ...r.headers },
+        method: options.method,
+        path: options.path,
+        headers: { ...(options.body ? { 'content-length': options.body.length } : {}), ...options.headers },
         timeout: timeoutMs,
       },
       (res) => {
@@ -73,8 +83,12 @@ const send = (agent: Agent, base: URL, r: LoadRequest, timeoutMs: number): Promi
     );
     req.on('timeout', () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end(body);
+    req.end(options.body);
   });
+
+const send = (agent: Agent, base: URL, r: LoadRequest, timeoutMs: number): Promise<HttpReply> =>
+  httpRequest(agent, base, { method: 'POST', path: r.path, headers: { 'content-type': 'application/json', ...r.headers }, body: Buffer.from(r.body), timeoutMs });
+
 
 export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
   const base = new URL(o.baseUrl);
