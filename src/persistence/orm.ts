@@ -54,7 +54,14 @@ export interface Database {
 
 const sqlRunner = (orm: PostgresORM | PgliteORM): SqlRunner => {
   const connection = orm.em.getConnection();
-  return { execute: (query, params = []) => connection.execute(query, params as unknown[]) as never };
+  const driver = orm.em.getDriver();
+  return {
+    // Errors as em.execute throws them (UniqueConstraintViolationException, …), so callers map one kind.
+    execute: (query, params = []) =>
+      (connection.execute(query, params as unknown[]) as Promise<never>).catch((error: unknown) => {
+        throw driver.convertException(error as Error);
+      }),
+  };
 };
 
 export interface OpenDatabaseOptions {

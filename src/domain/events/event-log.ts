@@ -5,9 +5,16 @@
  * transaction-scoped advisory lock *before* the ids are drawn, and hold it until
  * commit, so transactions that append commit in id order. A reader that has seen
  * event N committed has therefore seen every committed event below N.
- * The lock is taken last in the use case (after entity changes are flushed), so a
- * transaction holding it never waits on a row lock: no deadlock cycles.
+ * Lock and insert are one statement (one round trip): the insert reads its rows
+ * through a cross join with the materialized CTE that takes the lock, and the
+ * bigserial default is evaluated per row the insert receives, so no id exists before
+ * the lock is held (a join yields no row before both sides have yielded one).
+ * The lock is taken last in the use case, so a transaction holding it never waits on
+ * a row lock or a unique key: no deadlock cycles. In `run` the entity changes are
+ * flushed by earlier statements; a use case that is one statement passes `after`, and
+ * the lock waits until that CTE's writes (and their waits) are all done.
  */
+import { type Cte, withCtes } from '../../persistence/cte.js';
 import type { Em } from '../../persistence/orm.js';
 import type { MembershipEventType, OrganizationRole, UserStatus } from '../model/index.js';
 
@@ -55,12 +62,31 @@ const COLUMNS = [
   'occurred_at',
 ] as const;
 
-/** Appends events inside the caller's transaction and wakes listeners at commit. */
-export const appendEvents = async (em: Em, events: readonly NewMembershipEvent[], now: Date): Promise<void> => {
-  if (events.length === 0) return;
-  await em.execute('select pg_advisory_xact_lock(?)', [APPEND_LOCK_KEY]);
+// Casts: the rows come through a select, where untyped literals would be text.
+const CASTS: Record<(typeof COLUMNS)[number], string> = {
+  type: '',
+  organization_id: '',
+  user_id: '',
+  membership_id: '',
+  actor: '',
+  role: '',
+  status: '',
+  previous_role: '',
+  previous_status: '',
+  team_ids: '::jsonb',
+  previous_team_ids: '::jsonb',
+  occurred_at: '::timestamptz',
+};
+const ROW = `(${COLUMNS.map((c) => `?${CASTS[c]}`).join(', ')})`;
+
+/**
+ * The append as two CTEs of a statement: `append_lock` takes the lock (after every row of
+ * the CTE named `after`, when given, is written), `appended` inserts the events and
+ * returns their ids. Compose with `APPENDED_AND_NOTIFY` as the statement's main select.
+ */
+export const appendEventsCtes = (events: readonly NewMembershipEvent[], now: Date, after?: string): Cte[] => {
   const params: unknown[] = [];
-  const rows = events.map((e) => {
+  for (const e of events)
     params.push(
       e.type,
       e.organizationId,
@@ -75,14 +101,36 @@ export const appendEvents = async (em: Em, events: readonly NewMembershipEvent[]
       e.previousTeamIds === null ? null : JSON.stringify(e.previousTeamIds),
       now,
     );
-    return `(${COLUMNS.map(() => '?').join(', ')})`;
-  });
-  // One round trip: the insert, and the notification PostgreSQL delivers to every
-  // instance at commit (the payload only wakes readers; the log is the truth).
-  await em.execute(
-    `with appended as (insert into membership_events (${COLUMNS.join(', ')}) values ${rows.join(', ')}) select pg_notify(?, '')`,
-    [...params, EVENTS_CHANNEL],
-  );
+  return [
+    {
+      name: 'append_lock',
+      // count(*) reads `after` to its end: all of its rows are written before the lock.
+      body: after ? `select pg_advisory_xact_lock(?) from (select count(*) from ${after}) written` : 'select pg_advisory_xact_lock(?)',
+      params: [APPEND_LOCK_KEY],
+      materialized: true,
+    },
+    {
+      name: 'appended',
+      body:
+        `insert into membership_events (${COLUMNS.join(', ')}) select v.* from append_lock cross join (values ${events.map(() => ROW).join(', ')}) ` +
+        `as v(${COLUMNS.join(', ')}) returning id`,
+      params,
+    },
+  ];
+};
+
+/**
+ * The main select of an appending statement: how many events it appended, and the
+ * notification PostgreSQL delivers to every instance at commit (the payload only wakes
+ * readers; the log is the truth).
+ */
+export const APPENDED_AND_NOTIFY = { sql: "select (select count(*) from appended)::int as appended, pg_notify(?, '') as notified", params: [EVENTS_CHANNEL] } as const;
+
+/** Appends events inside the caller's transaction (one round trip) and wakes listeners at commit. */
+export const appendEvents = async (em: Em, events: readonly NewMembershipEvent[], now: Date): Promise<void> => {
+  if (events.length === 0) return;
+  const { sql, params } = withCtes(appendEventsCtes(events, now), APPENDED_AND_NOTIFY.sql, APPENDED_AND_NOTIFY.params);
+  await em.execute(sql, params);
 };
 
 interface EventRow {

@@ -11,13 +11,16 @@
  * - userName, externalId and every other attribute are kept per organization (scim_users).
  */
 import { LockMode } from '@mikro-orm/core';
+import { withCtes } from '../../persistence/cte.js';
 import { Membership, type MembershipEntity, Organization, User, type UserEntity } from '../../persistence/entities.js';
 import { ScimUser, type ScimUserEntity } from '../../persistence/scim-entities.js';
-import type { Em } from '../../persistence/orm.js';
+import type { Em, SqlRunner } from '../../persistence/orm.js';
+import { APPENDED_AND_NOTIFY } from '../events/event-log.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
 import { guardLastOrgAdmin } from '../membership/membership-service.js';
-import { membershipWriter } from '../membership/membership-writer.js';
-import { checkName, type ErrorDetails, normalizeEmail, type OrganizationRole, transition } from '../model/index.js';
+import { joinStatement, membershipWriter } from '../membership/membership-writer.js';
+import { checkName, DomainError, type ErrorDetails, normalizeEmail, type OrganizationRole, transition } from '../model/index.js';
+import { newId } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { userFilterSql } from './filter-sql.js';
 import {
@@ -101,7 +104,9 @@ const CONFLICTS_SQL = `select 'userName' as what, s.membership_id, m.user_id, nu
 interface Taken {
   userName?: string;
   externalId?: string;
-  /** POST only: the user with the new identity email, when it is already a member here. */
+  /** POST only: the user with the new identity email, when there is one. */
+  identity?: string;
+  /** POST only: that user, when it is already a member here. */
   member?: string;
   /** POST only: the organization's default role (for the new membership). */
   defaultRole?: OrganizationRole;
@@ -110,10 +115,11 @@ interface Taken {
 /**
  * In one statement: which of userName / externalId are already taken in the organization
  * (by another membership than `except`; a member SCIM has not touched counts with its email
- * as userName), and for POST whether the email is a member already and the default role.
+ * as userName), and for POST the user with the email (and whether it is a member here) and
+ * the default role (none: the organization is gone).
  */
 const takenBy = async (
-  em: Em,
+  em: SqlRunner,
   organizationId: string,
   wanted: { userNameKey: string | null; externalId: string | null; email?: string },
   except: string | null,
@@ -123,16 +129,19 @@ const takenBy = async (
   if (wanted.email !== undefined) {
     sql += `
      union all
-     select 'member', m.id, m.user_id, null from users u join memberships m on m.user_id = u.id and m.organization_id = ? where u.email = ?
+     select 'identity', m.id, u.id, null from users u left join memberships m on m.user_id = u.id and m.organization_id = ? where u.email = ?
      union all
      select 'defaultRole', null, null, o.auto_access_default_role from organizations o where o.id = ?`;
     params.push(organizationId, wanted.email, organizationId);
   }
-  const rows = await em.execute<{ what: 'userName' | 'externalId' | 'member' | 'defaultRole'; membership_id: string | null; user_id: string | null; value: string | null }[]>(sql, params);
+  const rows = await em.execute<{ what: 'userName' | 'externalId' | 'identity' | 'defaultRole'; membership_id: string | null; user_id: string | null; value: string | null }[]>(sql, params);
   const out: Taken = {};
   for (const r of rows) {
     if (r.what === 'defaultRole') out.defaultRole = r.value as OrganizationRole;
-    else if (r.membership_id !== except) out[r.what] ??= r.user_id!;
+    else if (r.what === 'identity') {
+      out.identity = r.user_id!;
+      if (r.membership_id !== null) out.member = r.user_id!;
+    } else if (r.membership_id !== except) out[r.what] ??= r.user_id!;
   }
   return out;
 };
@@ -142,6 +151,51 @@ const refuseTaken = (taken: Taken, userName: string | null, externalId: string |
     throw uniqueness(`userName "${userName}" is already used by user "${taken.userName}" in this organization.`, { field: 'userName', id: taken.userName });
   if (taken.externalId)
     throw uniqueness(`externalId "${externalId}" is already used by user "${taken.externalId}" in this organization.`, { field: 'externalId', id: taken.externalId });
+};
+
+/** POST: refuses a member, a taken userName / externalId, a deleted organization; else the role for the new membership. */
+const refuseCreate = (taken: Taken, email: string, userName: string, externalId: string | null): OrganizationRole => {
+  if (taken.member)
+    throw uniqueness(`A user with email "${email}" is already a member of this organization (id "${taken.member}").`, { field: 'emails', id: taken.member });
+  refuseTaken(taken, userName, externalId);
+  if (!taken.defaultRole) throw scimError('UNAUTHENTICATED', null, "This SCIM token's organization no longer exists.");
+  return taken.defaultRole;
+};
+
+/** A POST /Users body, checked. */
+interface NewScimUser {
+  userName: string;
+  externalId: string | null;
+  email: string;
+  displayName: string | null;
+  active: boolean | undefined;
+  attributes: Record<string, unknown>;
+}
+
+interface ViewParts {
+  user: { id: string; email: string; displayName: string | null };
+  membership: { id: string; organizationId: string; role: OrganizationRole; status: ScimUserView['status']; createdAt: Date };
+  scim: { userName: string; externalId: string | null; attributes: Record<string, unknown>; updatedAt: Date };
+}
+
+const viewOf = ({ user, membership: m, scim }: ViewParts, groups: ScimUserView['groups']): ScimUserView => {
+  const { emails, ...attributes } = scim.attributes;
+  return {
+    id: user.id,
+    membershipId: m.id,
+    organizationId: m.organizationId,
+    userName: scim.userName,
+    externalId: scim.externalId,
+    email: user.email,
+    displayName: user.displayName,
+    role: m.role,
+    status: m.status,
+    emails: Array.isArray(emails) && emails.length ? (emails as ScimEmail[]) : [{ value: user.email, primary: true, type: 'work' }],
+    attributes,
+    groups,
+    createdAt: m.createdAt,
+    updatedAt: scim.updatedAt,
+  };
 };
 
 const checkTaken = async (em: Em, organizationId: string, userName: string | null, externalId: string | null, except: string | null) => {
@@ -177,8 +231,11 @@ export class ScimUserService {
    * POST /Users: a STAGED membership with the organization's default role (source SCIM).
    * An email that exists through another organization links that identity (no second
    * user, its shared attributes untouched); a member of this organization is `uniqueness`.
+   *
+   * The common case, a new identity, is three statements: the token (by the transport),
+   * one read (`takenBy`) and one write (`createIdentity`). Linking goes through `tx.run`.
    */
-  create(principal: ScimPrincipal, input: ScimUserInput): Promise<ScimUserView> {
+  async create(principal: ScimPrincipal, input: ScimUserInput): Promise<ScimUserView> {
     const userName = checkUserName(input.userName);
     const externalId = checkExternalId(input.externalId);
     const identity = identityEmailOf(input.emails)?.value ?? userName;
@@ -188,15 +245,87 @@ export class ScimUserService {
       });
     const email = checkEmail(identity);
     const displayName = wantedDisplayName(input);
-    const cleanName = displayName === null ? null : checkName(displayName, 'displayName');
+    const wanted: NewScimUser = {
+      userName,
+      externalId,
+      email,
+      displayName: displayName === null ? null : checkName(displayName, 'displayName'),
+      active: input.active,
+      attributes: storedAttributes(input),
+    };
+    // Read outside a transaction: inside one (READ COMMITTED, nothing locked) it would see the same.
+    const taken = await takenBy(this.tx.sql, principal.organizationId, { userNameKey: userName.toLowerCase(), externalId, email }, null);
+    const role = refuseCreate(taken, email, userName, externalId);
+    if (taken.identity !== undefined) return this.createMember(principal, wanted, taken);
+    try {
+      return await this.createIdentity(principal, wanted, role);
+    } catch (error) {
+      // Lost a race (the email, userName or externalId was written meanwhile, or the
+      // organization deleted): the statement wrote nothing; decide again on fresh reads
+      // (a refusal with the holder's id, or linking an identity another organization just created).
+      if (error instanceof DomainError && error.code === 'CONFLICT') return this.createMember(principal, wanted, null);
+      throw error;
+    }
+  }
+
+  /**
+   * A new identity in one statement, its own transaction: the user, the membership and its
+   * events (the writer's set-based form), the scim_users row. The organization is locked
+   * FOR KEY SHARE first, so the foreign-key checks at the end of the statement, after the
+   * append lock, wait on nothing; a unique key taken meanwhile fails the whole statement.
+   */
+  private createIdentity(principal: ScimPrincipal, w: NewScimUser, role: OrganizationRole): Promise<ScimUserView> {
+    return this.tx.statement({ kind: 'scim', tokenId: principal.tokenId }, async ({ sql, actorName, now }) => {
+      const organizationId = principal.organizationId;
+      const user = { id: newId('usr'), email: w.email, displayName: w.displayName };
+      const join = joinStatement({
+        membershipId: newId('mem'),
+        userId: user.id,
+        organizationId,
+        init: { role, status: 'STAGED', source: 'SCIM' },
+        ...(w.active === false ? { status: transition('SET_STATUS', 'STAGED', 'DISABLED') } : {}),
+        actor: actorName,
+        now,
+        gate: 'new_user',
+      });
+      const scim = { userName: w.userName, externalId: w.externalId, attributes: w.attributes, updatedAt: now };
+      const statement = withCtes(
+        [
+          { name: 'organization', body: 'select id from organizations where id = ? for key share', params: [organizationId] },
+          {
+            name: 'new_user',
+            body:
+              'insert into users (id, email, display_name, last_visited_organization_id, created_at, updated_at) ' +
+              'select ?, ?, ?, null, ?::timestamptz, ?::timestamptz from organization returning id',
+            params: [user.id, user.email, user.displayName, now, now],
+          },
+          join.membershipCte,
+          {
+            name: 'scim_user',
+            body:
+              'insert into scim_users (membership_id, organization_id, user_name, user_name_key, external_id, attributes, created_at, updated_at) ' +
+              'select ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?::timestamptz from joined returning membership_id',
+            params: [join.membership.id, organizationId, w.userName, w.userName.toLowerCase(), w.externalId, JSON.stringify(w.attributes), now, now],
+          },
+          ...join.eventCtes('scim_user'),
+        ],
+        APPENDED_AND_NOTIFY.sql,
+        APPENDED_AND_NOTIFY.params,
+      );
+      const [row] = await sql.execute<{ appended: number }[]>(statement.sql, statement.params);
+      // Nothing written: the organization was deleted after the read.
+      if (row?.appended !== join.eventCount) throw new DomainError('CONFLICT', 'The organization changed meanwhile; nothing was changed.');
+      return { value: viewOf({ user, membership: join.membership, scim }, []), eventsAppended: join.eventCount };
+    });
+  }
+
+  /** The general path (`taken`: the read done before, if any): links an existing identity, or creates one. */
+  private createMember(principal: ScimPrincipal, w: NewScimUser, taken: Taken | null): Promise<ScimUserView> {
+    const { userName, externalId, email, displayName: cleanName } = w;
     return this.tx.run({ kind: 'scim', tokenId: principal.tokenId }, async (uow) => {
       const em = uow.em;
       const organizationId = principal.organizationId;
-      const taken = await takenBy(em, organizationId, { userNameKey: userName.toLowerCase(), externalId, email }, null);
-      if (taken.member)
-        throw uniqueness(`A user with email "${email}" is already a member of this organization (id "${taken.member}").`, { field: 'emails', id: taken.member });
-      refuseTaken(taken, userName, externalId);
-      if (!taken.defaultRole) throw scimError('UNAUTHENTICATED', null, "This SCIM token's organization no longer exists.");
+      const role = refuseCreate(taken ?? (await takenBy(em, organizationId, { userNameKey: userName.toLowerCase(), externalId, email }, null)), email, userName, externalId);
       const user = await findOrCreateUser(uow, email, cleanName);
       // An existing identity (created before this transaction) is linked with its shared
       // attributes untouched, unless it belongs to no organization, i.e. to nobody else.
@@ -207,19 +336,26 @@ export class ScimUserService {
       }
       const organization = em.getReference(Organization, organizationId);
       const writer = membershipWriter(uow);
-      const m = writer.join(user, organization, { role: taken.defaultRole, status: 'STAGED', source: 'SCIM' });
-      if (input.active === false) writer.setStatus(m, transition('SET_STATUS', m.status, 'DISABLED'));
-      const row = em.create(ScimUser, {
+      const m = writer.join(user, organization, { role, status: 'STAGED', source: 'SCIM' });
+      if (w.active === false) writer.setStatus(m, transition('SET_STATUS', m.status, 'DISABLED'));
+      em.create(ScimUser, {
         membership: m,
         organization,
         userName,
         userNameKey: userName.toLowerCase(),
         externalId,
-        attributes: storedAttributes(input),
+        attributes: w.attributes,
         createdAt: uow.now,
         updatedAt: uow.now,
       });
-      return this.viewOf(user, m, row, []);
+      return viewOf(
+        {
+          user: { id: user.id, email: user.email, displayName: user.displayName ?? null },
+          membership: { id: m.id, organizationId, role: m.role, status: m.status, createdAt: m.createdAt },
+          scim: { userName, externalId, attributes: w.attributes, updatedAt: uow.now },
+        },
+        [],
+      );
     });
   }
 
@@ -327,25 +463,5 @@ export class ScimUserService {
       row.attributes = attributes;
       row.updatedAt = uow.now;
     }
-  }
-
-  private viewOf(user: UserEntity, m: MembershipEntity, row: ScimUserEntity, groups: ScimUserView['groups']): ScimUserView {
-    const { emails, ...attributes } = row.attributes;
-    return {
-      id: user.id,
-      membershipId: m.id,
-      organizationId: m.organization.id,
-      userName: row.userName,
-      externalId: row.externalId ?? null,
-      email: user.email,
-      displayName: user.displayName ?? null,
-      role: m.role,
-      status: m.status,
-      emails: Array.isArray(emails) && emails.length ? (emails as ScimEmail[]) : [{ value: user.email, primary: true, type: 'work' }],
-      attributes,
-      groups,
-      createdAt: m.createdAt,
-      updatedAt: row.updatedAt,
-    };
   }
 }

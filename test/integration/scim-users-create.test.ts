@@ -1,0 +1,193 @@
+/**
+ * Issue 4, point 7: SCIM POST /Users of a new identity is three statements (token, one
+ * read, one write that is its own transaction), on real PostgreSQL. Races end with one
+ * 201 and refusals, nothing half-written; the events keep the log's ordering guarantee.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { appendEvents } from '../../src/domain/events/event-log.js';
+import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { ENTERPRISE, events, expectScimError, newUser, type ScimResponse, scimClient, USER } from '../helpers/scim.js';
+import { uniqueEmail } from '../helpers/world.js';
+
+let gw: Gateway;
+let a: Awaited<ReturnType<typeof scimClient>>;
+beforeAll(async () => {
+  gw = await startGateway();
+  a = await scimClient(gw);
+});
+afterAll(() => gw?.close());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const withStatements = async <T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> => {
+  const statements: string[] = [];
+  // The event hub reads the log when the commit's notification arrives; that read is
+  // the hub's, not the request's, and may land inside the window.
+  const stop = gw.container.db.observeStatements((sql) => {
+    if (!/^select \* from membership_events where id > \?/.test(sql)) statements.push(sql);
+  });
+  try {
+    return { result: await fn(), statements };
+  } finally {
+    stop();
+  }
+};
+
+const rows = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => gw.container.db.em().execute<T[]>(sql, params);
+
+/** The event id sequence: not transactional, so an id drawn by an uncommitted statement shows. */
+const lastEventId = async () => (await rows<{ last_value: string }>('select last_value::text from membership_events_id_seq'))[0]!.last_value;
+
+const eventsPublished = async () => (await gw.container.metrics.eventsPublished.get()).values[0]?.value ?? 0;
+
+/** Everything a create writes, for one userName in organization `orgId`. */
+const written = async (orgId: string, userName: string) => {
+  const scim = await rows<{ membership_id: string }>('select membership_id from scim_users where organization_id = ? and user_name_key = ?', [orgId, userName.toLowerCase()]);
+  const memberships = await rows<{ id: string; user_id: string }>('select id, user_id from memberships where id in (select membership_id from scim_users where organization_id = ? and user_name_key = ?)', [
+    orgId,
+    userName.toLowerCase(),
+  ]);
+  const joined = await rows("select id from membership_events where type = 'JOINED' and membership_id in (select membership_id from scim_users where organization_id = ? and user_name_key = ?)", [
+    orgId,
+    userName.toLowerCase(),
+  ]);
+  return { scim, memberships, joined };
+};
+
+describe('a new identity', () => {
+  test('three statements: the token, one read, one write (no begin/commit); the body is what GET returns', async () => {
+    const email = uniqueEmail('lean');
+    const published = await eventsPublished();
+    const body = newUser(email, { externalId: 'ext-lean', title: 'Engineer', [ENTERPRISE]: { department: 'R&D' }, schemas: [USER, ENTERPRISE] });
+    const { result: r, statements } = await withStatements(() => a.post('/Users', body));
+    expect(r.status, r.text).toBe(201);
+    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(3);
+    expect(statements.some((s) => /^\s*(begin|commit|start transaction)/i.test(s))).toBe(false);
+    expect(await eventsPublished()).toBe(published + 1);
+
+    const got = await a.get(`/Users/${r.body.id}`);
+    expect(got.status).toBe(200);
+    expect(r.body).toEqual(got.body);
+    expect(r.body).toMatchObject({ userName: email, externalId: 'ext-lean', active: true, title: 'Engineer', [ENTERPRISE]: { department: 'R&D' } });
+    const [m] = await rows('select role, status, source from memberships where organization_id = ? and user_id = ?', [a.orgId, r.body.id]);
+    expect(m).toEqual({ role: 'MEMBER', status: 'STAGED', source: 'SCIM' });
+    const ev = (await events(gw, a.orgId)).filter((e) => e.user_id === r.body.id);
+    expect(ev.map((e) => [e.type, e.status, e.previous_status, e.team_ids, e.actor])).toEqual([['JOINED', 'STAGED', null, [], `scim:${a.tokenId}`]]);
+  });
+
+  test('active: false is the same one write: DISABLED, with JOINED then STATUS_CHANGED', async () => {
+    const email = uniqueEmail('lean-off');
+    const { result: r, statements } = await withStatements(() => a.post('/Users', newUser(email, { active: false })));
+    expect(r.status, r.text).toBe(201);
+    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(3);
+    expect(r.body.active).toBe(false);
+    expect(r.body).toEqual((await a.get(`/Users/${r.body.id}`)).body);
+    const ev = (await events(gw, a.orgId)).filter((e) => e.user_id === r.body.id);
+    expect(ev.map((e) => [e.type, e.status, e.previous_status])).toEqual([
+      ['JOINED', 'STAGED', null],
+      ['STATUS_CHANGED', 'DISABLED', 'STAGED'],
+    ]);
+  });
+
+  test('a name derived from name.formatted and no emails (userName is the email) round-trips the same way', async () => {
+    const email = uniqueEmail('lean-min');
+    const r = await a.post('/Users', { schemas: [USER], userName: email, name: { formatted: 'Ada Lovelace' } });
+    expect(r.status, r.text).toBe(201);
+    expect(r.body).toMatchObject({ displayName: 'Ada Lovelace', emails: [{ value: email, primary: true, type: 'work' }] });
+    expect(r.body).toEqual((await a.get(`/Users/${r.body.id}`)).body);
+  });
+});
+
+describe('races', () => {
+  const race = (n: number, body: (i: number) => unknown) => Promise.all(Array.from({ length: n }, (_, i) => a.post('/Users', body(i))));
+  const oneCreated = (results: ScimResponse[]) => {
+    const created = results.filter((r) => r.status === 201);
+    expect(created, results.map((r) => `${r.status} ${r.text}`).join('\n')).toHaveLength(1);
+    for (const r of results) if (r.status !== 201) expectScimError(r, 409, 'uniqueness');
+    return created[0]!;
+  };
+
+  test('8 creates of one userName with different emails: one 201, seven 409 uniqueness; one user, membership, SCIM row and JOINED event', async () => {
+    const userName = `race-${uniqueEmail('name')}`;
+    const emails = Array.from({ length: 8 }, () => uniqueEmail('racer'));
+    const winner = oneCreated(await race(8, (i) => newUser(emails[i]!, { userName })));
+    const w = await written(a.orgId, userName);
+    expect(w.scim).toHaveLength(1);
+    expect(w.memberships).toEqual([{ id: w.scim[0]!.membership_id, user_id: winner.body.id }]);
+    expect(w.joined).toHaveLength(1);
+    // The losers' users were not written either.
+    const users = await rows('select email from users where email in (select jsonb_array_elements_text(?::jsonb))', [JSON.stringify(emails)]);
+    expect(users).toEqual([{ email: winner.body.emails[0].value }]);
+  });
+
+  test('8 creates of one externalId: one 201, seven 409 uniqueness', async () => {
+    const externalId = `ext-${uniqueEmail('race')}`;
+    const winner = oneCreated(await race(8, () => newUser(uniqueEmail('ext'), { externalId })));
+    expect((await rows('select membership_id from scim_users where organization_id = ? and external_id = ?', [a.orgId, externalId])).length).toBe(1);
+    expect(winner.body.externalId).toBe(externalId);
+  });
+
+  test('8 creates of one email: one 201, seven 409 uniqueness; one user, membership, SCIM row and JOINED event', async () => {
+    const email = uniqueEmail('race-email');
+    oneCreated(await race(8, () => newUser(email)));
+    expect(await rows('select id from users where email = ?', [email])).toHaveLength(1);
+    const w = await written(a.orgId, email);
+    expect(w.scim).toHaveLength(1);
+    expect(w.memberships).toHaveLength(1);
+    expect(w.joined).toHaveLength(1);
+  });
+
+  test('one new email created at once by two organizations: both 201, one identity linked to both', async () => {
+    const b = await scimClient(gw);
+    for (let round = 0; round < 5; round++) {
+      const email = uniqueEmail(`two-orgs-${round}`);
+      const [ra, rb] = await Promise.all([a.post('/Users', newUser(email)), b.post('/Users', newUser(email))]);
+      expect(ra.status, ra.text).toBe(201);
+      expect(rb.status, rb.text).toBe(201);
+      expect(ra.body.id).toBe(rb.body.id);
+      const ms = await rows<{ organization_id: string }>('select organization_id from memberships where user_id = ? order by organization_id', [ra.body.id]);
+      expect(ms.map((m) => m.organization_id)).toEqual([a.orgId, b.orgId].sort());
+    }
+  });
+});
+
+test('the write draws no event id before it holds the append lock, and commits after the holder', async () => {
+  // T1 appends and stays open, holding the lock; the create must wait without drawing an id.
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let t1Appended!: () => void;
+  const appended = new Promise<void>((r) => (t1Appended = r));
+  const other = await gw.t.open();
+  try {
+    const t1 = other.em().transactional(async (em) => {
+      await appendEvents(em as never, [
+        { type: 'ROLE_CHANGED', organizationId: 'org-lock', userId: 'usr_t1', membershipId: 'mem_t1', actor: 'system', role: 'VIEWER', status: 'ACTIVE', previousRole: 'MEMBER', previousStatus: 'ACTIVE', teamIds: null, previousTeamIds: null },
+      ], new Date());
+      t1Appended();
+      await released;
+    });
+    await appended;
+    const before = await lastEventId();
+    const email = uniqueEmail('behind-lock');
+    const create = a.post('/Users', newUser(email));
+    // Wait until the create's statement waits on the advisory lock.
+    for (let i = 0; ; i++) {
+      const waiting = await rows("select 1 from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%insert into users%'");
+      if (waiting.length) break;
+      if (i > 500) throw new Error('the create never waited on the append lock');
+      await sleep(10);
+    }
+    expect(await lastEventId()).toBe(before);
+    // Nothing of it is visible before its commit.
+    expect(await rows('select id from users where email = ?', [email])).toEqual([]);
+    release();
+    await t1;
+    const r = await create;
+    expect(r.status, r.text).toBe(201);
+    const [joined] = (await events(gw, a.orgId)).filter((e) => e.user_id === r.body.id) as unknown as { id: string }[];
+    expect(BigInt(joined!.id)).toBeGreaterThan(BigInt(before));
+  } finally {
+    release();
+    await other.close();
+  }
+});
