@@ -21,6 +21,7 @@ import {
   type UserStatus,
 } from './model/index.js';
 import type { AutomaticUserAccessSettings } from './organization/organization-service.js';
+import { dateFromDb } from './timestamps.js';
 
 export interface UserView {
   id: string;
@@ -114,7 +115,7 @@ export const teamView = (t: TeamEntity): TeamView => ({
 });
 
 export type Row = Record<string, unknown>;
-const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const date = dateFromDb;
 const nullableDate = (v: unknown): Date | null => (v == null ? null : date(v));
 const jsonArray = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : ((v as string[] | null) ?? []));
 
@@ -237,14 +238,8 @@ export class ReadScope {
            from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb))`,
         [principal.userId, JSON.stringify(orgIds)],
       );
-      const rows = JSON.parse(result?.teams ?? '[]') as Row[];
       const byOrg = new Map<string, OrgTeamsEntry>(orgIds.map((id) => [id, { teams: [], viewerTeamKeys: new Set() }]));
-      for (const r of rows) {
-        const entry = byOrg.get(r.t_organization_id as string)!;
-        const team = teamFromRow(r);
-        entry.teams.push(team);
-        if (r.viewer_member) entry.viewerTeamKeys.add(team.key);
-      }
+      addTeamRows(byOrg, JSON.parse(result?.teams ?? '[]') as Row[]);
       for (const [id, entry] of byOrg) this.#loadedTeams.set(id, entry);
       return orgIds.map((id) => byOrg.get(id)!);
     });
@@ -313,10 +308,16 @@ export class ReadScope {
   }
 
   /**
-   * One statement: the page, the organizations and the total. Ordered by name without
-   * regard to case (then id), whatever the database's collation; the cursor holds that key.
+   * One statement: the page, the organizations and the total, and with `withTeams` every
+   * organization's teams (flagged with the viewer's own), so that teams and permissions of
+   * the whole page need no second statement. Ordered by name without regard to case (then
+   * id), whatever the database's collation; the cursor holds that key.
    */
-  async viewerOrganizations(first: number, after: string | null): Promise<Page<{ membership: MembershipView; organization: OrganizationView }>> {
+  async viewerOrganizations(
+    first: number,
+    after: string | null,
+    options: { withTeams?: boolean } = {},
+  ): Promise<Page<{ membership: MembershipView; organization: OrganizationView }>> {
     checkFirst(first);
     const params: unknown[] = [this.principal.userId, this.principal.userId];
     let cursorSql = '';
@@ -326,8 +327,14 @@ export class ReadScope {
       params.push(name, id);
     }
     params.push(first + 1);
+    const teamsSql = options.withTeams
+      ? `, (select json_agg(json_build_object(${T_JSON_FIELDS},
+                 'viewer_member', exists (select 1 from team_members tm where tm.team_key = t.key and tm.membership_id = m.id))
+                 order by lower(t.name), t.team_id)::text
+            from teams t where t.organization_id = m.organization_id) as o_teams`
+      : '';
     const rows = await this.#em.execute<Row[]>(
-      `select ${M_COLS}, ${O_COLS}, lower(o.name) as o_sort_name, (select count(*) from memberships c where c.user_id = ?)::int as total
+      `select ${M_COLS}, ${O_COLS}, lower(o.name) as o_sort_name, (select count(*) from memberships c where c.user_id = ?)::int as total ${teamsSql}
          from memberships m join organizations o on o.id = m.organization_id
         where m.user_id = ? ${cursorSql}
         order by lower(o.name), o.id limit ?`,
@@ -335,9 +342,16 @@ export class ReadScope {
     );
     const items = rows.slice(0, first).map((r) => {
       const node = { membership: membershipFromRow(r), organization: organizationFromRow(r) };
-      this.#viewerMemberships.prime(node.organization.id, node);
-      this.#knownViewerMemberships.set(node.organization.id, node);
-      return { cursor: encodeCursor([r.o_sort_name as string, node.organization.id]), node };
+      const orgId = node.organization.id;
+      this.#viewerMemberships.prime(orgId, node);
+      this.#knownViewerMemberships.set(orgId, node);
+      if (options.withTeams) {
+        const entry: OrgTeamsEntry = { teams: [], viewerTeamKeys: new Set() };
+        addTeamRows(new Map([[orgId, entry]]), r.o_teams ? (JSON.parse(r.o_teams as string) as Row[]) : []);
+        this.#loadedTeams.set(orgId, entry);
+        this.#organizationTeams.prime(orgId, entry);
+      }
+      return { cursor: encodeCursor([r.o_sort_name as string, orgId]), node };
     });
     const total = rows[0] ? Number(rows[0].total) : await this.countViewerMemberships();
     return pageOf(items, total, rows.length > first, Boolean(after));
@@ -383,11 +397,6 @@ export class ReadScope {
       total = Number(row?.total ?? 0);
     }
     return pageOf(items, total, rows.length > first, Boolean(after));
-  }
-
-  /** Loads the teams of these organizations now (one statement), so peek* can answer them. */
-  async prefetchTeams(organizationIds: readonly string[]): Promise<void> {
-    if (organizationIds.length) await this.#organizationTeams.loadMany(organizationIds);
   }
 
   // Synchronous reads of what is already loaded. They answer only when the answer is
@@ -451,6 +460,16 @@ export class ReadScope {
     return u;
   }
 }
+
+/** Sorts team rows (as built by T_JSON_FIELDS + viewer_member) into their organizations' entries. */
+const addTeamRows = (byOrg: Map<string, OrgTeamsEntry>, rows: Row[]): void => {
+  for (const r of rows) {
+    const entry = byOrg.get(r.t_organization_id as string)!;
+    const team = teamFromRow(r);
+    entry.teams.push(team);
+    if (r.viewer_member) entry.viewerTeamKeys.add(team.key);
+  }
+};
 
 const pageOf = <T>(items: { cursor: string; node: T }[], totalCount: number, hasNextPage: boolean, hasPreviousPage: boolean): Page<T> => ({
   items,

@@ -27,6 +27,7 @@ import {
   type ScimGroupView,
   type ScimPrincipal,
 } from './types.js';
+import { dateFromDb } from '../timestamps.js';
 
 export type GroupChange = ScimGroupInput | ((current: ScimGroupView) => ScimGroupInput);
 
@@ -43,7 +44,7 @@ interface TeamRow {
   updated_at: unknown;
 }
 
-const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const date = dateFromDb;
 
 const teamRowView = (r: TeamRow, members: ScimGroupMember[] | undefined): ScimGroupView => ({
   id: r.team_id,

@@ -6,6 +6,7 @@ import type { SqlRunner } from '../../persistence/orm.js';
 import type { OrganizationRole, UserStatus } from '../model/index.js';
 import type { SqlFragment } from './filter-sql.js';
 import type { ScimEmail, ScimGroupRef, ScimUserView } from './types.js';
+import { dateFromDb } from '../timestamps.js';
 
 interface UserRow {
   u_id: string;
@@ -36,7 +37,7 @@ const SELECT = `select u.id as u_id, u.email as u_email, u.display_name as u_dis
   join users u on u.id = m.user_id
   left join scim_users s on s.membership_id = m.id`;
 
-const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const date = dateFromDb;
 const latest = (...ds: unknown[]): Date => new Date(Math.max(...ds.filter((d) => d != null).map((d) => date(d).getTime())));
 const json = (v: unknown): Record<string, unknown> => {
   const o = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;

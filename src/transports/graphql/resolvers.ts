@@ -95,10 +95,9 @@ export class ViewerResolver {
     @Info() info: GraphQLResolveInfo,
   ) {
     const { scope } = requireViewer(ctx);
-    const page = await scope.viewerOrganizations(first ?? 50, after ?? null);
-    // Teams and permissions of the whole page in one statement now, so the edges below
-    // resolve synchronously instead of through a promise per field.
-    if (selectsAnyField(info, TEAM_FIELDS)) await scope.prefetchTeams(page.items.map((i) => i.node.organization.id));
+    // Teams and permissions of the whole page come with the page (one statement), so the
+    // edges below resolve synchronously instead of through a promise per field.
+    const page = await scope.viewerOrganizations(first ?? 50, after ?? null, { withTeams: selectsAnyField(info, TEAM_FIELDS) });
     return connection(page, (i) => ({ cursor: i.cursor, node: i.node.organization, membership: i.node.membership }));
   }
 
