@@ -23,6 +23,7 @@ import { endedSessions } from '../../domain/identity/ended-sessions.js';
 import { isDomainError } from '../../domain/model/index.js';
 import { authenticate } from '../http/authentication.js';
 import { createContext, type GraphQLContext } from './context.js';
+import { createCompiledExecutor } from './compiled-execution.js';
 import { formatGraphQLError } from './errors.js';
 import { buildGraphQLSchema } from './schema.js';
 
@@ -134,8 +135,21 @@ const sharedSubscribe = async (args: ExecutionArgs) => {
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
   const formatError = formatGraphQLError(container.log);
+  const compiled = createCompiledExecutor(schema);
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // Apollo's pipeline with our execute step (compiled-execution.ts); the gateway
+    // interface is the one Apollo offers for that.
+    gateway: {
+      onSchemaLoadOrUpdate(callback) {
+        callback({ apiSchema: schema, coreSupergraphSdl: '' });
+        return () => undefined;
+      },
+      load: async () => ({
+        executor: (rc) =>
+          compiled.execute({ document: rc.document, operationName: rc.request.operationName, variables: rc.request.variables, context: rc.context }),
+      }),
+      stop: async () => undefined,
+    },
     formatError,
     csrfPrevention: true,
     introspection: true,
