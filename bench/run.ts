@@ -27,6 +27,7 @@ import { loadConfig } from '../src/config/config.js';
 import { type Database, openDatabase } from '../src/persistence/orm.js';
 import { type ServerChild, startChild } from './lib/child.js';
 import { type BenchDatabase, createBenchDatabase, serverVersion } from './lib/database.js';
+import { cpuDelta, postgresCpu } from './lib/postgres-cpu.js';
 import { nowMs, openSubscribers, type SubscriberPool } from './lib/fanout.js';
 import { type LoadRequest, type LoadResult, percentile, runLoad } from './lib/load.js';
 import { type Census, censusGrowth } from './lib/heap-census.js';
@@ -86,6 +87,9 @@ const int = (v: string | undefined, fallback: number, name: string, min = 1, max
   return n;
 };
 const quick = args.quick === true;
+/** The bench database, for PostgreSQL's CPU per request (set once it exists). */
+let benchDatabaseName: string | undefined;
+
 const settings = {
   concurrency: int(args.concurrency, 16, 'concurrency', 1, 256),
   durationMs: int(args.duration, quick ? 3 : 8, 'duration', 1, 600) * 1000,
@@ -188,6 +192,8 @@ interface LoadPair {
   floorSqlUnderLoad: number[];
   gatewayCpuMs: number[];
   floorCpuMs: number[];
+  gatewayPgCpuMs: number[];
+  floorPgCpuMs: number[];
 }
 
 interface FanoutResult {
@@ -251,9 +257,10 @@ const measure = async (
   next: (worker: number, seq: number) => LoadRequest,
   check: (status: number, body: string) => string | null,
   profileFile?: string,
-): Promise<{ result: LoadResult; sqlPerRequest: number; cpuMsPerRequest: number }> => {
+): Promise<{ result: LoadResult; sqlPerRequest: number; cpuMsPerRequest: number; pgCpuMsPerRequest: number }> => {
   await server.call('resetSql');
   const cpuBefore = await server.call<NodeJS.CpuUsage>('cpu');
+  const pgBefore = benchDatabaseName ? postgresCpu(benchDatabaseName) : null;
   if (profileFile) await server.call('profileStart');
   const result = await runLoad({
     baseUrl: server.url,
@@ -271,6 +278,8 @@ const measure = async (
   }
   const sql = await server.call<number>('sql');
   const cpuAfter = await server.call<NodeJS.CpuUsage>('cpu');
+  const pgSeconds = cpuDelta(pgBefore, benchDatabaseName ? postgresCpu(benchDatabaseName) : null);
+  const pgCpuMsPerRequest = pgSeconds !== null && result.totalRequests ? (pgSeconds * 1000) / result.totalRequests : Number.NaN;
   const sqlPerRequest = result.totalRequests ? sql / result.totalRequests : Number.NaN;
   // Server process CPU (user + system) per request: far less sensitive to other load on the machine than req/s.
   const cpuMsPerRequest = result.totalRequests
@@ -278,11 +287,11 @@ const measure = async (
     : Number.NaN;
   log(
     `  ${label.padEnd(22)} ${fmt(result.rps, 0).padStart(7)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  ` +
-      `(${result.requests} requests in ${fmt(result.seconds, 1)} s, ${fmt(sqlPerRequest, 2)} statements and ${fmt(cpuMsPerRequest, 2)} CPU ms/request)` +
+      `(${result.requests} requests in ${fmt(result.seconds, 1)} s, ${fmt(sqlPerRequest, 2)} statements, ${fmt(cpuMsPerRequest, 2)} server + ${fmt(pgCpuMsPerRequest, 2)} PostgreSQL CPU ms/request)` +
       (result.errors ? `  ${result.errors} ERRORS, first: ${result.firstError}` : ''),
   );
   if (result.errors) throw new Error(`${label}: ${result.errors} failed requests; first: ${result.firstError}`);
-  return { result, sqlPerRequest, cpuMsPerRequest };
+  return { result, sqlPerRequest, cpuMsPerRequest, pgCpuMsPerRequest };
 };
 
 const runPair = async (
@@ -294,7 +303,7 @@ const runPair = async (
   gatewaySql: number,
   floorSql: number,
 ): Promise<LoadPair> => {
-  const pair: LoadPair = { gateway: [], floor: [], gatewaySql, floorSql, gatewaySqlUnderLoad: [], floorSqlUnderLoad: [], gatewayCpuMs: [], floorCpuMs: [] };
+  const pair: LoadPair = { gateway: [], floor: [], gatewaySql, floorSql, gatewaySqlUnderLoad: [], floorSqlUnderLoad: [], gatewayCpuMs: [], floorCpuMs: [], gatewayPgCpuMs: [], floorPgCpuMs: [] };
   if (settings.profile) await mkdir(PROFILES, { recursive: true });
   for (let round = 0; round < settings.rounds; round++) {
     log(`${name}: round ${round + 1}/${settings.rounds}`);
@@ -305,11 +314,13 @@ const runPair = async (
         pair.gateway.push(m.result);
         pair.gatewaySqlUnderLoad.push(m.sqlPerRequest);
         pair.gatewayCpuMs.push(m.cpuMsPerRequest);
+        pair.gatewayPgCpuMs.push(m.pgCpuMsPerRequest);
       } else {
         const m = await measure(`${name} floor`, floor, floorNext, floorOk);
         pair.floor.push(m.result);
         pair.floorSqlUnderLoad.push(m.sqlPerRequest);
         pair.floorCpuMs.push(m.cpuMsPerRequest);
+        pair.floorPgCpuMs.push(m.pgCpuMsPerRequest);
       }
     }
   }
@@ -506,6 +517,12 @@ const loadRows = (title: string, p: LoadPair, min: number): Row[] => {
       `${fmt(median(p.floorCpuMs), 2)} ms`,
       `${fmt(median(p.gatewayCpuMs) / median(p.floorCpuMs), 2)}×`,
     ),
+    infoRow(
+      `${title}: PostgreSQL CPU/request`,
+      `${fmt(median(p.gatewayPgCpuMs), 2)} ms`,
+      `${fmt(median(p.floorPgCpuMs), 2)} ms`,
+      `${fmt(median(p.gatewayPgCpuMs) / median(p.floorPgCpuMs), 2)}×`,
+    ),
     infoRow(`${title}: SQL statements/request`, `${p.gatewaySql} (${fmt(median(p.gatewaySqlUnderLoad), 2)} under load)`, `${p.floorSql} (${fmt(median(p.floorSqlUnderLoad), 2)} under load)`),
   ];
 };
@@ -576,6 +593,7 @@ const main = async () => {
   const optional: { phase: 'saml' | 'scim'; figures: Figures | null; note: string }[] = [];
   try {
     db = await createBenchDatabase();
+    benchDatabaseName = db.name;
     log(`database ${db.name} created and migrated`);
     seedDb = await openDatabase({ databaseUrl: db.url, poolMax: 4 });
     const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'warn', ORGWAY_PUBLIC_URL: 'http://127.0.0.1:4000' });

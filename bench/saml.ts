@@ -24,7 +24,7 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import type { SamlConnectionConfig } from '../src/domain/saml-sign-in/types.js';
 import { SchemaValidator } from '../src/transports/saml/schema-validator.js';
 import { verifySamlResponse } from '../src/transports/saml/verification.js';
 import { startChild } from './lib/child.js';
+import { cpuDelta, postgresCpu } from './lib/postgres-cpu.js';
 import { createBenchDatabase } from './lib/database.js';
 import { httpRequest, type HttpReply as Reply, percentile } from './lib/load.js';
 
@@ -127,38 +128,6 @@ const post = (agent: Agent, base: URL, samlResponse: string): Promise<Reply> =>
     body: Buffer.from(new URLSearchParams({ SAMLResponse: samlResponse }).toString()),
   });
 
-/**
- * CPU seconds per PostgreSQL backend serving `database` (Linux /proc; null elsewhere). Backends
- * are matched by their process title ("postgres: <user> <database> …"); background processes
- * (WAL writer, checkpointer) are not counted.
- */
-const postgresCpu = (database: string): Map<string, number> | null => {
-  try {
-    const ticks = 100; // USER_HZ on Linux
-    const out = new Map<string, number>();
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      try {
-        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue;
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        out.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks); // utime, stime
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return out;
-  } catch {
-    return null;
-  }
-};
-
-const cpuDelta = (before: Map<string, number> | null, after: Map<string, number> | null): number | null => {
-  if (!before || !after || after.size === 0) return null;
-  let total = 0;
-  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
-  return total;
-};
 
 const closedLoop = async (agent: Agent, base: URL, responses: string[], concurrency: number) => {
   const latencies: number[] = [];

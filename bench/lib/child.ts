@@ -35,7 +35,8 @@ export interface StartChildOptions {
 export const startChild = (options: StartChildOptions): Promise<ServerChild> => {
   const child: ChildProcess = fork(options.script, [], {
     env: { ...process.env, ...options.env },
-    execArgv: options.execArgv ?? [],
+    // BENCH_CHILD_CPU_PROF_DIR: a whole-life V8 CPU profile of every server process (diagnostics).
+    execArgv: [...(options.execArgv ?? []), ...(process.env.BENCH_CHILD_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_CPU_PROF_DIR}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
