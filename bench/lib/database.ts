@@ -51,6 +51,8 @@ export const createBenchDatabase = async (): Promise<BenchDatabase> => {
     async drop() {
       if (dropped) return;
       dropped = true;
+      // BENCH_KEEP_DATABASE=1 keeps it for a look afterwards (EXPLAIN, psql); drop it yourself.
+      if (process.env.BENCH_KEEP_DATABASE === '1') return void process.stderr.write(`kept database ${name}\n`);
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
     },
   };

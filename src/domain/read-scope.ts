@@ -9,6 +9,7 @@
 import DataLoader from 'dataloader';
 import type { MembershipEntity, OrganizationEntity, TeamEntity, UserEntity } from '../persistence/entities.js';
 import type { SqlRunner } from '../persistence/orm.js';
+import { executePrepared } from '../persistence/orm.js';
 import { assertAccess, type Principal } from './access.js';
 import {
   badInput,
@@ -173,6 +174,29 @@ const U_COLS = `u.id as u_id, u.email as u_email, u.display_name as u_display_na
 const T_COLS = `t.key as t_key, t.team_id as t_team_id, t.organization_id as t_organization_id, t.name as t_name,
   t.policies as t_policies, t.external_id as t_external_id, t.created_at as t_created_at, t.updated_at as t_updated_at`;
 
+/** The Viewer page's columns (memberships `m`, organizations `o`) and their names. */
+const PAGE_COLS = `${M_COLS}, ${O_COLS}, lower(o.name) as o_sort_name`;
+const PAGE_COL_NAMES = [...`${PAGE_COLS}, total`.matchAll(/\bas (\w+)|, (total)$/g)].map((m) => m[1] ?? m[2]!);
+
+/**
+ * The page (a select of PAGE_COLS and total), then after each organization's row the
+ * organization's teams, each with `t_viewer_member`; one row per team, in the order the
+ * teams list uses. Team rows carry only the organization's id and sort key of the page's columns.
+ */
+const pageWithTeamsSql = (page: string): string => {
+  const teamRowPageCols = PAGE_COL_NAMES.map((n) => (n === 'o_id' || n === 'o_sort_name' ? `p.${n}` : 'null')).join(', ');
+  return `with page as materialized (${page})
+    select p.*, null as t_key, null as t_team_id, null as t_organization_id, null as t_name, null::jsonb as t_policies,
+           null as t_external_id, null::timestamptz as t_created_at, null::timestamptz as t_updated_at,
+           null::boolean as t_viewer_member, null as t_sort_name
+      from page p
+    union all
+    select ${teamRowPageCols}, ${T_COLS}, tm.membership_id is not null, lower(t.name)
+      from page p join teams t on t.organization_id = p.o_id
+      left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
+    order by o_sort_name, o_id, t_sort_name nulls first, t_team_id`;
+};
+
 const T_JSON_FIELDS = `'t_key', t.key, 't_team_id', t.team_id, 't_organization_id', t.organization_id, 't_name', t.name,
   't_policies', t.policies, 't_external_id', t.external_id, 't_created_at', t.created_at, 't_updated_at', t.updated_at`;
 
@@ -312,6 +336,10 @@ export class ReadScope {
    * organization's teams (flagged with the viewer's own), so that teams and permissions of
    * the whole page need no second statement. Ordered by name without regard to case (then
    * id), whatever the database's collation; the cursor holds that key.
+   *
+   * The teams come as rows of their own after their organization's row (a union), not as
+   * JSON built per organization: PostgreSQL builds JSON objects slowly, and for a page of
+   * 50 organizations the JSON took most of the statement's time.
    */
   async viewerOrganizations(
     first: number,
@@ -327,34 +355,37 @@ export class ReadScope {
       params.push(name, id);
     }
     params.push(first + 1);
-    const teamsSql = options.withTeams
-      ? `, (select json_agg(json_build_object(${T_JSON_FIELDS},
-                 'viewer_member', exists (select 1 from team_members tm where tm.team_key = t.key and tm.membership_id = m.id))
-                 order by lower(t.name), t.team_id)::text
-            from teams t where t.organization_id = m.organization_id) as o_teams`
-      : '';
-    const rows = await this.#em.execute<Row[]>(
-      `select ${M_COLS}, ${O_COLS}, lower(o.name) as o_sort_name, (select count(*) from memberships c where c.user_id = ?)::int as total ${teamsSql}
+    const page = `select ${PAGE_COLS}, (select count(*) from memberships c where c.user_id = ?)::int as total
          from memberships m join organizations o on o.id = m.organization_id
         where m.user_id = ? ${cursorSql}
-        order by lower(o.name), o.id limit ?`,
-      params,
-    );
-    const items = rows.slice(0, first).map((r) => {
+        order by lower(o.name), o.id limit ?`;
+    const rows = await executePrepared<Row[]>(this.#em, options.withTeams ? pageWithTeamsSql(page) : page, params);
+    const items: Page<{ membership: MembershipView; organization: OrganizationView }>['items'] = [];
+    let total: number | null = null;
+    let entry: OrgTeamsEntry | null = null;
+    for (const r of rows) {
+      if (r.t_key != null) {
+        // A team of the organization whose row came just before.
+        const team = teamFromRow(r);
+        entry!.teams.push(team);
+        if (r.t_viewer_member) entry!.viewerTeamKeys.add(team.key);
+        continue;
+      }
+      total = Number(r.total);
+      entry = { teams: [], viewerTeamKeys: new Set() };
+      if (items.length === first) continue; // the row that only says there is a next page
       const node = { membership: membershipFromRow(r), organization: organizationFromRow(r) };
       const orgId = node.organization.id;
       this.#viewerMemberships.prime(orgId, node);
       this.#knownViewerMemberships.set(orgId, node);
       if (options.withTeams) {
-        const entry: OrgTeamsEntry = { teams: [], viewerTeamKeys: new Set() };
-        addTeamRows(new Map([[orgId, entry]]), r.o_teams ? (JSON.parse(r.o_teams as string) as Row[]) : []);
         this.#loadedTeams.set(orgId, entry);
         this.#organizationTeams.prime(orgId, entry);
       }
-      return { cursor: encodeCursor([r.o_sort_name as string, orgId]), node };
-    });
-    const total = rows[0] ? Number(rows[0].total) : await this.countViewerMemberships();
-    return pageOf(items, total, rows.length > first, Boolean(after));
+      items.push({ cursor: encodeCursor([r.o_sort_name as string, orgId]), node });
+    }
+    const pageRows = total === null ? 0 : rows.filter((r) => r.t_key == null).length;
+    return pageOf(items, total ?? (await this.countViewerMemberships()), pageRows > first, Boolean(after));
   }
 
   private async countViewerMemberships(): Promise<number> {

@@ -2,6 +2,7 @@
  * Opens the database: real PostgreSQL when a URL is given, otherwise an embedded
  * PGlite (PostgreSQL compiled to WASM) persisted in a data directory.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { DefaultLogger, type LoggerOptions, type LogContext } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
@@ -19,7 +20,18 @@ export type Em = SqlEntityManager;
  */
 export interface SqlRunner {
   execute<T = Record<string, unknown>[]>(query: string, params?: readonly unknown[]): Promise<T>;
+  /**
+   * The same, as a statement PostgreSQL parses and plans once per connection and then
+   * reuses. For the hottest statements (authentication, the Viewer page): on a small
+   * machine planning them cost as much as running them. Only for statements whose
+   * text comes from the code (each distinct text stays prepared on every connection).
+   */
+  prepared?<T = Record<string, unknown>[]>(query: string, params?: readonly unknown[]): Promise<T>;
 }
+
+/** `runner.prepared` where the runner has it (the pool's runner on PostgreSQL), else `execute`. */
+export const executePrepared = <T = Record<string, unknown>[]>(runner: SqlRunner, query: string, params?: readonly unknown[]): Promise<T> =>
+  runner.prepared ? runner.prepared<T>(query, params) : runner.execute<T>(query, params);
 
 /** Receives every SQL statement the ORM sends; used for metrics and the N+1 tests. */
 export type StatementObserver = (sql: string) => void;
@@ -52,16 +64,48 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const sqlRunner = (orm: PostgresORM | PgliteORM): SqlRunner => {
+/** `?` placeholders as `$1, $2, …` (outside quoted literals), as MikroORM sends them. */
+const numberedPlaceholders = (query: string): string => {
+  let n = 0;
+  let out = '';
+  let quoted = false;
+  for (const ch of query) {
+    if (ch === "'") quoted = !quoted;
+    out += ch === '?' && !quoted ? `$${++n}` : ch;
+  }
+  return out;
+};
+
+interface PreparedText {
+  name: string;
+  text: string;
+}
+
+const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserver | undefined): SqlRunner => {
   const connection = orm.em.getConnection();
   const driver = orm.em.getDriver();
-  return {
-    // Errors as em.execute throws them (UniqueConstraintViolationException, …), so callers map one kind.
-    execute: (query, params = []) =>
-      (connection.execute(query, params as unknown[]) as Promise<never>).catch((error: unknown) => {
-        throw driver.convertException(error as Error);
-      }),
+  // Errors as em.execute throws them (UniqueConstraintViolationException, …), so callers map one kind.
+  const execute = <T>(query: string, params: readonly unknown[] = []): Promise<T> =>
+    (connection.execute(query, params as unknown[]) as Promise<T>).catch((error: unknown) => {
+      throw driver.convertException(error as Error);
+    });
+  if (!(orm instanceof PostgresORM)) return { execute, prepared: execute };
+  // MikroORM's own pg pool (same connections, type parsers and limits), with pg's named
+  // statements: pg parses a name once per connection and reuses it after.
+  const pool = (connection as unknown as { getNativeClient(): Promise<import('pg').Pool> }).getNativeClient();
+  const texts = new Map<string, PreparedText>();
+  const prepared = async <T>(query: string, params: readonly unknown[] = []): Promise<T> => {
+    let p = texts.get(query);
+    if (!p) texts.set(query, (p = { name: `ogw_${createHash('sha256').update(query).digest('hex').slice(0, 24)}`, text: numberedPlaceholders(query) }));
+    try {
+      const result = await (await pool).query({ name: p.name, text: p.text, values: params as unknown[] });
+      observe()?.(query);
+      return result.rows as T;
+    } catch (error) {
+      throw driver.convertException(error as Error);
+    }
   };
+  return { execute, prepared };
 };
 
 export interface OpenDatabaseOptions {
@@ -101,7 +145,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       pglite: undefined,
       databaseUrl: options.databaseUrl,
       em: () => orm.em.fork() as unknown as Em,
-      sql: sqlRunner(orm),
+      sql: sqlRunner(orm, () => (observers.size ? notify : undefined)),
       observeStatements,
       close: () => orm.close(),
     };
@@ -121,7 +165,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     pglite,
     databaseUrl: undefined,
     em: () => orm.em.fork() as unknown as Em,
-    sql: sqlRunner(orm),
+    sql: sqlRunner(orm, () => (observers.size ? notify : undefined)),
     observeStatements,
     close: async () => {
       await orm.close();

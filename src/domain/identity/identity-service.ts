@@ -5,6 +5,7 @@ import type { Principal } from '../access.js';
 import { badInput, checkName, DomainError, normalizeEmail } from '../model/index.js';
 import { type Clock, newId, newSecret } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
+import { executePrepared } from '../../persistence/orm.js';
 
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
@@ -77,7 +78,8 @@ export class IdentityService {
   /** One statement: the bearer secret's live session with its user, or UNAUTHENTICATED. */
   async authenticate(secret: string): Promise<Principal> {
     if (!secret || secret.length > 200) throw unauthenticated();
-    const rows = await this.tx.sql.execute<SessionRow[]>(
+    const rows = await executePrepared<SessionRow[]>(
+      this.tx.sql,
         `select s.id, s.user_id, s.kind, s.current_organization_id, u.email, u.display_name,
                 u.last_visited_organization_id, u.created_at as user_created_at
            from sessions s join users u on u.id = s.user_id

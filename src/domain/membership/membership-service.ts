@@ -2,6 +2,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { Membership, type MembershipEntity, Session, TeamMember, User } from '../../persistence/entities.js';
 import type { Em } from '../../persistence/orm.js';
+import { executePrepared } from '../../persistence/orm.js';
 import { assertAccess, organizationNotFound, type Principal, requireAccess } from '../access.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
 import { enqueueInvitation } from '../invitations/outbox.js';
@@ -176,7 +177,8 @@ export class MembershipService {
    */
   private async revisitActive(principal: Principal, organizationId: string): Promise<Omit<SwitchResult, 'accessToken'> | null> {
     const now = this.tx.now();
-    const rows = await this.tx.sql.execute<Row[]>(
+    const rows = await executePrepared<Row[]>(
+      this.tx.sql,
         `with m as (
            update memberships set last_visited_at = ?
             where user_id = ? and organization_id = ? and status = 'ACTIVE' and role <> 'NO_ACCESS'

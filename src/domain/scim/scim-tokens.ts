@@ -12,6 +12,7 @@
 import { Organization } from '../../persistence/entities.js';
 import { ScimToken } from '../../persistence/scim-entities.js';
 import type { Em } from '../../persistence/orm.js';
+import { executePrepared } from '../../persistence/orm.js';
 import { type Principal, requireAccess } from '../access.js';
 import { hashSecret } from '../identity/identity-service.js';
 import { checkName, DomainError, notFound } from '../model/index.js';
@@ -95,7 +96,8 @@ export class ScimTokenService {
   /** The organization a live SCIM token belongs to; UNAUTHENTICATED for a malformed, unknown or revoked one. */
   async authenticate(secret: string): Promise<ScimPrincipal> {
     if (!SECRET_PATTERN.test(secret)) throw scimUnauthenticated('This is not a SCIM token.');
-    const rows = await this.tx.sql.execute<{ id: string; organization_id: string; revoked_at: unknown }[]>(
+    const rows = await executePrepared<{ id: string; organization_id: string; revoked_at: unknown }[]>(
+      this.tx.sql,
       'select id, organization_id, revoked_at from scim_tokens where token_hash = ?',
       [hashSecret(secret)],
     );

@@ -15,6 +15,7 @@ import { withCtes } from '../../persistence/cte.js';
 import { Membership, type MembershipEntity, Organization, User, type UserEntity } from '../../persistence/entities.js';
 import { ScimUser, type ScimUserEntity } from '../../persistence/scim-entities.js';
 import type { Em, SqlRunner } from '../../persistence/orm.js';
+import { executePrepared } from '../../persistence/orm.js';
 import { APPENDED_AND_NOTIFY } from '../events/event-log.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
 import { guardLastOrgAdmin } from '../membership/membership-service.js';
@@ -134,7 +135,7 @@ const takenBy = async (
      select 'defaultRole', null, null, o.auto_access_default_role from organizations o where o.id = ?`;
     params.push(organizationId, wanted.email, organizationId);
   }
-  const rows = await em.execute<{ what: 'userName' | 'externalId' | 'identity' | 'defaultRole'; membership_id: string | null; user_id: string | null; value: string | null }[]>(sql, params);
+  const rows = await executePrepared<{ what: 'userName' | 'externalId' | 'identity' | 'defaultRole'; membership_id: string | null; user_id: string | null; value: string | null }[]>(em, sql, params);
   const out: Taken = {};
   for (const r of rows) {
     if (r.what === 'defaultRole') out.defaultRole = r.value as OrganizationRole;
@@ -312,7 +313,7 @@ export class ScimUserService {
         APPENDED_AND_NOTIFY.sql,
         APPENDED_AND_NOTIFY.params,
       );
-      const [row] = await sql.execute<{ appended: number }[]>(statement.sql, statement.params);
+      const [row] = await executePrepared<{ appended: number }[]>(sql, statement.sql, statement.params);
       // Nothing written: the organization was deleted after the read.
       if (row?.appended !== join.eventCount) throw new DomainError('CONFLICT', 'The organization changed meanwhile; nothing was changed.');
       return { value: viewOf({ user, membership: join.membership, scim }, []), eventsAppended: join.eventCount };
