@@ -120,28 +120,92 @@ const date = dateFromDb;
 const nullableDate = (v: unknown): Date | null => (v == null ? null : date(v));
 const jsonArray = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : ((v as string[] | null) ?? []));
 
-export const membershipFromRow = (r: Row): MembershipView => ({
-  id: r.m_id as string,
-  userId: r.m_user_id as string,
-  organizationId: r.m_organization_id as string,
-  role: r.m_role as OrganizationRole,
-  status: r.m_status as UserStatus,
-  source: r.m_source as MembershipSource,
-  lastVisitedAt: nullableDate(r.m_last_visited_at),
-  createdAt: date(r.m_created_at),
-  updatedAt: date(r.m_updated_at),
-});
+// Row-backed views. Their timestamps stay the driver's text until a field asks for them:
+// a page of the Viewer query holds ~500 of them and a typical query reads none.
 
-export const organizationFromRow = (r: Row): OrganizationView => ({
-  id: r.o_id as string,
-  name: r.o_name as string,
-  automaticUserAccess: {
-    enabled: Boolean(r.o_auto_access_enabled),
-    defaultRole: r.o_auto_access_default_role as OrganizationRole,
-    allowedDomains: jsonArray(r.o_auto_access_domains),
-  },
-  createdAt: date(r.o_created_at),
-});
+class MembershipFromRow implements MembershipView {
+  readonly id: string;
+  readonly userId: string;
+  readonly organizationId: string;
+  readonly role: OrganizationRole;
+  readonly status: UserStatus;
+  readonly source: MembershipSource;
+  readonly #lastVisitedAt: unknown;
+  readonly #createdAt: unknown;
+  readonly #updatedAt: unknown;
+  constructor(r: Row, known?: { userId: string; organizationId: string }) {
+    this.id = r.m_id as string;
+    this.userId = known?.userId ?? (r.m_user_id as string);
+    this.organizationId = known?.organizationId ?? (r.m_organization_id as string);
+    this.role = r.m_role as OrganizationRole;
+    this.status = r.m_status as UserStatus;
+    this.source = r.m_source as MembershipSource;
+    this.#lastVisitedAt = r.m_last_visited_at;
+    this.#createdAt = r.m_created_at;
+    this.#updatedAt = r.m_updated_at;
+  }
+  get lastVisitedAt(): Date | null {
+    return nullableDate(this.#lastVisitedAt);
+  }
+  get createdAt(): Date {
+    return date(this.#createdAt);
+  }
+  get updatedAt(): Date {
+    return date(this.#updatedAt);
+  }
+}
+
+class OrganizationFromRow implements OrganizationView {
+  readonly id: string;
+  readonly name: string;
+  readonly automaticUserAccess: AutomaticUserAccessSettings;
+  readonly #createdAt: unknown;
+  constructor(r: Row) {
+    this.id = r.o_id as string;
+    this.name = r.o_name as string;
+    this.automaticUserAccess = {
+      enabled: Boolean(r.o_auto_access_enabled),
+      defaultRole: r.o_auto_access_default_role as OrganizationRole,
+      allowedDomains: jsonArray(r.o_auto_access_domains),
+    };
+    this.#createdAt = r.o_created_at;
+  }
+  get createdAt(): Date {
+    return date(this.#createdAt);
+  }
+}
+
+class TeamFromRow implements TeamView {
+  readonly key: string;
+  readonly id: string;
+  readonly organizationId: string;
+  readonly name: string;
+  readonly policies: string[];
+  readonly externalId: string | null;
+  readonly #createdAt: unknown;
+  readonly #updatedAt: unknown;
+  constructor(r: Row, organizationId?: string) {
+    this.key = r.t_key as string;
+    this.id = r.t_team_id as string;
+    this.organizationId = organizationId ?? (r.t_organization_id as string);
+    this.name = r.t_name as string;
+    this.policies = jsonArray(r.t_policies);
+    this.externalId = (r.t_external_id as string | null) ?? null;
+    this.#createdAt = r.t_created_at;
+    this.#updatedAt = r.t_updated_at;
+  }
+  get createdAt(): Date {
+    return date(this.#createdAt);
+  }
+  get updatedAt(): Date {
+    return date(this.#updatedAt);
+  }
+}
+
+/** `known`: user and organization when the statement did not select them (the caller knows). */
+export const membershipFromRow = (r: Row, known?: { userId: string; organizationId: string }): MembershipView => new MembershipFromRow(r, known);
+
+export const organizationFromRow = (r: Row): OrganizationView => new OrganizationFromRow(r);
 
 const userFromRow = (r: Row): UserView => ({
   id: r.u_id as string,
@@ -151,16 +215,7 @@ const userFromRow = (r: Row): UserView => ({
   createdAt: date(r.u_created_at),
 });
 
-const teamFromRow = (r: Row): TeamView => ({
-  key: r.t_key as string,
-  id: r.t_team_id as string,
-  organizationId: r.t_organization_id as string,
-  name: r.t_name as string,
-  policies: jsonArray(r.t_policies),
-  externalId: (r.t_external_id as string | null) ?? null,
-  createdAt: date(r.t_created_at),
-  updatedAt: date(r.t_updated_at),
-});
+const teamFromRow = (r: Row, organizationId?: string): TeamView => new TeamFromRow(r, organizationId);
 
 /** Column lists for raw reads: memberships as `m`, organizations as `o` (see *FromRow). */
 export const M_COLS = `m.id as m_id, m.user_id as m_user_id, m.organization_id as m_organization_id, m.role as m_role,
@@ -175,7 +230,11 @@ const T_COLS = `t.key as t_key, t.team_id as t_team_id, t.organization_id as t_o
   t.policies as t_policies, t.external_id as t_external_id, t.created_at as t_created_at, t.updated_at as t_updated_at`;
 
 /** The Viewer page's columns (memberships `m`, organizations `o`) and their names. */
-const PAGE_COLS = `${M_COLS}, ${O_COLS}, lower(o.name) as o_sort_name`;
+const PAGE_COLS = `m.id as m_id, m.role as m_role, m.status as m_status, m.source as m_source, m.last_visited_at as m_last_visited_at,
+  m.created_at as m_created_at, m.updated_at as m_updated_at, ${O_COLS}, lower(o.name) as o_sort_name`;
+/** Team columns of the page's team rows (the organization is the row's `o_id`). */
+const PAGE_T_COLS = `t.key as t_key, t.team_id as t_team_id, t.name as t_name, t.policies as t_policies, t.external_id as t_external_id,
+  t.created_at as t_created_at, t.updated_at as t_updated_at`;
 const PAGE_COL_NAMES = [...`${PAGE_COLS}, total`.matchAll(/\bas (\w+)|, (total)$/g)].map((m) => m[1] ?? m[2]!);
 
 /**
@@ -186,12 +245,12 @@ const PAGE_COL_NAMES = [...`${PAGE_COLS}, total`.matchAll(/\bas (\w+)|, (total)$
 const pageWithTeamsSql = (page: string): string => {
   const teamRowPageCols = PAGE_COL_NAMES.map((n) => (n === 'o_id' || n === 'o_sort_name' ? `p.${n}` : 'null')).join(', ');
   return `with page as materialized (${page})
-    select p.*, null as t_key, null as t_team_id, null as t_organization_id, null as t_name, null::jsonb as t_policies,
+    select p.*, null as t_key, null as t_team_id, null as t_name, null::jsonb as t_policies,
            null as t_external_id, null::timestamptz as t_created_at, null::timestamptz as t_updated_at,
            null::boolean as t_viewer_member, null as t_sort_name
       from page p
     union all
-    select ${teamRowPageCols}, ${T_COLS}, tm.membership_id is not null, lower(t.name)
+    select ${teamRowPageCols}, ${PAGE_T_COLS}, tm.membership_id is not null, lower(t.name)
       from page p join teams t on t.organization_id = p.o_id
       left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
     order by o_sort_name, o_id, t_sort_name nulls first, t_team_id`;
@@ -366,7 +425,7 @@ export class ReadScope {
     for (const r of rows) {
       if (r.t_key != null) {
         // A team of the organization whose row came just before.
-        const team = teamFromRow(r);
+        const team = teamFromRow(r, r.o_id as string);
         entry!.teams.push(team);
         if (r.t_viewer_member) entry!.viewerTeamKeys.add(team.key);
         continue;
@@ -374,7 +433,7 @@ export class ReadScope {
       total = Number(r.total);
       entry = { teams: [], viewerTeamKeys: new Set() };
       if (items.length === first) continue; // the row that only says there is a next page
-      const node = { membership: membershipFromRow(r), organization: organizationFromRow(r) };
+      const node = { membership: membershipFromRow(r, { userId: this.principal.userId, organizationId: r.o_id as string }), organization: organizationFromRow(r) };
       const orgId = node.organization.id;
       this.#viewerMemberships.prime(orgId, node);
       this.#knownViewerMemberships.set(orgId, node);

@@ -100,3 +100,41 @@ test('switchOrganization into an ACTIVE membership is two statements (session, t
   );
   expect(row?.o).toBe(orgIds.at(-1));
 });
+
+test('every field of the page reads what the database holds (timestamps, settings, teams in name order, paging)', async () => {
+  const token = await userWithMemberships(3);
+  const full = `query($after: String) { viewer { organizations(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id name createdAt automaticUserAccess { enabled defaultRole allowedDomains } teams { id name policies externalId createdAt updatedAt } }
+            membership { id role status source lastVisitedAt createdAt updatedAt teams { id } } } } } }`;
+  const first = await gw.gql<any>(full, {}, token);
+  expect(first.errors).toBeUndefined();
+  const second = await gw.gql<any>(full, { after: first.data.viewer.organizations.pageInfo.endCursor }, token);
+  // Twice more: the second execution of a document runs compiled, and must read the same.
+  expect(await gw.gql<any>(full, {}, token)).toEqual(first);
+  expect(await gw.gql<any>(full, {}, token)).toEqual(first);
+  expect(first.data.viewer.organizations).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+  expect(second.data.viewer.organizations).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
+  const edges = [...first.data.viewer.organizations.edges, ...second.data.viewer.organizations.edges];
+  expect(edges).toHaveLength(3);
+  const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
+  const db = gw.container.db.em();
+  for (const e of edges) {
+    const [o] = await db.execute<any[]>('select * from organizations where id = ?', [e.node.id]);
+    expect(e.node).toMatchObject({ name: o.name, createdAt: iso(o.created_at), automaticUserAccess: { enabled: o.auto_access_enabled, defaultRole: o.auto_access_default_role } });
+    const [m] = await db.execute<any[]>('select * from memberships where id = ?', [e.membership.id]);
+    expect(e.membership).toMatchObject({
+      role: m.role,
+      status: m.status,
+      source: m.source,
+      lastVisitedAt: iso(m.last_visited_at),
+      createdAt: iso(m.created_at),
+      updatedAt: iso(m.updated_at),
+    });
+    const teams = await db.execute<any[]>('select * from teams where organization_id = ? order by lower(name), team_id', [e.node.id]);
+    expect(e.node.teams).toEqual(
+      teams.map((t) => ({ id: t.team_id, name: t.name, policies: t.policies, externalId: t.external_id, createdAt: iso(t.created_at), updatedAt: iso(t.updated_at) })),
+    );
+    expect(e.membership.teams.map((t: { id: string }) => t.id)).toEqual(teams.slice(0, 2).map((t) => t.team_id));
+  }
+});
