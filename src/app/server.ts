@@ -31,7 +31,10 @@ export const buildServer = async (container: Container): Promise<Server> => {
     return503OnClosing: true,
   });
   await app.register(fastifyCookie);
-  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  // The GraphQL transport tracks its own connections (and closes them when draining),
+  // so ws's client set would only cost memory per connection; compression stays off
+  // (it would hold a zlib context per socket).
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024, clientTracking: false, perMessageDeflate: false } });
 
   app.addHook('onResponse', async (request, reply) => {
     container.metrics.httpRequestDuration.observe(

@@ -404,3 +404,19 @@ describe('refused changes, actors, metrics, lifecycle', () => {
     expect((again.error as { code?: number }).code).toBe(4401);
   });
 });
+
+describe('the socket', () => {
+  test("a query over the socket is answered for the connection's viewer, after the upgrade request is let go", async () => {
+    const a = await gw.bootstrap();
+    const client = gw.ws(a.token);
+    const ask = () =>
+      new Promise<unknown>((resolve, reject) => {
+        let result: unknown;
+        client.subscribe({ query: '{ viewer { user { id email } } }' }, { next: (v) => (result = v), error: reject, complete: () => resolve(result) });
+      });
+    expect(await ask()).toEqual({ data: { viewer: { user: { id: a.userId, email: a.email } } } });
+    // A second operation on the same connection: it still knows who is asking.
+    expect(await ask()).toEqual({ data: { viewer: { user: { id: a.userId, email: a.email } } } });
+    await client.dispose();
+  });
+});

@@ -73,10 +73,17 @@ export class EventHub {
     let set = index.get(key);
     if (!set) index.set(key, (set = new Set()));
     set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) index.delete(key);
-    };
+    return () => this.unsubscribe(listener);
+  }
+
+  /** Removes a listener (no-op when it is not registered); it receives nothing more. */
+  unsubscribe(listener: EventListener): void {
+    const index = listener.organizationId !== undefined ? this.#byOrganization : this.#byUser;
+    const key = listener.organizationId ?? listener.userId;
+    if (key === undefined) return;
+    const set = index.get(key);
+    if (!set?.delete(listener)) return;
+    if (set.size === 0) index.delete(key);
   }
 
   /** Read and dispatch whatever was appended; coalesces concurrent wake-ups. */

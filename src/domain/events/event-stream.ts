@@ -30,11 +30,15 @@
  * async generator queues `return()` behind a pending `next()`, so an idle
  * subscription (waiting for an event that may never come) could not be ended by a
  * client's `complete` or a closed socket, and would leak its hub listener.
+ *
+ * Memory: thousands of streams sit idle at a time, so one is a single object (its own
+ * hub listener) with methods on the prototype, and an idle `next()` is one pending
+ * promise whose settle functions the stream holds, not a suspended async function.
  */
 import type { Em } from '../../persistence/orm.js';
 import { assertAccess, organizationNotFound } from '../access.js';
 import { canEnter, DomainError, type OrganizationRole, type UserStatus } from '../model/index.js';
-import type { EventHub } from './event-hub.js';
+import type { EventHub, EventListener } from './event-hub.js';
 import { compareEventIds, type MembershipEventRecord, readEventsAfter } from './event-log.js';
 
 export interface EventStreamOptions {
@@ -96,6 +100,190 @@ const snapshot = async (em: Em, userId: string, organizationId: string | undefin
   return row ?? { position: '0', role: null, status: null };
 };
 
+type Result = IteratorResult<MembershipEventRecord>;
+const done = (): Result => ({ done: true, value: undefined });
+
+/** One `next()` waiting for an event. */
+interface Waiter {
+  resolve(r: Result): void;
+  reject(e: unknown): void;
+}
+
+class MembershipEventStream implements EventStream, EventListener {
+  // The hub's filter: an organization's events, or (without one) the viewer's own.
+  readonly organizationId: string | undefined;
+  readonly userId: string | undefined;
+  readonly #viewer: string;
+  #hub: EventHub | undefined;
+  readonly #em: () => Em;
+  readonly #maxBuffered: number;
+  readonly #pageSize: number;
+  #buffer: MembershipEventRecord[] = [];
+  #page: MembershipEventRecord[] = [];
+  #catchUp = false;
+  #reading = false;
+  #closed = false;
+  #failure: DomainError | undefined;
+  #checkpoint = '0';
+  #lastSent = '0';
+  /** Organization streams: the viewer could not enter at this point of the replayed history. */
+  #suspended = false;
+  /** Pending `next()` calls, served in order (almost always at most one). */
+  #waiter: Waiter | undefined;
+  #moreWaiters: Waiter[] | undefined;
+
+  constructor(hub: EventHub, em: () => Em, viewer: string, organizationId: string | undefined, maxBuffered: number, pageSize: number) {
+    this.organizationId = organizationId;
+    this.userId = organizationId === undefined ? viewer : undefined;
+    this.#viewer = viewer;
+    this.#em = em;
+    this.#maxBuffered = maxBuffered;
+    this.#pageSize = pageSize;
+    this.#hub = hub;
+    hub.subscribe(this);
+  }
+
+  /** After the snapshot: where the stream starts, and whether it replays first. */
+  start(checkpoint: string, after: string | null): void {
+    this.#checkpoint = checkpoint;
+    this.#lastSent = after ?? checkpoint;
+    if (after !== null && compareEventIds(after, checkpoint) < 0) this.#catchUp = true;
+  }
+
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** The hub hands over a live event. */
+  deliver(event: MembershipEventRecord): void {
+    if (this.#buffer.length >= this.#maxBuffered) {
+      // The log has every one of them: drop the buffer and read from the log instead.
+      this.#buffer = [];
+      this.#catchUp = true;
+    } else this.#buffer.push(event);
+    this.#serve();
+  }
+
+  stopListening(): void {
+    this.#hub?.unsubscribe(this);
+    this.#hub = undefined;
+  }
+
+  next(): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      if (this.#waiter === undefined) this.#waiter = waiter;
+      else (this.#moreWaiters ??= []).push(waiter);
+      this.#serve();
+    });
+  }
+
+  /** Not queued behind a pending next(): ends it (it resolves done) and releases the listener now. */
+  return(): Promise<Result> {
+    this.#finish();
+    return Promise.resolve(done());
+  }
+
+  throw(error?: unknown): Promise<Result> {
+    this.#finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #finish(): void {
+    this.#closed = true;
+    this.#buffer = [];
+    this.#page = [];
+    this.stopListening();
+    this.#serve();
+  }
+
+  #takeWaiter(): Waiter {
+    const w = this.#waiter!;
+    this.#waiter = this.#moreWaiters?.shift();
+    return w;
+  }
+
+  /** Decides what to do with the next candidate event: send it, or skip it (undefined). */
+  #consider(e: MembershipEventRecord): MembershipEventRecord | undefined {
+    if (compareEventIds(e.id, this.#lastSent) <= 0) return undefined; // already sent (replay and live overlap)
+    this.#lastSent = e.id;
+    const organizationId = this.organizationId;
+    if (organizationId === undefined) return e;
+    if (e.userId === this.#viewer) {
+      if (endsAccess(e)) {
+        if (compareEventIds(e.id, this.#checkpoint) > 0) {
+          this.#failure = lostAccess(organizationId);
+          this.stopListening();
+        } else this.#suspended = true;
+      } else if (e.role !== null && e.status !== null) this.#suspended = false;
+      return e;
+    }
+    return this.#suspended ? undefined : e;
+  }
+
+  /** Answers waiting next() calls with what is at hand; reads the log when it must; otherwise they wait. */
+  #serve(): void {
+    while (this.#waiter !== undefined && !this.#reading) {
+      if (this.#closed) {
+        this.#takeWaiter().resolve(done());
+        continue;
+      }
+      if (this.#failure) {
+        // The pull that meets the failure throws it, and the stream is over (later pulls: done).
+        const failure = this.#failure;
+        const w = this.#takeWaiter();
+        this.#finish();
+        w.reject(failure);
+        continue;
+      }
+      const fromPage = this.#page.shift();
+      if (fromPage) {
+        const e = this.#consider(fromPage);
+        if (e) this.#takeWaiter().resolve({ done: false, value: e });
+        continue;
+      }
+      if (this.#catchUp) {
+        this.#read();
+        return;
+      }
+      const live = this.#buffer.shift();
+      if (live) {
+        const e = this.#consider(live);
+        if (e) this.#takeWaiter().resolve({ done: false, value: e });
+        continue;
+      }
+      return; // nothing yet: the waiter stays until deliver() or the end
+    }
+  }
+
+  /** One page from the log; whatever is dispatched meanwhile lands in the (fresh) buffer or sets catchUp again. */
+  #read(): void {
+    this.#catchUp = false;
+    this.#buffer = [];
+    this.#reading = true;
+    readEventsAfter(this.#em(), { organizationId: this.organizationId, userId: this.userId, after: this.#lastSent, limit: this.#pageSize }).then(
+      (page) => {
+        this.#reading = false;
+        if (this.#closed) return this.#serve();
+        this.#page = page;
+        if (page.length === this.#pageSize) this.#catchUp = true;
+        this.#serve();
+      },
+      (error: unknown) => {
+        // A failed read ends the stream; the pull that asked for it gets the error.
+        this.#reading = false;
+        const w = this.#closed ? undefined : this.#waiter && this.#takeWaiter();
+        this.#finish();
+        w?.reject(error);
+      },
+    );
+  }
+}
+
 /**
  * Opens a stream: listens, checks access, and returns the iterator. Refusals
  * (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN) are thrown here, before any event flows.
@@ -105,32 +293,9 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   const after = options.after == null ? null : checkEventId(String(options.after));
   const maxBuffered = Math.max(1, options.maxBuffered ?? 1_000);
   const pageSize = Math.max(1, options.pageSize ?? 500);
-  const filter = { organizationId, userId: organizationId === undefined ? userId : undefined };
-
-  let buffer: MembershipEventRecord[] = [];
-  let page: MembershipEventRecord[] = [];
-  let catchUp = false;
-  let wake: (() => void) | undefined;
-  let closed = false;
-  let failure: DomainError | undefined;
 
   // 1. Listen first.
-  let unsubscribe: (() => void) | undefined = hub.subscribe({
-    ...filter,
-    deliver(event) {
-      if (buffer.length >= maxBuffered) {
-        // The log has every one of them: drop the buffer and read from the log instead.
-        buffer = [];
-        catchUp = true;
-      } else buffer.push(event);
-      wake?.();
-    },
-  });
-  const stopListening = () => {
-    unsubscribe?.();
-    unsubscribe = undefined;
-    wake?.();
-  };
+  const stream = new MembershipEventStream(hub, em, userId, organizationId, maxBuffered, pageSize);
 
   // 2. Snapshot and access check.
   let snap: Snapshot;
@@ -146,103 +311,11 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
         latestEventId: snap.position,
       });
   } catch (error) {
-    stopListening();
+    stream.stopListening();
     throw error;
   }
-  const checkpoint = snap.position;
 
   // 3. Replay (when asked and there is something after `after`), then live.
-  let lastSent = after ?? checkpoint;
-  if (after !== null && compareEventIds(after, checkpoint) < 0) catchUp = true;
-  /** Organization streams: the viewer could not enter at this point of the replayed history. */
-  let suspended = false;
-
-  /** Decides what to do with the next candidate event: send it, or skip it (undefined). */
-  const consider = (e: MembershipEventRecord): MembershipEventRecord | undefined => {
-    if (compareEventIds(e.id, lastSent) <= 0) return undefined; // already sent (replay and live overlap)
-    lastSent = e.id;
-    if (organizationId === undefined) return e;
-    if (e.userId === userId) {
-      if (endsAccess(e)) {
-        if (compareEventIds(e.id, checkpoint) > 0) {
-          failure = lostAccess(organizationId);
-          stopListening();
-        } else suspended = true;
-      } else if (e.role !== null && e.status !== null) suspended = false;
-      return e;
-    }
-    return suspended ? undefined : e;
-  };
-
-  const finish = (): IteratorResult<MembershipEventRecord> => {
-    closed = true;
-    buffer = [];
-    page = [];
-    stopListening();
-    return { done: true, value: undefined };
-  };
-
-  let pulling: Promise<IteratorResult<MembershipEventRecord>> = Promise.resolve({ done: true, value: undefined });
-
-  const pull = async (): Promise<IteratorResult<MembershipEventRecord>> => {
-    for (;;) {
-      if (closed) return { done: true, value: undefined };
-      if (failure) throw failure;
-      const fromPage = page.shift();
-      if (fromPage) {
-        const e = consider(fromPage);
-        if (e) return { done: false, value: e };
-        continue;
-      }
-      if (catchUp) {
-        // Everything dispatched from here on lands in the (fresh) buffer or sets catchUp again.
-        catchUp = false;
-        buffer = [];
-        page = await readEventsAfter(em(), { ...filter, after: lastSent, limit: pageSize });
-        if (page.length === pageSize) catchUp = true;
-        continue;
-      }
-      const live = buffer.shift();
-      if (live) {
-        const e = consider(live);
-        if (e) return { done: false, value: e };
-        continue;
-      }
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-    }
-  };
-
-  /** Whatever ends a pull with an error (FORBIDDEN, a failed read) ends the stream and releases its listener. */
-  const guardedPull = async (): Promise<IteratorResult<MembershipEventRecord>> => {
-    try {
-      return await pull();
-    } catch (error) {
-      finish();
-      throw error;
-    }
-  };
-
-  const stream: EventStream = {
-    get buffered() {
-      return buffer.length;
-    },
-    next() {
-      // Pulls are served one at a time, in order.
-      pulling = pulling.then(guardedPull, guardedPull);
-      return pulling;
-    },
-    async return() {
-      // Not queued behind a pending next(): ends it (it resolves done) and releases the listener now.
-      return finish();
-    },
-    async throw(error?: unknown) {
-      finish();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  stream.start(snap.position, after);
   return stream;
 };

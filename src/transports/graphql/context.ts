@@ -27,19 +27,29 @@ export const requireViewer = (ctx: GraphQLContext): AuthedContext => {
 /**
  * The read scope (an ORM session and its loaders) is made on first use: most
  * subscription contexts never read, and each idle subscriber should cost little memory.
+ * A class rather than an object literal with get/set: V8 keeps literals with accessors
+ * in dictionary mode, several hundred bytes each, and every subscriber holds two contexts.
  */
-export const createContext = (container: Container, principal: Principal | null, viaCookie = false): GraphQLContext => {
-  let scope: ReadScope | null | undefined;
-  return {
-    container,
-    principal,
-    viaCookie,
-    get scope(): ReadScope | null {
-      if (scope === undefined) scope = principal ? container.readScope(principal) : null;
-      return scope;
-    },
-    set scope(value: ReadScope | null) {
-      scope = value;
-    },
-  };
-};
+class LazyContext implements GraphQLContext {
+  // A plain field, not #private: Apollo clones the context per request with
+  // Object.assign(Object.create(prototype), context), which copies own fields only.
+  private lazyScope: ReadScope | null | undefined = undefined;
+
+  constructor(
+    readonly container: Container,
+    readonly principal: Principal | null,
+    readonly viaCookie: boolean,
+  ) {}
+
+  get scope(): ReadScope | null {
+    if (this.lazyScope === undefined) this.lazyScope = this.principal ? this.container.readScope(this.principal) : null;
+    return this.lazyScope;
+  }
+
+  set scope(value: ReadScope | null) {
+    this.lazyScope = value;
+  }
+}
+
+export const createContext = (container: Container, principal: Principal | null, viaCookie = false): GraphQLContext =>
+  new LazyContext(container, principal, viaCookie);

@@ -1,7 +1,7 @@
 /** GraphQL over HTTP (Apollo on Fastify) and graphql-ws subscriptions on the same path. */
 import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   createSourceEventStream,
   type DocumentNode,
@@ -16,8 +16,7 @@ import {
   BREAK,
 } from 'graphql';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { CloseCode } from 'graphql-ws';
-import { makeHandler } from 'graphql-ws/use/@fastify/websocket';
+import { CloseCode, makeServer } from 'graphql-ws';
 import type { Container } from '../../app/container.js';
 import { endedSessions } from '../../domain/identity/ended-sessions.js';
 import { isDomainError } from '../../domain/model/index.js';
@@ -26,6 +25,7 @@ import { createContext, type GraphQLContext } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
 import { formatGraphQLError } from './errors.js';
 import { buildGraphQLSchema } from './schema.js';
+import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
 
 export interface GraphQLTransport {
   /** Ends every subscription with close code 1001 (going away), for draining. */
@@ -51,6 +51,8 @@ const operationLabel = (name: string | null | undefined): string => {
 const MAX_CACHED_DOCUMENTS = 500;
 const parsedDocuments = new Map<string, DocumentNode>();
 const validatedDocuments = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+/** The source text each cached document was parsed from (the Map's key). */
+const documentSources = new WeakMap<DocumentNode, string>();
 
 const cachedParse = ((source: string) => {
   const hit = parsedDocuments.get(source);
@@ -58,8 +60,29 @@ const cachedParse = ((source: string) => {
   const document = parse(source, { noLocation: false });
   if (parsedDocuments.size >= MAX_CACHED_DOCUMENTS) parsedDocuments.delete(parsedDocuments.keys().next().value!);
   parsedDocuments.set(source, document);
+  documentSources.set(document, source);
   return document;
 }) as typeof parse;
+
+/**
+ * graphql-ws keeps each subscribe message for the life of its subscription; its query
+ * text is a copy per subscriber. A query seen before is swapped for the cached copy.
+ */
+const sharedQueryText = (query: string): string => {
+  const document = parsedDocuments.get(query);
+  return (document && documentSources.get(document)) ?? query;
+};
+
+/** Result-sharing keys, one string per distinct document and variables instead of one per subscriber. */
+const MAX_SHARED_KEYS = 1_000;
+const sharedKeys = new Map<string, string>();
+const sharedKey = (key: string): string => {
+  const hit = sharedKeys.get(key);
+  if (hit !== undefined) return hit;
+  if (sharedKeys.size >= MAX_SHARED_KEYS) sharedKeys.delete(sharedKeys.keys().next().value!);
+  sharedKeys.set(key, key);
+  return key;
+};
 
 const cachedValidate = ((schema, document, rules, options, typeInfo) => {
   // Only the default rule set is cached (that is all graphql-ws asks for).
@@ -97,39 +120,57 @@ const readsViewerDependentFields = (document: DocumentNode): boolean => {
 type Result = ExecutionResult | Promise<ExecutionResult>;
 const sharedResults = new WeakMap<object, Map<string, Result>>();
 
-const sharedSubscribe = async (args: ExecutionArgs) => {
-  const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-  const key = readsViewerDependentFields(args.document) ? null : `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
-  const run = (event: unknown): Result => {
+/**
+ * The event source mapped to execution results. A class with no async methods: an idle
+ * subscriber's pending next() is a promise reaction, not a suspended async function.
+ * return() reaches the source at once, even while a next() is waiting for the next
+ * event (an idle subscriber unsubscribing).
+ */
+class ResultStream implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly args: ExecutionArgs,
+    /** null: the document reads viewer-dependent fields; executed per subscriber. */
+    private readonly key: string | null,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source.next().then((r) => {
+      if (r.done) return { done: true, value: undefined };
+      return Promise.resolve(this.run(r.value)).then((value) => ({ done: false, value }));
+    });
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    if (this.source.throw) await this.source.throw(error);
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private run(event: unknown): Result {
+    const { args, key } = this;
     if (key === null || typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
     let perEvent = sharedResults.get(event);
     if (!perEvent) sharedResults.set(event, (perEvent = new Map()));
     let result = perEvent.get(key);
     if (!result) perEvent.set(key, (result = execute({ ...args, rootValue: event })));
     return result;
-  };
-  // A plain iterator, not an async generator: return() must reach the source at once,
-  // even while a next() is waiting for the next event (an idle subscriber unsubscribing).
-  const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-  const mapped: AsyncIterableIterator<ExecutionResult> = {
-    async next() {
-      const r = await it.next();
-      return r.done ? { done: true, value: undefined } : { done: false, value: await run(r.value) };
-    },
-    async return() {
-      await it.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      if (it.throw) await it.throw(error);
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-  return mapped;
+  }
+}
+
+const sharedSubscribe = async (args: ExecutionArgs) => {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  const key = readsViewerDependentFields(args.document) ? null : sharedKey(`${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`);
+  return new ResultStream((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), args, key);
 };
 
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
@@ -192,8 +233,6 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   };
   const handler = fastifyApolloHandler(apollo, { context });
 
-  /** Open sockets, with the session each authenticated as (null until connection_init succeeds). */
-  const sockets = new Map<{ close(code: number, reason: string): void }, string | null>();
   /**
    * Signing out (or expiry) ends the connections that authenticated with that session:
    * one query per interval for all of this instance's connections, so a signOut on any
@@ -205,10 +244,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     if (rechecking) return;
     rechecking = true;
     try {
-      const open = [...sockets].filter((e): e is [{ close(code: number, reason: string): void }, string] => e[1] !== null);
+      const open = [...subscriptions.connections()].filter((c) => c.sessionId !== null);
       if (open.length === 0) return;
-      const ended = await endedSessions(container.tx, container.clock.now(), open.map(([, id]) => id));
-      for (const [socket, id] of open) if (ended.has(id)) socket.close(CloseCode.Unauthorized, 'Unauthorized: your session was signed out or has expired; sign in again');
+      const ended = await endedSessions(container.tx, container.clock.now(), [...new Set(open.map((c) => c.sessionId!))]);
+      for (const c of open) if (ended.has(c.sessionId!)) c.socket.close(CloseCode.Unauthorized, 'Unauthorized: your session was signed out or has expired; sign in again');
     } catch (error) {
       container.log.warn({ err: error }, 'checking the sessions of open subscriptions failed');
     } finally {
@@ -217,7 +256,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   };
   const recheck = container.config.sessionRecheckMs > 0 ? setInterval(() => void recheckSessions(), container.config.sessionRecheckMs) : undefined;
   recheck?.unref();
-  const wsHandler = makeHandler<Record<string, unknown> | undefined, { graphqlContext?: GraphQLContext }>({
+  const wsServer = makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
     schema,
     // Thousands of clients subscribe with the same few documents: parse and validate
     // each distinct one once and share it, instead of one parsed copy per subscriber.
@@ -232,15 +271,26 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       };
       try {
         const bearer = typeof ctx.connectionParams?.authorization === 'string' ? ctx.connectionParams.authorization : undefined;
-        const { principal, viaCookie } = await authenticate(container, ctx.extra.request, bearer);
+        const { principal, viaCookie } = await authenticate(container, ctx.extra.request ?? { headers: {} }, bearer);
         if (!principal) return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
-        ctx.extra.graphqlContext = createContext(container, principal, viaCookie);
-        if (sockets.has(ctx.extra.socket)) sockets.set(ctx.extra.socket, principal.sessionId);
+        // The connection keeps who it is, not the user row read with the session: that
+        // row would go stale over a long-lived connection, and a read is cheap.
+        const { user: _user, ...connectionPrincipal } = principal;
+        ctx.extra.graphqlContext = createContext(container, connectionPrincipal, viaCookie);
+        ctx.extra.sessionId = principal.sessionId;
         return true;
       } catch (error) {
         if (isDomainError(error)) return refuse(error.code === 'FORBIDDEN' ? CloseCode.Forbidden : CloseCode.Unauthorized, `${error.code}: ${error.message}`);
         throw error;
+      } finally {
+        // Neither the upgrade request nor the token is needed once the connection is authenticated.
+        // (Assigned, not deleted: a delete would turn graphql-ws's context into a slower, larger dictionary object.)
+        ctx.extra.request = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       }
+    },
+    onSubscribe(_ctx, _id, payload) {
+      (payload as { query: string }).query = sharedQueryText(payload.query);
     },
     context: (ctx) => {
       const base = ctx.extra.graphqlContext!;
@@ -256,15 +306,14 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     // any other error (extensions.code); the socket and its other subscriptions stay open.
     onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
   });
+  const subscriptions = createSubscriptionServer(wsServer, app.websocketServer, container.log.child({ component: 'graphql-ws' }) as FastifyBaseLogger);
 
   app.route({
     method: 'GET',
     url: '/graphql',
     handler: handler as never,
     wsHandler(socket, request) {
-      sockets.set(socket, null);
-      socket.once('close', () => sockets.delete(socket));
-      return wsHandler.call(this, socket, request);
+      subscriptions.handle(socket, request);
     },
   });
   app.route({ method: ['POST', 'OPTIONS'], url: '/graphql', handler: handler as never });
@@ -272,10 +321,12 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   return {
     closeSubscriptions() {
       if (recheck) clearInterval(recheck);
-      for (const s of sockets.keys()) s.close(1001, 'server shutting down');
+      subscriptions.stop();
+      for (const c of [...subscriptions.connections()]) c.socket.close(1001, 'server shutting down');
     },
     stop: () => {
       if (recheck) clearInterval(recheck);
+      subscriptions.stop();
       return apollo.stop();
     },
   };

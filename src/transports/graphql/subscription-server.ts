@@ -1,0 +1,163 @@
+/**
+ * graphql-ws over @fastify/websocket, built for many idle connections. It stands in for
+ * graphql-ws's own adapter (graphql-ws/use/@fastify/websocket) with the same protocol
+ * behaviour, but keeps less per connection, because idle subscribers are what an
+ * instance holds most of:
+ *
+ * - one object per connection (the socket graphql-ws talks to and the `extra` its
+ *   hooks see); listeners are shared functions, not closures per socket;
+ * - keep-alive: one timer for all connections, pinging each every `keepAliveMs` and
+ *   terminating it when the previous ping got no pong (the adapter used two timers
+ *   and a listener per socket);
+ * - the upgrade request is let go once connection_init is handled: Fastify's request
+ *   and reply, the IncomingMessage with its headers, the ServerResponse @fastify/websocket
+ *   made for routing, and the buffer holding the handshake, none of which an open
+ *   subscription needs.
+ */
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type Server } from 'graphql-ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { GraphQLContext } from './context.js';
+
+/** What graphql-ws's hooks get as `ctx.extra`. */
+export type ConnectionExtra = {
+  readonly socket: WebSocket;
+  /** The upgrade request, until connection_init has been handled (authentication reads its headers). */
+  request: FastifyRequest | undefined;
+  graphqlContext: GraphQLContext | undefined;
+  /** The session this connection authenticated with (null before connection_init). */
+  sessionId: string | null;
+};
+
+const OPEN = 1;
+/** Keep-alive work is spread over this many ticks per interval, so pings do not all go out at once. */
+const SLOTS = 12;
+
+const closeReason = (reason: string, whenTooLong: string) => (Buffer.byteLength(reason) < 124 ? reason : whenTooLong);
+
+/** One connection: the socket graphql-ws writes to, and its `extra`. */
+class Connection implements ConnectionExtra {
+  request: FastifyRequest | undefined;
+  graphqlContext: GraphQLContext | undefined = undefined;
+  sessionId: string | null = null;
+  /** A pong (or the connection itself) came since the last ping. */
+  alive = true;
+  /** graphql-ws's message handler and close callback. */
+  handler: ((data: string) => Promise<void>) | undefined = undefined;
+  closed: ((code?: number, reason?: string) => Promise<void>) | undefined = undefined;
+
+  constructor(
+    readonly socket: WebSocket,
+    request: FastifyRequest,
+    readonly slot: number,
+  ) {
+    this.request = request;
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    const socket = this.socket;
+    return new Promise((resolve, reject) => {
+      if (socket.readyState !== OPEN) return resolve();
+      socket.send(data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    this.handler = cb;
+  }
+}
+
+export interface SubscriptionServer {
+  /** The route's wsHandler. */
+  handle(socket: WebSocket, request: FastifyRequest): void;
+  /** Open connections (closed ones leave at once). */
+  connections(): IterableIterator<ConnectionExtra>;
+  /** Stops the keep-alive timer. */
+  stop(): void;
+}
+
+export const createSubscriptionServer = (
+  server: Server<ConnectionExtra>,
+  websocketServer: WebSocketServer,
+  log: FastifyBaseLogger,
+  keepAliveMs = 12_000,
+): SubscriptionServer => {
+  const isProd = process.env.NODE_ENV === 'production';
+  const internalError = (err: unknown) =>
+    isProd ? 'Internal server error' : closeReason(err instanceof Error ? err.message : String(err), 'Internal server error');
+  websocketServer.options.handleProtocols = handleProtocols;
+
+  const connections = new Map<WebSocket, Connection>();
+  let nextSlot = 0;
+
+  // Shared listeners: ws calls them with the socket as `this`.
+  function onMessage(this: WebSocket, data: RawData): void {
+    const c = connections.get(this);
+    c?.handler?.(String(data)).catch((err: unknown) => {
+      log.error({ err }, 'internal error while handling a graphql-ws message');
+      this.close(CloseCode.InternalServerError, internalError(err));
+    });
+  }
+  function onPong(this: WebSocket): void {
+    const c = connections.get(this);
+    if (c) c.alive = true;
+  }
+  function onError(this: WebSocket, err: Error): void {
+    // ws has already begun closing with the fitting code (1002, 1009, …); end the socket.
+    log.error({ err }, 'WebSocket error');
+    this.terminate();
+  }
+  function onClose(this: WebSocket, code: number, reason: Buffer): void {
+    const c = connections.get(this);
+    if (!c) return;
+    connections.delete(this);
+    if (!isProd && code === CloseCode.SubprotocolNotAcceptable && this.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL)
+      log.warn(`Client provided the unsupported and deprecated subprotocol "${this.protocol}" used by subscriptions-transport-ws.`);
+    c.closed?.(code, String(reason)).catch((err: unknown) => log.error({ err }, 'closing a graphql-ws connection failed'));
+  }
+
+  let tick = 0;
+  const keepAlive = setInterval(() => {
+    tick = (tick + 1) % SLOTS;
+    for (const c of connections.values()) {
+      if (c.slot !== tick || c.socket.readyState !== OPEN) continue;
+      if (!c.alive) {
+        c.socket.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.socket.ping();
+    }
+  }, keepAliveMs / SLOTS);
+  keepAlive.unref();
+
+  return {
+    handle(socket, request) {
+      // @fastify/websocket's error listener closes over Fastify's request and reply for
+      // the socket's whole life; ours does the same (log, terminate) without them.
+      socket.removeAllListeners('error');
+      socket.on('error', onError);
+      // The ServerResponse @fastify/websocket assigned to the upgraded socket for routing
+      // stays attached (and with it the reply, the request and the handshake buffer) unless detached.
+      const netSocket = request.raw.socket as (typeof request.raw.socket & { _httpMessage?: { detachSocket?(s: unknown): void } | null }) | null;
+      netSocket?._httpMessage?.detachSocket?.(netSocket);
+
+      const c = new Connection(socket, request, (nextSlot = (nextSlot + 1) % SLOTS));
+      connections.set(socket, c);
+      socket.on('message', onMessage);
+      socket.on('pong', onPong);
+      socket.on('close', onClose);
+      c.closed = server.opened(c, c);
+    },
+    connections: () => connections.values(),
+    stop: () => clearInterval(keepAlive),
+  };
+};
