@@ -141,16 +141,21 @@ test('every field of the page reads what the database holds (timestamps, setting
 
 test('team names and external ids with quotes, backslashes and non-ASCII text come back exactly', async () => {
   const email = `quotes.${Date.now()}@example.com`;
-  const r = await gw.container.organizations.bootstrap({ organizationName: 'Quote org', adminEmail: email });
+  const orgName = String.raw`Quote "org" \ 😀 ', "]}`;
+  const r = await gw.container.organizations.bootstrap({ organizationName: orgName, adminEmail: email });
   const principal = await gw.container.identity.authenticate(r.apiToken.token);
   const name = String.raw`He said "hi" \ back\slash \u0041 ', "]}, 😀 </script>`;
   const team = await gw.container.teams.createTeam(principal, r.organization.id, { name, policies: ['p:read'] });
   const externalId = String.raw`ext "1" \n ]`;
   await gw.container.db.em().execute('update teams set external_id = ? where key = ?', [externalId, team.key]);
-  const q = `query { viewer { organizations(first: 5) { edges { node { teams { id name externalId policies } } } } } }`;
+  const q = `query { viewer { organizations(first: 5) { edges { cursor node { name teams { id name externalId policies } } } } } }`;
   for (let i = 0; i < 2; i++) {
     const res = await gw.gql<any>(q, {}, r.apiToken.token);
     expect(res.errors).toBeUndefined();
+    expect(res.data.viewer.organizations.edges[0].node.name).toBe(orgName);
     expect(res.data.viewer.organizations.edges[0].node.teams).toEqual([{ id: team.teamId, name, externalId, policies: ['p:read'] }]);
+    // The cursor carries the sort key (the name in lower case) through the JSON intact.
+    const after = await gw.gql<any>(`query($a: String) { viewer { organizations(first: 5, after: $a) { totalCount edges { node { id } } } } }`, { a: res.data.viewer.organizations.edges[0].cursor }, r.apiToken.token);
+    expect(after.data.viewer.organizations).toEqual({ totalCount: 1, edges: [] });
   }
 });
