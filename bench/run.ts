@@ -389,8 +389,13 @@ const runFanout = async (db: BenchDatabase, container: Container, world: World):
     // code). The target becomes ADMIN here; the measured changes alternate VIEWER / MEMBER.
     const warm = await open(Math.min(100, settings.subscribers), 1);
     await waitFor('warm-up subscriptions', async () => (await subscribers()) >= warm.count, 30_000);
+    // A subscription without `after` is live from the position it reads after registering;
+    // give that read time, as before the measured changes.
+    await sleep(1000);
     await container.memberships.setMembershipRole(world.owner, organizationId, targetUserId, 'ADMIN');
-    await waitFor('the warm-up change to reach the warm-up subscribers', () => warm.received(0) >= warm.count, 30_000, 10);
+    await waitFor('the warm-up change to reach the warm-up subscribers', () => warm.received(0) >= warm.count, 30_000, 10).catch((e: Error) => {
+      throw new Error(`${e.message} (${warm.received(0)}/${warm.count}; ${warm.problems.join('; ')})`);
+    });
     await warm.close();
     await waitFor('warm-up subscriptions to end', async () => (await subscribers()) === 0, 30_000);
     await sleep(500);
