@@ -229,6 +229,18 @@ const U_COLS = `u.id as u_id, u.email as u_email, u.display_name as u_display_na
 const T_COLS = `t.key as t_key, t.team_id as t_team_id, t.organization_id as t_organization_id, t.name as t_name,
   t.policies as t_policies, t.external_id as t_external_id, t.created_at as t_created_at, t.updated_at as t_updated_at`;
 
+/**
+ * The teams of one organization (teams `t`) as JSON text: an array of TeamTuple in the order
+ * the teams list uses, `viewerMember` a boolean SQL expression. Built by concatenation:
+ * text a user chose goes through to_json, so it is escaped; the key is generated, and
+ * jsonb, booleans and a timestamp's text have no quote or backslash. PostgreSQL's
+ * json_build_object looks up every value's type on every call and cost more than the
+ * rest of the Viewer page's statement.
+ */
+const teamsJsonSql = (viewerMember: string): string => `'[' || string_agg('["' || t.key || '",' || to_json(t.team_id) || ',' || to_json(t.name) || ','
+       || t.policies::text || ',' || coalesce(to_json(t.external_id)::text, 'null') || ',"' || t.created_at || '","' || t.updated_at || '",'
+       || (${viewerMember}) || ']', ',' order by lower(t.name), t.team_id) || ']'`;
+
 /** The Viewer page's columns (memberships `m`, organizations `o`) and their names. */
 const PAGE_COLS = `m.id as m_id, m.role as m_role, m.status as m_status, m.source as m_source, m.last_visited_at as m_last_visited_at,
   m.created_at as m_created_at, m.updated_at as m_updated_at, ${O_COLS}, lower(o.name) as o_sort_name`;
@@ -236,20 +248,14 @@ const PAGE_COLS = `m.id as m_id, m.role as m_role, m.status as m_status, m.sourc
  * The whole page with every organization's teams as ONE JSON text (`entries`, an array of
  * EntryTuple in page order) and the total: one row for the driver to read instead of a
  * row of 16 columns per organization (reading those cost the gateway more than the rest
- * of the request). Built by concatenation: text a user chose (names, ids one may pick,
- * external ids) goes through to_json, so it is escaped; generated ids, enum values,
- * booleans, jsonb and a timestamp's text have no quote or backslash. PostgreSQL's
- * json_build_object looks up every value's type on every call and cost more than the rest
- * of the statement. The CTEs are materialized: as a prepared statement the plan is
- * generic, and must not rebuild the teams once per organization of the page.
+ * of the request). Built by concatenation as teamsJsonSql is: organization ids and names
+ * through to_json; generated ids and enum values as they are. The CTEs are materialized:
+ * as a prepared statement the plan is generic, and must not rebuild the teams once per
+ * organization of the page.
  */
 const pageWithTeamsSql = (page: string): string => `with page as materialized (${page}),
   page_teams as materialized (
-    select t.organization_id,
-           '[' || string_agg('["' || t.key || '",' || to_json(t.team_id) || ',' || to_json(t.name) || ',' || t.policies::text || ','
-                             || coalesce(to_json(t.external_id)::text, 'null') || ',"' || t.created_at || '","'
-                             || t.updated_at || '",' || (tm.membership_id is not null) || ']',
-                             ',' order by lower(t.name), t.team_id) || ']' as teams
+    select t.organization_id, ${teamsJsonSql('tm.membership_id is not null')} as teams
       from page p join teams t on t.organization_id = p.o_id
       left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
      group by t.organization_id)
@@ -299,9 +305,6 @@ const entryRow = (e: EntryTuple): Row => ({
 });
 
 type TeamTuple = [key: string, teamId: string, name: string, policies: string[], externalId: string | null, createdAt: string, updatedAt: string, viewerMember: boolean];
-
-const T_JSON_FIELDS = `'t_key', t.key, 't_team_id', t.team_id, 't_organization_id', t.organization_id, 't_name', t.name,
-  't_policies', t.policies, 't_external_id', t.external_id, 't_created_at', t.created_at, 't_updated_at', t.updated_at`;
 
 // ---- cursors: opaque base64url of the keyset position ----
 
@@ -355,20 +358,21 @@ export class ReadScope {
       return orgIds.map((id) => byOrg.get(id) ?? null);
     });
     this.#organizationTeams = new DataLoader(async (orgIds) => {
-      // One row of JSON text rather than a row per team: for a page of 50 organizations
-      // the driver then parses one value instead of hundreds of rows.
-      const [result] = await em.execute<{ teams: string }[]>(
-        `select coalesce(json_agg(json_build_object(${T_JSON_FIELDS},
-                  'viewer_member', exists (select 1 from team_members tm join memberships vm on vm.id = tm.membership_id
-                                            where tm.team_key = t.key and vm.user_id = ?))
-                  order by lower(t.name), t.team_id), '[]')::text as teams
-           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb))`,
+      // One row of JSON text per organization rather than a row per team (see teamsJsonSql).
+      const rows = await em.execute<{ organization_id: string; teams: string }[]>(
+        `select t.organization_id,
+                ${teamsJsonSql(`exists (select 1 from team_members tm join memberships vm on vm.id = tm.membership_id
+                                         where tm.team_key = t.key and vm.user_id = ?)`)} as teams
+           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) group by t.organization_id`,
         [principal.userId, JSON.stringify(orgIds)],
       );
-      const byOrg = new Map<string, OrgTeamsEntry>(orgIds.map((id) => [id, { teams: [], viewerTeamKeys: new Set() }]));
-      addTeamRows(byOrg, JSON.parse(result?.teams ?? '[]') as Row[]);
-      for (const [id, entry] of byOrg) this.#loadedTeams.set(id, entry);
-      return orgIds.map((id) => byOrg.get(id)!);
+      const teamsByOrg = new Map(rows.map((r) => [r.organization_id, r.teams]));
+      return orgIds.map((id) => {
+        const teams = teamsByOrg.get(id);
+        const entry = teamsEntry(teams ? (JSON.parse(teams) as TeamTuple[]) : [], id);
+        this.#loadedTeams.set(id, entry);
+        return entry;
+      });
     });
     this.#membershipTeams = new DataLoader(async (membershipIds) => {
       const rows = await em.execute<Row[]>(
@@ -480,15 +484,7 @@ export class ReadScope {
       this.#viewerMemberships.prime(orgId, node);
       this.#knownViewerMemberships.set(orgId, node);
       if (teamsOf) {
-        const entry: OrgTeamsEntry = { teams: [], viewerTeamKeys: new Set() };
-        for (const t of teamsOf[i]!) {
-          const team = new TeamFromRow(
-            { t_key: t[0], t_team_id: t[1], t_name: t[2], t_policies: t[3], t_external_id: t[4], t_created_at: t[5], t_updated_at: t[6] },
-            orgId,
-          );
-          entry.teams.push(team);
-          if (t[7]) entry.viewerTeamKeys.add(team.key);
-        }
+        const entry = teamsEntry(teamsOf[i]!, orgId);
         this.#loadedTeams.set(orgId, entry);
         this.#organizationTeams.prime(orgId, entry);
       }
@@ -601,14 +597,18 @@ export class ReadScope {
   }
 }
 
-/** Sorts team rows (as built by T_JSON_FIELDS + viewer_member) into their organizations' entries. */
-const addTeamRows = (byOrg: Map<string, OrgTeamsEntry>, rows: Row[]): void => {
-  for (const r of rows) {
-    const entry = byOrg.get(r.t_organization_id as string)!;
-    const team = teamFromRow(r);
+/** One organization's teams entry from the tuples teamsJsonSql builds. */
+const teamsEntry = (tuples: readonly TeamTuple[], organizationId: string): OrgTeamsEntry => {
+  const entry: OrgTeamsEntry = { teams: [], viewerTeamKeys: new Set() };
+  for (const t of tuples) {
+    const team = new TeamFromRow(
+      { t_key: t[0], t_team_id: t[1], t_name: t[2], t_policies: t[3], t_external_id: t[4], t_created_at: t[5], t_updated_at: t[6] },
+      organizationId,
+    );
     entry.teams.push(team);
-    if (r.viewer_member) entry.viewerTeamKeys.add(team.key);
+    if (t[7]) entry.viewerTeamKeys.add(team.key);
   }
+  return entry;
 };
 
 const pageOf = <T>(items: { cursor: string; node: T }[], totalCount: number, hasNextPage: boolean, hasPreviousPage: boolean): Page<T> => ({

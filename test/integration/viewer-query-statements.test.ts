@@ -157,5 +157,8 @@ test('team names and external ids with quotes, backslashes and non-ASCII text co
     // The cursor carries the sort key (the name in lower case) through the JSON intact.
     const after = await gw.gql<any>(`query($a: String) { viewer { organizations(first: 5, after: $a) { totalCount edges { node { id } } } } }`, { a: res.data.viewer.organizations.edges[0].cursor }, r.apiToken.token);
     expect(after.data.viewer.organizations).toEqual({ totalCount: 1, edges: [] });
+    // The same teams through organization(id), which loads them apart from the page.
+    const one = await gw.gql<any>(`query($o: ID!) { organization(id: $o) { name teams { id name externalId policies } } }`, { o: r.organization.id }, r.apiToken.token);
+    expect(one.data.organization).toEqual({ name: orgName, teams: [{ id: team.teamId, name, externalId, policies: ['p:read'] }] });
   }
 });
