@@ -9,6 +9,7 @@ export interface Metrics {
   eventsPublished: Counter;
   eventsDelivered: Counter;
   sqlStatements: Counter;
+  compiledOperations: Gauge;
 }
 
 export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metrics => {
@@ -49,6 +50,11 @@ export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metri
     sqlStatements: new Counter({
       name: 'orgway_sql_statements_total',
       help: 'SQL statements sent to the database',
+      registers: [registry],
+    }),
+    compiledOperations: new Gauge({
+      name: 'orgway_graphql_compiled_operations',
+      help: 'GraphQL operations kept compiled (graphql-jit) by this instance',
       registers: [registry],
     }),
   };

@@ -162,3 +162,18 @@ test('team names and external ids with quotes, backslashes and non-ASCII text co
     expect(one.data.organization).toEqual({ name: orgName, teams: [{ id: team.teamId, name, externalId, policies: ['p:read'] }] });
   }
 });
+
+test('through Apollo, a query runs compiled from its second execution on, with the same answer; a mutation never', async () => {
+  const token = await userWithMemberships(2);
+  const compiled = async () => (await gw.container.metrics.compiledOperations.get()).values[0]?.value ?? 0;
+  const query = `query CompiledProbe { viewer { organizations(first: 5) { totalCount edges { node { id name teams { id } } membership { role permissions } } } } }`;
+  const first = await gw.gql<any>(query, {}, token);
+  const before = await compiled();
+  const second = await gw.gql<any>(query, {}, token);
+  expect(await compiled()).toBe(before + 1);
+  expect(second).toEqual(first);
+  expect(first.errors).toBeUndefined();
+  const mutation = 'mutation CompiledProbeMutation($n: String!) { createApiToken(name: $n) { apiToken { name } } }';
+  for (let i = 0; i < 3; i++) expect((await gw.gql<any>(mutation, { n: `probe ${i}` }, token)).errors).toBeUndefined();
+  expect(await compiled()).toBe(before + 1);
+});

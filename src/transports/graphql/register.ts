@@ -186,8 +186,11 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         return () => undefined;
       },
       load: async () => ({
-        executor: (rc) =>
-          compiled.execute({ document: rc.document, operationName: rc.request.operationName, variables: rc.request.variables, context: rc.context }),
+        executor: async (rc) => {
+          const result = await compiled.execute({ document: rc.document, operationName: rc.request.operationName, variables: rc.request.variables, context: rc.context });
+          container.metrics.compiledOperations.set(compiled.compiledCount);
+          return result;
+        },
       }),
       stop: async () => undefined,
     },
