@@ -2,16 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { DomainError } from '../../src/domain/model/index.js';
 import { parseOrgAndRole, parseOrgAndUserGroups, parseRoleAttribute } from '../../src/domain/saml-sign-in/attributes.js';
 import { chooseLanding } from '../../src/domain/saml-sign-in/landing.js';
+import { thrown } from '../helpers/thrown.js';
 
-const refusal = (fn: () => unknown): DomainError => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a refusal');
-};
+const refusal = (fn: () => unknown): DomainError => thrown(DomainError, fn);
 
 describe('OrgAndRole', () => {
   test('prefix before the first dash, role after the last, organization ids with dashes', () => {

@@ -3,16 +3,9 @@ import { describe, expect, test } from 'vitest';
 import { userFilterSql } from '../../src/domain/scim/filter-sql.js';
 import { ScimHttpError } from '../../src/transports/scim/errors.js';
 import { MAX_FILTER_TERMS, parseGroupFilter, parseUserFilter } from '../../src/transports/scim/filter.js';
+import { thrown } from '../helpers/thrown.js';
 
-const refused = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ScimHttpError);
-    return e as ScimHttpError;
-  }
-  throw new Error('expected a refusal');
-};
+const refused = (fn: () => unknown): ScimHttpError => thrown(ScimHttpError, fn);
 
 describe('parseUserFilter', () => {
   test.each([

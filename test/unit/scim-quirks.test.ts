@@ -5,16 +5,9 @@ import { applyPatch, preparePatch, readPatchMessage } from '../../src/transports
 import { normalizePatchOperations, normalizeResourceBody } from '../../src/transports/scim/quirks.js';
 import { parseGroup, parseUser } from '../../src/transports/scim/resources.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA, PATCH_OP_SCHEMA, USER_RESOURCE, USER_SCHEMA } from '../../src/transports/scim/schema.js';
+import { thrown } from '../helpers/thrown.js';
 
-const refusal = (f: () => unknown): ScimHttpError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ScimHttpError);
-    return e as ScimHttpError;
-  }
-  throw new Error('expected a refusal');
-};
+const refusal = (fn: () => unknown): ScimHttpError => thrown(ScimHttpError, fn);
 
 describe('normalizePatchOperations', () => {
   test('op names in any case (Entra ID: Replace, Add, Remove)', () => {
