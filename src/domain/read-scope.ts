@@ -249,16 +249,13 @@ const PAGE_COLS = `m.id as m_id, m.role as m_role, m.status as m_status, m.sourc
  * EntryTuple in page order) and the total: one row for the driver to read instead of a
  * row of 16 columns per organization (reading those cost the gateway more than the rest
  * of the request). Built by concatenation as teamsJsonSql is: organization ids and names
- * through to_json; generated ids and enum values as they are. The CTEs are materialized:
- * as a prepared statement the plan is generic, and must not rebuild the teams once per
- * organization of the page.
+ * through to_json; generated ids and enum values as they are. Each organization's teams
+ * come from a lateral subquery (an index scan per organization of the page): a grouped
+ * join of all teams cost PostgreSQL a sort, a group and a nested CTE scan more (≈ 0.45 ms
+ * of 2.6 ms for 50 organizations). The page CTE is materialized: as a prepared statement
+ * the plan is generic, and the page must be read once, not once per use.
  */
-const pageWithTeamsSql = (page: string): string => `with page as materialized (${page}),
-  page_teams as materialized (
-    select t.organization_id, ${teamsJsonSql('tm.membership_id is not null')} as teams
-      from page p join teams t on t.organization_id = p.o_id
-      left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
-     group by t.organization_id)
+const pageWithTeamsSql = (page: string): string => `with page as materialized (${page})
   select (select total from page limit 1) as total,
          '[' || string_agg('["' || p.m_id || '","' || p.m_role || '","' || p.m_status || '","' || p.m_source || '",'
                            || coalesce('"' || p.m_last_visited_at || '"', 'null') || ',"' || p.m_created_at || '","' || p.m_updated_at || '",'
@@ -266,7 +263,10 @@ const pageWithTeamsSql = (page: string): string => `with page as materialized ($
                            || p.o_auto_access_domains::text || ',"' || p.o_created_at || '",' || to_json(p.o_sort_name) || ','
                            || coalesce(pt.teams, '[]') || ']',
                            ',' order by p.o_sort_name, p.o_id) || ']' as entries
-    from page p left join page_teams pt on pt.organization_id = p.o_id`;
+    from page p left join lateral (
+      select ${teamsJsonSql('tm.membership_id is not null')} as teams
+        from teams t left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
+       where t.organization_id = p.o_id) pt on true`;
 
 type EntryTuple = [
   membershipId: string,
@@ -442,11 +442,8 @@ export class ReadScope {
    * One statement: the page, the organizations and the total, and with `withTeams` every
    * organization's teams (flagged with the viewer's own), so that teams and permissions of
    * the whole page need no second statement. Ordered by name without regard to case (then
-   * id), whatever the database's collation; the cursor holds that key.
-   *
-   * The teams come as rows of their own after their organization's row (a union), not as
-   * JSON built per organization: PostgreSQL builds JSON objects slowly, and for a page of
-   * 50 organizations the JSON took most of the statement's time.
+   * id), whatever the database's collation; the cursor holds that key. With teams the page
+   * is one JSON text built in SQL (pageWithTeamsSql).
    */
   async viewerOrganizations(
     first: number,
