@@ -32,11 +32,17 @@ export interface UserView {
   createdAt: Date;
 }
 
+/**
+ * A value that may need a read: the Viewer page leaves out timestamps a query does not ask
+ * for, and a view of it reads them in one batched statement if some other field does.
+ */
+export type Awaitable<T> = T | Promise<T>;
+
 export interface OrganizationView {
   id: string;
   name: string;
   automaticUserAccess: AutomaticUserAccessSettings;
-  createdAt: Date;
+  createdAt: Awaitable<Date>;
 }
 
 export interface MembershipView {
@@ -46,9 +52,9 @@ export interface MembershipView {
   role: OrganizationRole;
   status: UserStatus;
   source: MembershipSource;
-  lastVisitedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
+  lastVisitedAt: Awaitable<Date | null>;
+  createdAt: Awaitable<Date>;
+  updatedAt: Awaitable<Date>;
 }
 
 export interface TeamView {
@@ -58,8 +64,8 @@ export interface TeamView {
   name: string;
   policies: string[];
   externalId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
+  createdAt: Awaitable<Date>;
+  updatedAt: Awaitable<Date>;
 }
 
 export interface Page<T> {
@@ -121,7 +127,11 @@ const nullableDate = (v: unknown): Date | null => (v == null ? null : date(v));
 const jsonArray = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : ((v as string[] | null) ?? []));
 
 // Row-backed views. Their timestamps stay the driver's text until a field asks for them:
-// a page of the Viewer query holds ~500 of them and a typical query reads none.
+// a page of the Viewer query holds ~500 of them and a typical query reads none. A view
+// made without its timestamps (`later` given) reads them when a field asks.
+
+/** Reads the timestamps of a row a view was made without; keys 'm:<membership id>', 'o:<organization id>', 't:<team key>'. */
+type TimestampReader = (key: string) => Promise<Row>;
 
 class MembershipFromRow implements MembershipView {
   readonly id: string;
@@ -133,7 +143,8 @@ class MembershipFromRow implements MembershipView {
   readonly #lastVisitedAt: unknown;
   readonly #createdAt: unknown;
   readonly #updatedAt: unknown;
-  constructor(r: Row, known?: { userId: string; organizationId: string }) {
+  readonly #later: TimestampReader | undefined;
+  constructor(r: Row, known?: { userId: string; organizationId: string }, later?: TimestampReader) {
     this.id = r.m_id as string;
     this.userId = known?.userId ?? (r.m_user_id as string);
     this.organizationId = known?.organizationId ?? (r.m_organization_id as string);
@@ -143,15 +154,16 @@ class MembershipFromRow implements MembershipView {
     this.#lastVisitedAt = r.m_last_visited_at;
     this.#createdAt = r.m_created_at;
     this.#updatedAt = r.m_updated_at;
+    this.#later = later;
   }
-  get lastVisitedAt(): Date | null {
-    return nullableDate(this.#lastVisitedAt);
+  get lastVisitedAt(): Awaitable<Date | null> {
+    return this.#later ? this.#later(`m:${this.id}`).then((t) => nullableDate(t.last_visited_at)) : nullableDate(this.#lastVisitedAt);
   }
-  get createdAt(): Date {
-    return date(this.#createdAt);
+  get createdAt(): Awaitable<Date> {
+    return this.#later ? this.#later(`m:${this.id}`).then((t) => date(t.created_at)) : date(this.#createdAt);
   }
-  get updatedAt(): Date {
-    return date(this.#updatedAt);
+  get updatedAt(): Awaitable<Date> {
+    return this.#later ? this.#later(`m:${this.id}`).then((t) => date(t.updated_at)) : date(this.#updatedAt);
   }
 }
 
@@ -160,7 +172,8 @@ class OrganizationFromRow implements OrganizationView {
   readonly name: string;
   readonly automaticUserAccess: AutomaticUserAccessSettings;
   readonly #createdAt: unknown;
-  constructor(r: Row) {
+  readonly #later: TimestampReader | undefined;
+  constructor(r: Row, later?: TimestampReader) {
     this.id = r.o_id as string;
     this.name = r.o_name as string;
     this.automaticUserAccess = {
@@ -169,9 +182,10 @@ class OrganizationFromRow implements OrganizationView {
       allowedDomains: jsonArray(r.o_auto_access_domains),
     };
     this.#createdAt = r.o_created_at;
+    this.#later = later;
   }
-  get createdAt(): Date {
-    return date(this.#createdAt);
+  get createdAt(): Awaitable<Date> {
+    return this.#later ? this.#later(`o:${this.id}`).then((t) => date(t.created_at)) : date(this.#createdAt);
   }
 }
 
@@ -184,7 +198,8 @@ class TeamFromRow implements TeamView {
   readonly externalId: string | null;
   readonly #createdAt: unknown;
   readonly #updatedAt: unknown;
-  constructor(r: Row, organizationId?: string) {
+  readonly #later: TimestampReader | undefined;
+  constructor(r: Row, organizationId?: string, later?: TimestampReader) {
     this.key = r.t_key as string;
     this.id = r.t_team_id as string;
     this.organizationId = organizationId ?? (r.t_organization_id as string);
@@ -193,12 +208,13 @@ class TeamFromRow implements TeamView {
     this.externalId = (r.t_external_id as string | null) ?? null;
     this.#createdAt = r.t_created_at;
     this.#updatedAt = r.t_updated_at;
+    this.#later = later;
   }
-  get createdAt(): Date {
-    return date(this.#createdAt);
+  get createdAt(): Awaitable<Date> {
+    return this.#later ? this.#later(`t:${this.key}`).then((t) => date(t.created_at)) : date(this.#createdAt);
   }
-  get updatedAt(): Date {
-    return date(this.#updatedAt);
+  get updatedAt(): Awaitable<Date> {
+    return this.#later ? this.#later(`t:${this.key}`).then((t) => date(t.updated_at)) : date(this.#updatedAt);
   }
 }
 
@@ -231,14 +247,15 @@ const T_COLS = `t.key as t_key, t.team_id as t_team_id, t.organization_id as t_o
 
 /**
  * The teams of one organization (teams `t`) as JSON text: an array of TeamTuple in the order
- * the teams list uses, `viewerMember` a boolean SQL expression. Built by concatenation:
+ * the teams list uses, `viewerMember` a boolean SQL expression; without `timestamps` they are
+ * 0 (the views then read them if asked, see TimestampReader). Built by concatenation:
  * text a user chose goes through to_json, so it is escaped; the key is generated, and
  * jsonb, booleans and a timestamp's text have no quote or backslash. PostgreSQL's
  * json_build_object looks up every value's type on every call and cost more than the
  * rest of the Viewer page's statement.
  */
-const teamsJsonSql = (viewerMember: string): string => `'[' || string_agg('["' || t.key || '",' || to_json(t.team_id) || ',' || to_json(t.name) || ','
-       || t.policies::text || ',' || coalesce(to_json(t.external_id)::text, 'null') || ',"' || t.created_at || '","' || t.updated_at || '",'
+const teamsJsonSql = (viewerMember: string, timestamps = true): string => `'[' || string_agg('["' || t.key || '",' || to_json(t.team_id) || ',' || to_json(t.name) || ','
+       || t.policies::text || ',' || coalesce(to_json(t.external_id)::text, 'null') || ${timestamps ? `',"' || t.created_at || '","' || t.updated_at || '",'` : `',0,0,'`}
        || (${viewerMember}) || ']', ',' order by lower(t.name), t.team_id) || ']'`;
 
 /** The Viewer page's columns (memberships `m`, organizations `o`) and their names. */
@@ -253,35 +270,38 @@ const PAGE_COLS = `m.id as m_id, m.role as m_role, m.status as m_status, m.sourc
  * come from a lateral subquery (an index scan per organization of the page): a grouped
  * join of all teams cost PostgreSQL a sort, a group and a nested CTE scan more (≈ 0.45 ms
  * of 2.6 ms for 50 organizations). The page CTE is materialized: as a prepared statement
- * the plan is generic, and the page must be read once, not once per use.
+ * the plan is generic, and the page must be read once, not once per use. Without
+ * `timestamps` every timestamp is 0: writing ~500 of them as text and parsing them back
+ * was ≈ 7% of a Viewer request, and most queries ask for none.
  */
-const pageWithTeamsSql = (page: string): string => `with page as materialized (${page})
+const pageWithTeamsSql = (page: string, timestamps: boolean): string => `with page as materialized (${page})
   select (select total from page limit 1) as total,
          '[' || string_agg('["' || p.m_id || '","' || p.m_role || '","' || p.m_status || '","' || p.m_source || '",'
-                           || coalesce('"' || p.m_last_visited_at || '"', 'null') || ',"' || p.m_created_at || '","' || p.m_updated_at || '",'
+                           || ${timestamps ? `coalesce('"' || p.m_last_visited_at || '"', 'null') || ',"' || p.m_created_at || '","' || p.m_updated_at || '",'` : `'0,0,0,'`}
                            || to_json(p.o_id) || ',' || to_json(p.o_name) || ',' || p.o_auto_access_enabled || ',"' || p.o_auto_access_default_role || '",'
-                           || p.o_auto_access_domains::text || ',"' || p.o_created_at || '",' || to_json(p.o_sort_name) || ','
+                           || p.o_auto_access_domains::text || ${timestamps ? `',"' || p.o_created_at || '",'` : `',0,'`} || to_json(p.o_sort_name) || ','
                            || coalesce(pt.teams, '[]') || ']',
                            ',' order by p.o_sort_name, p.o_id) || ']' as entries
     from page p left join lateral (
-      select ${teamsJsonSql('tm.membership_id is not null')} as teams
+      select ${teamsJsonSql('tm.membership_id is not null', timestamps)} as teams
         from teams t left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
        where t.organization_id = p.o_id) pt on true`;
 
+/** Timestamps are 0 when the page was read without them. */
 type EntryTuple = [
   membershipId: string,
   role: string,
   status: string,
   source: string,
-  lastVisitedAt: string | null,
-  createdAt: string,
-  updatedAt: string,
+  lastVisitedAt: string | null | 0,
+  createdAt: string | 0,
+  updatedAt: string | 0,
   organizationId: string,
   name: string,
   autoAccessEnabled: boolean,
   autoAccessDefaultRole: string,
   autoAccessDomains: string[],
-  organizationCreatedAt: string,
+  organizationCreatedAt: string | 0,
   sortName: string,
   teams: TeamTuple[],
 ];
@@ -304,7 +324,7 @@ const entryRow = (e: EntryTuple): Row => ({
   o_sort_name: e[13],
 });
 
-type TeamTuple = [key: string, teamId: string, name: string, policies: string[], externalId: string | null, createdAt: string, updatedAt: string, viewerMember: boolean];
+type TeamTuple = [key: string, teamId: string, name: string, policies: string[], externalId: string | null, createdAt: string | 0, updatedAt: string | 0, viewerMember: boolean];
 
 // ---- cursors: opaque base64url of the keyset position ----
 
@@ -343,6 +363,9 @@ export class ReadScope {
   readonly #organizationTeams: DataLoader<string, OrgTeamsEntry>;
   readonly #membershipTeams: DataLoader<string, TeamView[]>;
   readonly #users: DataLoader<string, UserView | null>;
+  /** Timestamps of rows read without them (TimestampReader keys). */
+  readonly #timestamps: DataLoader<string, Row>;
+  readonly #readTimestamps: TimestampReader = (key) => this.#timestamps.load(key);
 
   constructor(em: SqlRunner, principal: Principal) {
     this.#em = em;
@@ -388,6 +411,20 @@ export class ReadScope {
       const rows = await em.execute<Row[]>(`select ${U_COLS} from users u where u.id in (select jsonb_array_elements_text(?::jsonb))`, [JSON.stringify(ids)]);
       const byId = new Map(rows.map((r) => [r.u_id as string, userFromRow(r)]));
       return ids.map((id) => byId.get(id) ?? null);
+    });
+    this.#timestamps = new DataLoader<string, Row>(async (keys) => {
+      const ids: Record<string, string[]> = { m: [], o: [], t: [] };
+      for (const key of keys) ids[key.slice(0, 1)]!.push(key.slice(2));
+      const rows = await em.execute<Row[]>(
+        `select 'm:' || id as key, created_at, updated_at, last_visited_at from memberships where id in (select jsonb_array_elements_text(?::jsonb))
+         union all select 'o:' || id, created_at, null, null from organizations where id in (select jsonb_array_elements_text(?::jsonb))
+         union all select 't:' || key, created_at, updated_at, null from teams where key in (select jsonb_array_elements_text(?::jsonb))`,
+        [JSON.stringify(ids.m), JSON.stringify(ids.o), JSON.stringify(ids.t)],
+      );
+      const byKey = new Map(rows.map((r) => [r.key as string, r]));
+      // A row deleted since the page was read.
+      const kinds: Record<string, string> = { m: 'Membership', o: 'Organization', t: 'Team' };
+      return keys.map((key) => byKey.get(key) ?? notFound(kinds[key.slice(0, 1)]!, key.slice(2)));
     });
     if (principal.user) this.#users.prime(principal.userId, principal.user);
   }
@@ -448,7 +485,7 @@ export class ReadScope {
   async viewerOrganizations(
     first: number,
     after: string | null,
-    options: { withTeams?: boolean } = {},
+    options: { withTeams?: boolean; withTimestamps?: boolean } = {},
   ): Promise<Page<{ membership: MembershipView; organization: OrganizationView }>> {
     checkFirst(first);
     const params: unknown[] = [this.principal.userId, this.principal.userId];
@@ -464,24 +501,33 @@ export class ReadScope {
         where m.user_id = ? ${cursorSql}
         order by lower(o.name), o.id limit ?`;
     let rows: Row[];
+    let total: number | null;
     let teamsOf: TeamTuple[][] | null = null;
+    // Views of a page read without timestamps read them if a field asks (one batched statement).
+    let later: TimestampReader | undefined;
     if (options.withTeams) {
-      const [one] = await executePrepared<{ total: number | null; entries: string | null }[]>(this.#em, pageWithTeamsSql(page), params);
+      const withTimestamps = options.withTimestamps ?? true;
+      if (!withTimestamps) later = this.#readTimestamps;
+      const [one] = await executePrepared<{ total: number | null; entries: string | null }[]>(this.#em, pageWithTeamsSql(page, withTimestamps), params);
       const entries = one?.entries ? (JSON.parse(one.entries) as EntryTuple[]) : [];
-      rows = entries.map((e) => ({ ...entryRow(e), total: one!.total }));
+      rows = entries.map(entryRow);
       teamsOf = entries.map((e) => e[14]);
-    } else rows = await executePrepared<Row[]>(this.#em, page, params);
+      total = one?.total ?? null;
+    } else {
+      rows = await executePrepared<Row[]>(this.#em, page, params);
+      total = rows[0] ? Number(rows[0].total) : null;
+    }
     const items: Page<{ membership: MembershipView; organization: OrganizationView }>['items'] = [];
-    let total: number | null = null;
-    for (const [i, r] of rows.entries()) {
-      total = Number(r.total);
-      if (items.length === first) continue; // the row that only says there is a next page
-      const node = { membership: membershipFromRow(r, { userId: this.principal.userId, organizationId: r.o_id as string }), organization: organizationFromRow(r) };
-      const orgId = node.organization.id;
+    const known = { userId: this.principal.userId, organizationId: '' };
+    for (let i = 0; i < rows.length && i < first; i++) {
+      const r = rows[i]!;
+      const orgId = r.o_id as string;
+      known.organizationId = orgId;
+      const node = { membership: new MembershipFromRow(r, known, later), organization: new OrganizationFromRow(r, later) };
       this.#viewerMemberships.prime(orgId, node);
       this.#knownViewerMemberships.set(orgId, node);
       if (teamsOf) {
-        const entry = teamsEntry(teamsOf[i]!, orgId);
+        const entry = teamsEntry(teamsOf[i]!, orgId, later);
         this.#loadedTeams.set(orgId, entry);
         this.#organizationTeams.prime(orgId, entry);
       }
@@ -595,12 +641,13 @@ export class ReadScope {
 }
 
 /** One organization's teams entry from the tuples teamsJsonSql builds. */
-const teamsEntry = (tuples: readonly TeamTuple[], organizationId: string): OrgTeamsEntry => {
+const teamsEntry = (tuples: readonly TeamTuple[], organizationId: string, later?: TimestampReader): OrgTeamsEntry => {
   const entry: OrgTeamsEntry = { teams: [], viewerTeamKeys: new Set() };
   for (const t of tuples) {
     const team = new TeamFromRow(
       { t_key: t[0], t_team_id: t[1], t_name: t[2], t_policies: t[3], t_external_id: t[4], t_created_at: t[5], t_updated_at: t[6] },
       organizationId,
+      later,
     );
     entry.teams.push(team);
     if (t[7]) entry.viewerTeamKeys.add(team.key);

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Principal } from '../../src/domain/access.js';
+import { DomainError } from '../../src/domain/model/index.js';
+import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { SwitchOrganizationDocument, ViewerOrganizationsDocument } from '../generated/graphql.js';
 import { type Gateway, startGateway } from '../helpers/gateway.js';
 
@@ -107,8 +109,10 @@ test('every field of the page reads what the database holds (timestamps, setting
     totalCount pageInfo { hasNextPage endCursor }
     edges { node { id name createdAt automaticUserAccess { enabled defaultRole allowedDomains } teams { id name policies externalId createdAt updatedAt } }
             membership { id role status source lastVisitedAt createdAt updatedAt teams { id } } } } } }`;
-  const first = await gw.gql<any>(full, {}, token);
+  const { r: first, statements } = await statementsFor(token, full);
   expect(first.errors).toBeUndefined();
+  // Timestamps the selection names come with the page: still 2 statements.
+  expect(statements.length, statements.join('\n---\n')).toBe(2);
   const second = await gw.gql<any>(full, { after: first.data.viewer.organizations.pageInfo.endCursor }, token);
   // Twice more: the second execution of a document runs compiled, and must read the same.
   expect(await gw.gql<any>(full, {}, token)).toEqual(first);
@@ -176,4 +180,60 @@ test('through Apollo, a query runs compiled from its second execution on, with t
   const mutation = 'mutation CompiledProbeMutation($n: String!) { createApiToken(name: $n) { apiToken { name } } }';
   for (let i = 0; i < 3; i++) expect((await gw.gql<any>(mutation, { n: `probe ${i}` }, token)).errors).toBeUndefined();
   expect(await compiled()).toBe(before + 1);
+});
+
+test('a page read without timestamps reads them in one statement when a field asks, and a row deleted since is NOT_FOUND', async () => {
+  const token = await userWithMemberships(3);
+  const principal = await gw.container.identity.authenticate(token);
+  const scope = gw.container.readScope(principal);
+  const statements: string[] = [];
+  const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
+  try {
+    const page = await scope.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
+    expect(statements).toHaveLength(1);
+    expect(page.items).toHaveLength(3);
+    // Other reads of the same organizations get the page's views (primed) and their timestamps.
+    const teams = (await Promise.all(page.items.map((i) => scope.teams(i.node.organization.id)))).flat();
+    const read = await Promise.all([
+      ...page.items.flatMap(({ node: { membership: m, organization: o } }) => [m.createdAt, m.updatedAt, m.lastVisitedAt, o.createdAt]),
+      ...teams.flatMap((t) => [t.createdAt, t.updatedAt]),
+    ]);
+    expect(statements, statements.join('\n---\n')).toHaveLength(2);
+    const db = gw.container.db.em();
+    const expected: (Date | null)[] = [];
+    for (const { node } of page.items) {
+      const [m] = await db.execute<any[]>('select * from memberships where id = ?', [node.membership.id]);
+      const [o] = await db.execute<any[]>('select * from organizations where id = ?', [node.organization.id]);
+      expected.push(new Date(m.created_at), new Date(m.updated_at), m.last_visited_at ? new Date(m.last_visited_at) : null, new Date(o.created_at));
+    }
+    for (const t of teams) {
+      const [row] = await db.execute<any[]>('select * from teams where key = ?', [t.key]);
+      expected.push(new Date(row.created_at), new Date(row.updated_at));
+    }
+    expect(read).toEqual(expected);
+    expect(teams).toHaveLength(9);
+
+    // A team deleted after the page was read: its timestamp is NOT_FOUND, the others still answer.
+    const fresh = gw.container.readScope(principal);
+    const again = await fresh.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
+    const orgId = again.items[0]!.node.organization.id;
+    const [gone, kept] = await fresh.teams(orgId);
+    await db.execute('delete from teams where key = ?', [gone!.key]);
+    const [lost, still] = await Promise.allSettled([gone!.createdAt, kept!.createdAt]);
+    expect(lost.status === 'rejected' && lost.reason instanceof DomainError && lost.reason.code).toBe('NOT_FOUND');
+    expect(still.status).toBe('fulfilled');
+  } finally {
+    stop();
+  }
+});
+
+test('timestamp fields of the schema have resolvers, so a compiled query awaits a view that reads them later', async () => {
+  // graphql-jit reads a field without a resolver as a plain value and does not await it;
+  // type-graphql gives every field one. If that changed, views read without timestamps would
+  // answer errors instead of dates from the second execution of a query on.
+  const schema = await buildGraphQLSchema();
+  for (const [type, names] of [['Membership', ['createdAt', 'updatedAt', 'lastVisitedAt']], ['Organization', ['createdAt']], ['Team', ['createdAt', 'updatedAt']]] as const) {
+    const fields = (schema.getType(type) as import('graphql').GraphQLObjectType).getFields();
+    for (const name of names) expect(typeof fields[name]?.resolve, `${type}.${name}`).toBe('function');
+  }
 });

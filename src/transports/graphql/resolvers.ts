@@ -51,6 +51,7 @@ const connection = <T, E>(
 const VIEWER = new ViewerType();
 
 const TEAM_FIELDS = new Set(['teams', 'permissions']);
+const TIMESTAMP_FIELDS = new Set(['createdAt', 'updatedAt', 'lastVisitedAt']);
 
 /** Whether the selection below this field names any of `names` (fragment spreads count as yes). */
 const selectsAnyField = (info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean => {
@@ -96,8 +97,12 @@ export class ViewerResolver {
   ) {
     const { scope } = requireViewer(ctx);
     // Teams and permissions of the whole page come with the page (one statement), so the
-    // edges below resolve synchronously instead of through a promise per field.
-    const page = await scope.viewerOrganizations(first ?? 50, after ?? null, { withTeams: selectsAnyField(info, TEAM_FIELDS) });
+    // edges below resolve synchronously instead of through a promise per field. Timestamps
+    // come only when the selection names one (a view reads them later if another field asks).
+    const page = await scope.viewerOrganizations(first ?? 50, after ?? null, {
+      withTeams: selectsAnyField(info, TEAM_FIELDS),
+      withTimestamps: selectsAnyField(info, TIMESTAMP_FIELDS),
+    });
     return connection(page, (i) => ({ cursor: i.cursor, node: i.node.organization, membership: i.node.membership }));
   }
 
