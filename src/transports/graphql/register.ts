@@ -166,10 +166,22 @@ class ResultStream implements AsyncIterableIterator<ExecutionResult> {
   }
 }
 
+/** A number per parsed document, for result-sharing keys (documents are parsed once per text, cachedParse). */
+const documentNumbers = new WeakMap<DocumentNode, number>();
+let documentsNumbered = 0;
+const documentNumber = (document: DocumentNode): number => {
+  let n = documentNumbers.get(document);
+  if (n === undefined) documentNumbers.set(document, (n = ++documentsNumbered));
+  return n;
+};
+
 const sharedSubscribe = async (args: ExecutionArgs) => {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-  const key = readsViewerDependentFields(args.document) ? null : sharedKey(`${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`);
+  // Same document, operation and variables: the same result.
+  const key = readsViewerDependentFields(args.document)
+    ? null
+    : sharedKey(`${documentNumber(args.document)}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`);
   return new ResultStream((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), args, key);
 };
 
@@ -300,8 +312,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       // A fresh read scope per operation; the principal is the connection's.
       return createContext(container, base.principal, base.viaCookie);
     },
-    onNext: (_ctx, _id, _payload, _args, result) => {
-      if (!result.errors?.length) return result;
+    onNext: (ctx, _id, _payload, _args, result) => {
+      if (!result.errors?.length) return ctx.extra.payloadStandIn(result);
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON?.() ?? (e as GraphQLFormattedError), e)) };
     },
     // An error thrown by a running subscription's source stream (FORBIDDEN after losing

@@ -27,6 +27,8 @@ export type ConnectionExtra = {
   graphqlContext: GraphQLContext | undefined;
   /** The session this connection authenticated with (null before connection_init). */
   sessionId: string | null;
+  /** What onNext returns for a result: a stand-in that send() replaces by the result's JSON, serialised once per result. */
+  payloadStandIn(result: object): object;
 };
 
 const OPEN = 1;
@@ -49,6 +51,17 @@ export const sendMessage = (socket: Pick<WebSocket, 'readyState' | 'bufferedAmou
   return new Promise((resolve, reject) => socket.send(data, (err?: Error) => (err ? reject(err) : resolve())));
 };
 
+/**
+ * A result shared by many subscribers (register.ts) is serialised once, not once per
+ * subscriber: onNext hands graphql-ws a small stand-in `{"__orgwaySharedPayload":n}` as
+ * the payload, and send() puts the result's JSON in its place, so the message is exactly
+ * what graphql-ws would have written. Serialising per subscriber was a sixth of a fan-out.
+ */
+const STAND_IN_KEY = '__orgwaySharedPayload';
+const STAND_IN_MARK = `{"${STAND_IN_KEY}":`;
+const serialised = new WeakMap<object, string>();
+let standIns = 0;
+
 /** One connection: the socket graphql-ws writes to, and its `extra`. */
 class Connection implements ConnectionExtra {
   request: FastifyRequest | undefined;
@@ -59,6 +72,8 @@ class Connection implements ConnectionExtra {
   /** graphql-ws's message handler and close callback. */
   handler: ((data: string) => Promise<void>) | undefined = undefined;
   closed: ((code?: number, reason?: string) => Promise<void>) | undefined = undefined;
+  /** JSON of the payloads whose stand-ins are on their way to send(), by stand-in number. */
+  pendingPayloads: Map<number, string> | undefined = undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -72,8 +87,27 @@ class Connection implements ConnectionExtra {
     return this.socket.protocol;
   }
 
+  payloadStandIn(result: object): object {
+    let json = serialised.get(result);
+    if (json === undefined) serialised.set(result, (json = JSON.stringify(result)));
+    const n = (standIns = (standIns + 1) % Number.MAX_SAFE_INTEGER);
+    (this.pendingPayloads ??= new Map()).set(n, json);
+    return { [STAND_IN_KEY]: n };
+  }
+
   send(data: string): Promise<void> | void {
-    return sendMessage(this.socket, data);
+    return sendMessage(this.socket, this.pendingPayloads?.size ? this.withPayload(data) : data);
+  }
+
+  /** The message with its stand-in (the last thing in it) replaced by the payload's JSON. */
+  private withPayload(data: string): string {
+    const at = data.lastIndexOf(STAND_IN_MARK);
+    if (at < 0 || !data.endsWith('}}')) return data;
+    const n = data.slice(at + STAND_IN_MARK.length, -2);
+    const json = /^\d{1,16}$/.test(n) ? this.pendingPayloads!.get(Number(n)) : undefined;
+    if (json === undefined) return data;
+    this.pendingPayloads!.delete(Number(n));
+    return `${data.slice(0, at)}${json}}`;
   }
 
   close(code?: number, reason?: string): void {
