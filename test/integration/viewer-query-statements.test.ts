@@ -67,6 +67,8 @@ test('the Viewer query runs ≤ 3 statements (2: the session, then the page with
     }
     counts[n] = statements.length;
     expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(2);
+    // The query names no timestamp: the page does not write the teams' (or anyone's) out.
+    expect(statements.at(-1)).not.toContain('t.created_at');
   }
   expect(new Set(Object.values(counts)).size).toBe(1);
 });
@@ -113,6 +115,7 @@ test('every field of the page reads what the database holds (timestamps, setting
   expect(first.errors).toBeUndefined();
   // Timestamps the selection names come with the page: still 2 statements.
   expect(statements.length, statements.join('\n---\n')).toBe(2);
+  expect(statements.at(-1)).toContain('t.created_at');
   const second = await gw.gql<any>(full, { after: first.data.viewer.organizations.pageInfo.endCursor }, token);
   // Twice more: the second execution of a document runs compiled, and must read the same.
   expect(await gw.gql<any>(full, {}, token)).toEqual(first);
@@ -185,6 +188,13 @@ test('through Apollo, a query runs compiled from its second execution on, with t
 test('a page read without timestamps reads them in one statement when a field asks, and a row deleted since is NOT_FOUND', async () => {
   const token = await userWithMemberships(3);
   const principal = await gw.container.identity.authenticate(token);
+  // A visit (lastVisitedAt not null), and organizations created at another time than their memberships.
+  const [visited] = await gw.container.db.em().execute<{ organization_id: string }[]>('select organization_id from memberships where user_id = ? limit 1', [principal.userId]);
+  await gw.container.memberships.switchOrganization(principal, visited!.organization_id);
+  await gw.container.db.em().execute(
+    `update organizations set created_at = created_at - interval '1 day' where id in (select organization_id from memberships where user_id = ?)`,
+    [principal.userId],
+  );
   const scope = gw.container.readScope(principal);
   const statements: string[] = [];
   const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
@@ -212,6 +222,7 @@ test('a page read without timestamps reads them in one statement when a field as
     }
     expect(read).toEqual(expected);
     expect(teams).toHaveLength(9);
+    expect(read.filter((d) => d === null)).toHaveLength(2);
 
     // A team deleted after the page was read: its timestamp is NOT_FOUND, the others still answer.
     const fresh = gw.container.readScope(principal);

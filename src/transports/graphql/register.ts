@@ -313,7 +313,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       return createContext(container, base.principal, base.viaCookie);
     },
     onNext: (ctx, _id, _payload, _args, result) => {
-      if (!result.errors?.length) return ctx.extra.payloadStandIn(result);
+      // Not a result: a stand-in the connection's send() replaces by the result's JSON.
+      if (!result.errors?.length) return ctx.extra.payloadStandIn(result) as unknown as ExecutionResult;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON?.() ?? (e as GraphQLFormattedError), e)) };
     },
     // An error thrown by a running subscription's source stream (FORBIDDEN after losing

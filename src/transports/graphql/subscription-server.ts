@@ -28,7 +28,7 @@ export type ConnectionExtra = {
   /** The session this connection authenticated with (null before connection_init). */
   sessionId: string | null;
   /** What onNext returns for a result: a stand-in that send() replaces by the result's JSON, serialised once per result. */
-  payloadStandIn(result: object): object;
+  payloadStandIn(result: object): PayloadStandIn;
 };
 
 const OPEN = 1;
@@ -58,7 +58,12 @@ export const sendMessage = (socket: Pick<WebSocket, 'readyState' | 'bufferedAmou
  * what graphql-ws would have written. Serialising per subscriber was a sixth of a fan-out.
  */
 const STAND_IN_KEY = '__orgwaySharedPayload';
-const STAND_IN_MARK = `{"${STAND_IN_KEY}":`;
+export interface PayloadStandIn {
+  readonly [STAND_IN_KEY]: number;
+}
+/** How the stand-in appears in graphql-ws's next message: `{"id":…,"type":"next","payload":{"__orgwaySharedPayload":n}}`. */
+const NEXT_PAYLOAD = ',"type":"next","payload":';
+const STAND_IN_MARK = `${NEXT_PAYLOAD}{"${STAND_IN_KEY}":`;
 const serialised = new WeakMap<object, string>();
 let standIns = 0;
 
@@ -87,7 +92,7 @@ class Connection implements ConnectionExtra {
     return this.socket.protocol;
   }
 
-  payloadStandIn(result: object): object {
+  payloadStandIn(result: object): PayloadStandIn {
     let json = serialised.get(result);
     if (json === undefined) serialised.set(result, (json = JSON.stringify(result)));
     const n = (standIns = (standIns + 1) % Number.MAX_SAFE_INTEGER);
@@ -99,15 +104,24 @@ class Connection implements ConnectionExtra {
     return sendMessage(this.socket, this.pendingPayloads?.size ? this.withPayload(data) : data);
   }
 
-  /** The message with its stand-in (the last thing in it) replaced by the payload's JSON. */
+  /**
+   * The message with its stand-in replaced by the payload's JSON. Only a next message whose
+   * payload is exactly a stand-in matches (a result's JSON starts with `{"data"` or
+   * `{"errors"`); a stand-in that is not pending is a bug, and sending it would hand the
+   * client a wrong payload: it throws, and the connection closes with 1011.
+   */
   private withPayload(data: string): string {
     const at = data.lastIndexOf(STAND_IN_MARK);
-    if (at < 0 || !data.endsWith('}}')) return data;
+    if (at < 0 || !data.startsWith('{"id":') || !data.endsWith('}}')) return data;
     const n = data.slice(at + STAND_IN_MARK.length, -2);
-    const json = /^\d{1,16}$/.test(n) ? this.pendingPayloads!.get(Number(n)) : undefined;
-    if (json === undefined) return data;
-    this.pendingPayloads!.delete(Number(n));
-    return `${data.slice(0, at)}${json}}`;
+    if (!/^\d{1,16}$/.test(n)) return data;
+    const pending = this.pendingPayloads!;
+    const json = pending.get(Number(n));
+    if (json === undefined) throw new Error(`graphql-ws sent payload stand-in ${n}, which is not pending on this connection`);
+    pending.delete(Number(n));
+    // An idle connection keeps no empty map.
+    if (pending.size === 0) this.pendingPayloads = undefined;
+    return `${data.slice(0, at + NEXT_PAYLOAD.length)}${json}}`;
   }
 
   close(code?: number, reason?: string): void {
