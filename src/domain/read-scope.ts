@@ -133,6 +133,10 @@ const jsonArray = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse
 /** Reads the timestamps of a row a view was made without; keys 'm:<membership id>', 'o:<organization id>', 't:<team key>'. */
 type TimestampReader = (key: string) => Promise<Row>;
 
+/** A view's timestamp: its own value, or (made without it) `column` of the row read later under `key`. */
+const timestamp = <T>(later: TimestampReader | undefined, key: string, column: string, own: unknown, parse: (v: unknown) => T): Awaitable<T> =>
+  later ? later(key).then((t) => parse(t[column])) : parse(own);
+
 class MembershipFromRow implements MembershipView {
   readonly id: string;
   readonly userId: string;
@@ -157,13 +161,13 @@ class MembershipFromRow implements MembershipView {
     this.#later = later;
   }
   get lastVisitedAt(): Awaitable<Date | null> {
-    return this.#later ? this.#later(`m:${this.id}`).then((t) => nullableDate(t.last_visited_at)) : nullableDate(this.#lastVisitedAt);
+    return timestamp(this.#later, `m:${this.id}`, 'last_visited_at', this.#lastVisitedAt, nullableDate);
   }
   get createdAt(): Awaitable<Date> {
-    return this.#later ? this.#later(`m:${this.id}`).then((t) => date(t.created_at)) : date(this.#createdAt);
+    return timestamp(this.#later, `m:${this.id}`, 'created_at', this.#createdAt, date);
   }
   get updatedAt(): Awaitable<Date> {
-    return this.#later ? this.#later(`m:${this.id}`).then((t) => date(t.updated_at)) : date(this.#updatedAt);
+    return timestamp(this.#later, `m:${this.id}`, 'updated_at', this.#updatedAt, date);
   }
 }
 
@@ -185,7 +189,7 @@ class OrganizationFromRow implements OrganizationView {
     this.#later = later;
   }
   get createdAt(): Awaitable<Date> {
-    return this.#later ? this.#later(`o:${this.id}`).then((t) => date(t.created_at)) : date(this.#createdAt);
+    return timestamp(this.#later, `o:${this.id}`, 'created_at', this.#createdAt, date);
   }
 }
 
@@ -211,10 +215,10 @@ class TeamFromRow implements TeamView {
     this.#later = later;
   }
   get createdAt(): Awaitable<Date> {
-    return this.#later ? this.#later(`t:${this.key}`).then((t) => date(t.created_at)) : date(this.#createdAt);
+    return timestamp(this.#later, `t:${this.key}`, 'created_at', this.#createdAt, date);
   }
   get updatedAt(): Awaitable<Date> {
-    return this.#later ? this.#later(`t:${this.key}`).then((t) => date(t.updated_at)) : date(this.#updatedAt);
+    return timestamp(this.#later, `t:${this.key}`, 'updated_at', this.#updatedAt, date);
   }
 }
 
