@@ -76,7 +76,7 @@ export const seedWorld = async (c: Container, o: SeedOptions): Promise<World> =>
   await mapLimit(organizationIds.slice(1), o.parallel, (orgId, i) => joinViewer(orgId, i + 1));
   const viewerUser = await c.identity.findUserByEmail(viewerEmail);
   if (!viewerUser) throw new Error('seed: viewer missing');
-  const viewerSession = await c.identity.createSession(viewerUser.id, null);
+  const viewerSession = await c.identity.createSession(viewerUser.id, null, ['OPERATOR']);
   const viewerPrincipal = await c.identity.authenticate(viewerSession.token);
   // Enter 9 in 10 (STAGED → ACTIVE); the rest stay STAGED, as freshly provisioned users do.
   for (const [i, orgId] of organizationIds.entries()) if (i % 10 !== 9) await c.memberships.switchOrganization(viewerPrincipal, orgId);
@@ -96,7 +96,7 @@ export const seedWorld = async (c: Container, o: SeedOptions): Promise<World> =>
         const orgIndex = organizationIds.indexOf(orgId);
         await c.teams.addTeamMembers(owner, orgId, teams[orgIndex]![0]!, [userId]);
       }
-      const session = await c.identity.createSession(userId, null);
+      const session = await c.identity.createSession(userId, null, ['OPERATOR']);
       const principal = await c.identity.authenticate(session.token);
       for (const orgId of unique) await c.memberships.switchOrganization(principal, orgId);
       return { userId, token: session.token, organizationIds: unique };

@@ -5,6 +5,7 @@
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Principal } from '../domain/access.js';
+import { ACCESS_CHANNEL, AccessWatch } from '../domain/events/access-watch.js';
 import { EventHub } from '../domain/events/event-hub.js';
 import { EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
@@ -44,6 +45,8 @@ export interface Container {
   readonly samlConnections: SamlConnectionService;
   readonly tokens: TokenService;
   readonly events: EventHub;
+  /** Ends subscriptions whose organization no longer accepts their session. */
+  readonly accessWatch: AccessWatch;
   readonly outbox: OutboxSender;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
@@ -109,6 +112,13 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     5_000,
     (error) => log.error({ err: error }, 'reading the membership event log failed'),
   );
+  const accessSource: EventWakeSource =
+    db.kind === 'pglite' && db.pglite
+      ? new PgliteListenSource(db.pglite, ACCESS_CHANNEL)
+      : new PostgresListenSource(db.databaseUrl!, ACCESS_CHANNEL, (error) => log.warn({ err: error }, 'trust-change listener connection lost; reconnecting'), 'orgway-access');
+  const accessWatch = new AccessWatch(events, () => db.em(), accessSource, config.sessionRecheckMs, (error) =>
+    log.error({ err: error }, 're-checking subscriptions against trust changes failed'),
+  );
   const outbox = new OutboxSender({
     db,
     transport: config.smtpUrl ? createSmtpTransport(config.smtpUrl) : null,
@@ -119,6 +129,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
 
   if (options.startBackground !== false) {
     await events.start();
+    await accessWatch.start();
     outbox.start();
   }
 
@@ -128,7 +139,10 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const teams = new TeamService(tx);
   const scim = new ScimService(tx);
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
-  const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => samlSignIn.forget(id));
+  const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => {
+    samlSignIn.forget(id);
+    void accessWatch.recheck();
+  });
 
   return {
     config,
@@ -149,6 +163,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     outbox,
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
+    accessWatch,
     async readiness() {
       try {
         const pendingNow = await db.orm.migrator.getPending();
@@ -163,6 +178,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       }
     },
     async close() {
+      await accessWatch.stop();
       await events.stop();
       await outbox.stop();
       stopCounting();

@@ -1,5 +1,5 @@
 /**
- * The `orgway` command: bootstrap, migrate, serve, rotate-signing-key. Uses the container,
+ * The `orgway` command: bootstrap, grant-admin, migrate, serve, rotate-signing-key. Uses the container,
  * never Fastify (serve builds the server through app/server.ts).
  *
  * stdout carries only the command's result (so `--json` output is pure JSON); logs go to
@@ -21,6 +21,9 @@ process.env.NODE_ENV ??= 'production';
 const USAGE = `Usage:
   orgway bootstrap --org-name <name> --admin-email <email> [--org-id <id>] [--json]
       Creates an organization, its ORG_ADMIN and an API token for that admin, and prints them.
+  orgway grant-admin --org-id <id> --admin-email <email> [--json]
+      Recovery: makes that user an ACTIVE ORG_ADMIN of the organization (creating user and
+      membership when needed) and prints an OPERATOR API token for them.
   orgway migrate
       Applies pending database migrations (safe to run again).
   orgway serve [--migrate]
@@ -139,6 +142,39 @@ const bootstrap = async (config: Config, args: string[]): Promise<void> => {
   }
 };
 
+const grantAdmin = async (config: Config, args: string[]): Promise<void> => {
+  const values = parse(args, { 'org-id': { type: 'string' }, 'admin-email': { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return out(`${USAGE}\n`);
+  const orgId = values['org-id'] as string | undefined;
+  const adminEmail = values['admin-email'] as string | undefined;
+  const missing = [!orgId && '--org-id', !adminEmail && '--admin-email'].filter(Boolean);
+  if (missing.length) throw usageError(`grant-admin needs ${missing.join(' and ')}.`);
+  const input = {
+    organizationId: flag(() => checkOrganizationId(orgId!, '--org-id')),
+    adminEmail: flag(() => normalizeEmail(adminEmail!, '--admin-email')),
+  };
+  const container = await openContainer(config);
+  try {
+    const r = await container.organizations.grantAdmin(input);
+    const result = {
+      organization: { id: r.organization.id, name: r.organization.name },
+      admin: { userId: r.userId, email: r.email, role: 'ORG_ADMIN', status: 'ACTIVE' },
+      apiToken: { id: r.apiToken.id, token: r.apiToken.token, authentications: ['OPERATOR'] },
+    };
+    await out(
+      values.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `${result.admin.email} (${result.admin.userId}) is now an ACTIVE ORG_ADMIN of ${result.organization.name} (${result.organization.id})\n` +
+            `OPERATOR API token (shown once; use as "Authorization: Bearer <token>"):\n  ${result.apiToken.token}\n`,
+    );
+  } catch (error) {
+    if (isDomainError(error)) throw new CliExit(`${error.code}: ${error.message}`, 1);
+    throw error;
+  } finally {
+    await container.close();
+  }
+};
+
 const migrate = async (config: Config, args: string[]): Promise<void> => {
   if (parse(args, {}).help) return out(`${USAGE}\n`);
   lockEmbedded(config);
@@ -175,7 +211,7 @@ const rotateSigningKey = async (config: Config, args: string[]): Promise<void> =
 const main = async (argv: string[]): Promise<void> => {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') return out(`${USAGE}\n`);
-  if (!['bootstrap', 'migrate', 'serve', 'rotate-signing-key'].includes(command)) throw usageError(`unknown command "${command}".`);
+  if (!['bootstrap', 'grant-admin', 'migrate', 'serve', 'rotate-signing-key'].includes(command)) throw usageError(`unknown command "${command}".`);
   let config: Config;
   try {
     config = loadConfig();
@@ -186,6 +222,8 @@ const main = async (argv: string[]): Promise<void> => {
   switch (command) {
     case 'bootstrap':
       return bootstrap(config, rest);
+    case 'grant-admin':
+      return grantAdmin(config, rest);
     case 'migrate':
       return migrate(config, rest);
     case 'rotate-signing-key':

@@ -1,10 +1,15 @@
 /**
- * Who may see and change what. "Not a member" is NOT_FOUND (an organization's
- * existence is never leaked); "member who cannot enter" and "not ORG_ADMIN" are FORBIDDEN.
+ * Who may see and change what — the one place that decides it (SPEC §6).
+ *
+ * A principal may act in an organization when one of its authentications is accepted there
+ * now (`acceptsSql`: a trusted connection, EMAIL unless the organization requires SSO, or
+ * OPERATOR) AND it has a membership there. Outside that scope an organization is exactly
+ * like one the user is not a member of: NOT_FOUND, never leaked. Inside it, "member who
+ * cannot enter" and "not ORG_ADMIN" are FORBIDDEN.
  */
 import { Membership, type MembershipEntity, Organization, type OrganizationEntity } from '../persistence/entities.js';
-import type { Em } from '../persistence/orm.js';
-import { canEnter, DomainError, notFound } from './model/index.js';
+import type { Em, SqlRunner } from '../persistence/orm.js';
+import { type Authentication, type AuthenticationScope, canEnter, DomainError, notFound } from './model/index.js';
 
 /** The authenticated caller of a use case. */
 export interface Principal {
@@ -12,6 +17,10 @@ export interface Principal {
   sessionId: string;
   sessionKind: 'SESSION' | 'API_TOKEN';
   currentOrganizationId: string | null;
+  /** How the session proved who the user is; decides where it may act. */
+  authentications: readonly Authentication[];
+  /** The same, as the access rule's SQL takes it (`acceptsParams`). */
+  scope: AuthenticationScope;
   /** The user row read with the session (saves a statement per request). */
   user?: { id: string; email: string; displayName: string | null; lastVisitedOrganizationId: string | null; createdAt: Date };
 }
@@ -23,8 +32,29 @@ export const findMembership = (em: Em, userId: string, organizationId: string): 
 
 export const organizationNotFound = (id: string): DomainError => notFound('Organization', id);
 
+const PARAMETERS = { operator: '?::boolean', email: '?::boolean', connectionIds: '?::jsonb' };
+
 /**
- * Loads the caller's membership in an organization and checks it meets `need`:
+ * SQL condition: organization `org` (an alias of `organizations`) accepts the principal's
+ * authentications now. Takes the three parameters of `acceptsParams`, in that order (or, for a
+ * statement checking many principals at once, SQL expressions of the same three). Trust is
+ * read at the time of the statement, so untrusting a connection cuts its sessions off at once.
+ */
+export const acceptsSql = (org: string, scope: { operator: string; email: string; connectionIds: string } = PARAMETERS): string =>
+  `(${scope.operator} or (${scope.email} and not ${org}.require_sso)
+    or exists (select 1 from saml_trusts st where st.organization_id = ${org}.id
+                  and st.connection_id in (select jsonb_array_elements_text(${scope.connectionIds}))))`;
+
+export const acceptsParams = (p: Pick<Principal, 'scope'>): [boolean, boolean, string] => [p.scope.operator, p.scope.email, JSON.stringify(p.scope.connectionIds)];
+
+/** Does the organization accept the principal's authentications (SPEC §6)? */
+export const acceptsPrincipal = async (sql: SqlRunner, principal: Pick<Principal, 'scope'>, organizationId: string): Promise<boolean> => {
+  const rows = await sql.execute<unknown[]>(`select 1 from organizations o where o.id = ? and ${acceptsSql('o')}`, [organizationId, ...acceptsParams(principal)]);
+  return rows.length > 0;
+};
+
+/**
+ * Loads the caller's membership in an organization in its scope and checks it meets `need`:
  * `member` (listed, possibly unable to enter), `enter`, or `admin` (ORG_ADMIN who can enter).
  */
 export const requireAccess = async (
@@ -34,7 +64,7 @@ export const requireAccess = async (
   need: AccessNeed,
 ): Promise<{ membership: MembershipEntity; organization: OrganizationEntity }> => {
   const membership = await findMembership(em, principal.userId, organizationId);
-  if (!membership) throw organizationNotFound(organizationId);
+  if (!membership || !(await acceptsPrincipal(em, principal, organizationId))) throw organizationNotFound(organizationId);
   assertAccess(membership, need);
   return { membership, organization: membership.organization.getEntity() };
 };

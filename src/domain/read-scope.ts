@@ -1,5 +1,7 @@
 /**
  * The read side for one request of one principal: batched, cached, access-checked.
+ * Only organizations in the principal's scope (access.ts `acceptsSql`) are ever read as its
+ * own: the rule is part of the statements that read the viewer's memberships, not a separate read.
  *
  * Every read a client can make goes through here, so "not a member → null/NOT_FOUND",
  * "cannot enter → FORBIDDEN" and "first ≤ 100" live in one place. Loaders batch by
@@ -10,7 +12,7 @@ import DataLoader from 'dataloader';
 import type { MembershipEntity, OrganizationEntity, TeamEntity, UserEntity } from '../persistence/entities.js';
 import type { SqlRunner } from '../persistence/orm.js';
 import { executePrepared } from '../persistence/orm.js';
-import { assertAccess, type Principal } from './access.js';
+import { acceptsParams, acceptsSql, assertAccess, type Principal } from './access.js';
 import {
   badInput,
   canEnter,
@@ -377,8 +379,8 @@ export class ReadScope {
     this.#viewerMemberships = new DataLoader(async (orgIds) => {
       const rows = await em.execute<Row[]>(
         `select ${M_COLS}, ${O_COLS} from memberships m join organizations o on o.id = m.organization_id
-          where m.user_id = ? and m.organization_id in (select jsonb_array_elements_text(?::jsonb))`,
-        [principal.userId, JSON.stringify(orgIds)],
+          where m.user_id = ? and m.organization_id in (select jsonb_array_elements_text(?::jsonb)) and ${acceptsSql('o')}`,
+        [principal.userId, JSON.stringify(orgIds), ...acceptsParams(principal)],
       );
       const byOrg = new Map(rows.map((r) => [r.o_id as string, { membership: membershipFromRow(r), organization: organizationFromRow(r) }]));
       for (const id of orgIds) this.#knownViewerMemberships.set(id, byOrg.get(id) ?? null);
@@ -492,7 +494,8 @@ export class ReadScope {
     options: { withTeams?: boolean; withTimestamps?: boolean } = {},
   ): Promise<Page<{ membership: MembershipView; organization: OrganizationView }>> {
     checkFirst(first);
-    const params: unknown[] = [this.principal.userId, this.principal.userId];
+    const scope = acceptsParams(this.principal);
+    const params: unknown[] = [this.principal.userId, ...scope, this.principal.userId, ...scope];
     let cursorSql = '';
     if (after) {
       const [name, id] = decodeCursor(after, 2);
@@ -500,9 +503,10 @@ export class ReadScope {
       params.push(name, id);
     }
     params.push(first + 1);
-    const page = `select ${PAGE_COLS}, (select count(*) from memberships c where c.user_id = ?)::int as total
+    const page = `select ${PAGE_COLS}, (select count(*) from memberships c join organizations o on o.id = c.organization_id
+                                          where c.user_id = ? and ${acceptsSql('o')})::int as total
          from memberships m join organizations o on o.id = m.organization_id
-        where m.user_id = ? ${cursorSql}
+        where m.user_id = ? and ${acceptsSql('o')} ${cursorSql}
         order by lower(o.name), o.id limit ?`;
     let rows: Row[];
     let total: number | null;
@@ -541,7 +545,10 @@ export class ReadScope {
   }
 
   private async countViewerMemberships(): Promise<number> {
-    const [row] = await this.#em.execute<Row[]>('select count(*)::int as total from memberships where user_id = ?', [this.principal.userId]);
+    const [row] = await this.#em.execute<Row[]>(
+      `select count(*)::int as total from memberships m join organizations o on o.id = m.organization_id where m.user_id = ? and ${acceptsSql('o')}`,
+      [this.principal.userId, ...acceptsParams(this.principal)],
+    );
     return Number(row?.total ?? 0);
   }
 

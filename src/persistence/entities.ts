@@ -3,7 +3,7 @@
  * snake_case; raw SQL in the read paths relies on them, and the migrations create them.
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import type { MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from '../domain/model/index.js';
+import type { Authentication, MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from '../domain/model/index.js';
 
 const timestamps = {
   createdAt: p.datetime().onCreate(() => new Date()),
@@ -23,6 +23,8 @@ export const Organization = defineEntity({
     autoAccessDefaultRole: p.string().$type<OrganizationRole>().length(16).default('MEMBER'),
     /** Lower-cased email domains allowed by automatic access; empty = any domain. */
     autoAccessDomains: p.json<string[]>().default('[]'),
+    /** Refuses EMAIL authentication: members must come through a trusted connection. */
+    requireSso: p.boolean().default(false),
     ...timestamps,
   },
 });
@@ -100,6 +102,8 @@ export const Session = defineEntity({
     name: p.string().length(200).nullable(),
     user: () => p.manyToOne(User).ref().deleteRule('cascade').index(),
     currentOrganization: () => p.manyToOne(Organization).ref().nullable().deleteRule('set null'),
+    /** How the user proved who they are (`SSO:<connectionId>`, `EMAIL`, `OPERATOR`); decides where the session may act. */
+    authentications: p.json<Authentication[]>().default('[]'),
     createdAt: p.datetime().onCreate(() => new Date()),
     expiresAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),

@@ -21,6 +21,7 @@ export class PostgresListenSource implements EventWakeSource {
     private readonly url: string,
     private readonly channel: string,
     private readonly onError: (error: unknown) => void = () => undefined,
+    private readonly applicationName = 'orgway-events',
   ) {}
 
   async start(wake: () => void): Promise<void> {
@@ -29,7 +30,7 @@ export class PostgresListenSource implements EventWakeSource {
   }
 
   private async connect(wake: () => void): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'orgway-events' });
+    const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName });
     client.on('notification', () => wake());
     client.on('error', (error) => {
       this.onError(error);

@@ -34,7 +34,7 @@ export interface Member {
 export const addMember = async (gw: Gateway, admin: { orgId: string; token: string }, role: OrganizationRole = 'MEMBER', address = email()): Promise<Member> => {
   const r = data(await gw.gql<any>(STAGE, { o: admin.orgId, e: address, r: role }, admin.token));
   const userId = r.stageUser.user.id as string;
-  const session = await gw.container.identity.createSession(userId, admin.orgId);
+  const session = await gw.container.identity.createSession(userId, admin.orgId, ['OPERATOR']);
   return { userId, token: session.token };
 };
 

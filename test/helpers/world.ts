@@ -74,7 +74,7 @@ export const addMember = async (
   const m = ok(await gw.gql<any>(status === 'INVITED' ? INVITE : STAGE, { o: admin.orgId, e: email, r: role }, admin.token));
   const membership = status === 'INVITED' ? m.inviteUser : m.stageUser;
   const userId = membership.user.id as string;
-  const session = await gw.container.identity.createSession(userId, admin.orgId);
+  const session = await gw.container.identity.createSession(userId, admin.orgId, ['OPERATOR']);
   if (status === 'ACTIVE') ok(await gw.gql(SWITCH, { o: admin.orgId }, session.token));
   if (status === 'DISABLED') ok(await gw.gql(SET_STATUS, { o: admin.orgId, u: userId, s: 'DISABLED' }, admin.token));
   return { orgId: admin.orgId, userId, email, token: session.token };

@@ -32,7 +32,7 @@ beforeAll(async () => {
   // A second gateway instance on the same database.
   second = await startGateway({ t: gw.t, clock, env });
   admin = await gw.bootstrap('Acme');
-  session = await gw.container.identity.createSession(admin.userId, null);
+  session = await gw.container.identity.createSession(admin.userId, null, ['OPERATOR']);
 });
 afterAll(async () => {
   await second?.close();
@@ -111,12 +111,12 @@ describe('claims', () => {
     const st = await gw.gql<any>('mutation($o: ID!, $e: String!) { stageUser(organizationId: $o, email: $e, role: NO_ACCESS) { user { id } } }', { o: admin.orgId, e: staged }, admin.token);
     expect(st.errors).toBeUndefined();
     const userId: string = st.data.stageUser.user.id;
-    const nowhere = await gw.container.identity.createSession(userId, null);
+    const nowhere = await gw.container.identity.createSession(userId, null, ['OPERATOR']);
     const r1 = await gw.gql<any>(VIEWER_TOKEN, {}, nowhere.token);
     expect(r1.errors).toBeUndefined();
     expect(r1.data.viewer.accessToken).toBeNull();
 
-    const inside = await gw.container.identity.createSession(userId, admin.orgId);
+    const inside = await gw.container.identity.createSession(userId, admin.orgId, ['OPERATOR']);
     const r2 = await gw.gql<any>('{ viewer { accessToken { token } } }', {}, inside.token);
     expect(r2.errors).toBeUndefined();
     expect(r2.data.viewer.accessToken).toBeNull();

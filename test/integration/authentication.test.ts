@@ -24,7 +24,7 @@ let session: string;
 beforeAll(async () => {
   gw = await startGateway({ clock, env: { ORGWAY_APP_URL: `${APP_URL}/dashboard`, ORGWAY_SESSION_TTL: '3600' } });
   admin = await gw.bootstrap('Acme');
-  session = (await gw.container.identity.createSession(admin.userId, admin.orgId)).token;
+  session = (await gw.container.identity.createSession(admin.userId, admin.orgId, ['OPERATOR'])).token;
 });
 afterAll(() => gw?.close());
 
@@ -100,7 +100,7 @@ describe('bearer tokens', () => {
   });
 
   test('a revoked session and a revoked API token are UNAUTHENTICATED', async () => {
-    const s = await gw.container.identity.createSession(admin.userId, admin.orgId);
+    const s = await gw.container.identity.createSession(admin.userId, admin.orgId, ['OPERATOR']);
     const api = await gw.gql<any>('mutation { createApiToken(name: "script") { token } }', {}, admin.token);
     expect(api.errors).toBeUndefined();
     const apiToken: string = api.data.createApiToken.token;
@@ -117,7 +117,7 @@ describe('bearer tokens', () => {
   });
 
   test('an expired session is UNAUTHENTICATED, also as a cookie', async () => {
-    const s = await gw.container.identity.createSession(admin.userId, admin.orgId);
+    const s = await gw.container.identity.createSession(admin.userId, admin.orgId, ['OPERATOR']);
     expect((await gw.gql<any>(VIEWER, {}, s.token)).errors).toBeUndefined();
     clock.offsetMs = 3601 * 1000;
     try {

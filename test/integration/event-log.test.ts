@@ -17,7 +17,11 @@ let other: Database; // a second handle = a second pool of connections
 beforeAll(async () => {
   gw = await startGateway();
   other = await gw.t.open();
+  // The viewer streams below stream only organizations that accept their (operator) session.
+  await gw.t.db.em().execute(`insert into organizations (id, name, created_at, updated_at) values ('org-log', 'Log', now(), now())`);
 });
+
+const OPERATOR = { operator: true, email: false, connectionIds: [] };
 afterAll(() => gw?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -191,7 +195,7 @@ describe('one subscriber stream', () => {
 
   test('a slow consumer whose buffer overflows catches up from the log: bounded memory, no gap, no duplicate', async () => {
     const hub = gw.container.events;
-    const stream = await openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_slow', maxBuffered: 3, pageSize: 4 });
+    const stream = await openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_slow', scope: OPERATOR, maxBuffered: 3, pageSize: 4 });
     await appendFor('usr_slow', 25);
     await hub.settle();
     expect(stream.buffered).toBeLessThanOrEqual(3);
@@ -221,7 +225,7 @@ describe('one subscriber stream', () => {
   test('return() ends an idle stream at once, releasing its hub listener', async () => {
     const hub = gw.container.events;
     const listeners = hub.subscriberCount;
-    const stream = await openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_idle' });
+    const stream = await openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_idle', scope: OPERATOR });
     expect(hub.subscriberCount).toBe(listeners + 1);
     const pending = stream.next(); // waits for an event that never comes
     const started = Date.now();
@@ -236,7 +240,7 @@ describe('one subscriber stream', () => {
     const hub = gw.container.events;
     const listeners = hub.subscriberCount;
     for (const after of ['x', '1e3', '9999999999']) {
-      await expect(openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_x', after })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      await expect(openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_x', scope: OPERATOR, after })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     }
     expect(hub.subscriberCount).toBe(listeners);
   });
@@ -244,7 +248,7 @@ describe('one subscriber stream', () => {
   test('live only: events committed before subscribing are not sent, every later one is', async () => {
     const hub = gw.container.events;
     await appendFor('usr_live', 3);
-    const stream = await openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_live' });
+    const stream = await openEventStream(hub, () => gw.t.db.em(), { userId: 'usr_live', scope: OPERATOR });
     const before = await allIds({ userId: 'usr_live' });
     await appendFor('usr_live', 2);
     const got = [(await stream.next()).value!.id, (await stream.next()).value!.id];

@@ -155,7 +155,7 @@ describe('switchOrganization', () => {
   test.each(['STAGED', 'INVITED'] as UserStatus[])('%s becomes ACTIVE, last visited and current, with an access token', async (from) => {
     const a = await gw.bootstrap();
     const u = await addMember(gw, a, 'VIEWER', from);
-    const session = await gw.container.identity.createSession(u.userId, null);
+    const session = await gw.container.identity.createSession(u.userId, null, ['OPERATOR']);
     const after = await lastEventId(gw);
     const s = ok(await gw.gql<any>(SWITCH, { o: a.orgId }, session.token)).switchOrganization;
     expect(s.membership).toMatchObject({ status: 'ACTIVE', role: 'VIEWER', permissions: ['organization:read'] });
@@ -475,7 +475,7 @@ describe('effective permissions and the access token', () => {
 
   test('Viewer.accessToken is null without a current organization', async () => {
     const a = await gw.bootstrap();
-    const s = await gw.container.identity.createSession(a.userId, null);
+    const s = await gw.container.identity.createSession(a.userId, null, ['OPERATOR']);
     expect(ok(await gw.gql<any>('{ viewer { currentOrganization { id } accessToken { token } } }', {}, s.token)).viewer).toEqual({
       currentOrganization: null,
       accessToken: null,
@@ -499,7 +499,7 @@ describe('Viewer.organizations', () => {
     const noAccessIn = admins[3]!; // Bravo
     ok(await gw.gql(SET_STATUS, { o: disabledIn.orgId, u: userId, s: 'DISABLED' }, disabledIn.token));
     ok(await gw.gql(SET_ROLE, { o: noAccessIn.orgId, u: userId, r: 'NO_ACCESS' }, noAccessIn.token));
-    const session = await gw.container.identity.createSession(userId, null);
+    const session = await gw.container.identity.createSession(userId, null, ['OPERATOR']);
     // By name regardless of case (the database here collates "C", where "Bravo" < "alpha").
     const expectedOrder = ['alpha', 'Bravo', 'Charlie', 'Delta', 'Echo'].map((n) => `${n} ${email}`);
     return { userId, token: session.token, admins, expectedOrder, disabledIn, noAccessIn };
@@ -556,7 +556,7 @@ describe('Viewer.organizations', () => {
       orgIds.push(admin.orgId);
       userId = ok(await gw.gql<any>(STAGE, { o: admin.orgId, e: email }, admin.token)).stageUser.user.id;
     }
-    const { token } = await gw.container.identity.createSession(userId, null);
+    const { token } = await gw.container.identity.createSession(userId, null, ['OPERATOR']);
     const seen: string[] = [];
     let after: string | null = null;
     do {
@@ -701,7 +701,7 @@ describe('API tokens and sign-out', () => {
 
   test('signOut revokes the token in use; the next request is UNAUTHENTICATED; other tokens keep working', async () => {
     const a = await gw.bootstrap();
-    const session = await gw.container.identity.createSession(a.userId, a.orgId);
+    const session = await gw.container.identity.createSession(a.userId, a.orgId, ['OPERATOR']);
     const api = ok(await gw.gql<any>(CREATE, { n: 'script' }, session.token)).createApiToken.token as string;
     expect(ok(await gw.gql<any>('mutation { signOut }', {}, session.token)).signOut).toBe(true);
     expect(refused(await gw.gql(WHO, {}, session.token)).code).toBe('UNAUTHENTICATED');

@@ -35,7 +35,7 @@ const member = async (orgId: string, adminToken: string, role: 'ADMIN' | 'MEMBER
   const principal = await gw.container.identity.authenticate(adminToken);
   const address = `m.${Math.random().toString(36).slice(2, 8)}@members.example.com`;
   const m = await gw.container.memberships.stageUser(principal, orgId, address, role);
-  const session = await gw.container.identity.createSession(m.user.id, orgId);
+  const session = await gw.container.identity.createSession(m.user.id, orgId, ['OPERATOR']);
   return session.token;
 };
 

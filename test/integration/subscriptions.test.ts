@@ -382,7 +382,7 @@ describe('refused changes, actors, metrics, lifecycle', () => {
   test('signOut ends the connections that authenticated with that session (4401), others keep running', async () => {
     const a = await gw.bootstrap();
     const viewer = await addMember(gw, a);
-    const second = await gw.container.identity.createSession(viewer.userId, a.orgId);
+    const second = await gw.container.identity.createSession(viewer.userId, a.orgId, ['OPERATOR']);
     const [signedOut, kept] = await started(
       () => [record(gw.ws(viewer.token), { organizationId: a.orgId }), record(gw.ws(second.token), { organizationId: a.orgId })] as const,
       2,

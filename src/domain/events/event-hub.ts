@@ -86,6 +86,12 @@ export class EventHub {
     if (set.size === 0) index.delete(key);
   }
 
+  /** Every registered listener (the access watch re-checks them). */
+  *listeners(): IterableIterator<EventListener> {
+    for (const set of this.#byOrganization.values()) yield* set;
+    for (const set of this.#byUser.values()) yield* set;
+  }
+
   /** Read and dispatch whatever was appended; coalesces concurrent wake-ups. */
   wake(): void {
     if (this.#reading) {

@@ -36,14 +36,16 @@
  * promise whose settle functions the stream holds, not a suspended async function.
  */
 import type { Em } from '../../persistence/orm.js';
-import { assertAccess, organizationNotFound } from '../access.js';
-import { canEnter, DomainError, type OrganizationRole, type UserStatus } from '../model/index.js';
+import { acceptsParams, acceptsSql, assertAccess, organizationNotFound } from '../access.js';
+import { type AuthenticationScope, canEnter, DomainError, type OrganizationRole, type UserStatus } from '../model/index.js';
 import type { EventHub, EventListener } from './event-hub.js';
 import { compareEventIds, type MembershipEventRecord, readEventsAfter } from './event-log.js';
 
 export interface EventStreamOptions {
   /** The viewer (always). */
   userId: string;
+  /** The viewer's session's authentications: only organizations that accept them are streamed (SPEC §6). */
+  scope: AuthenticationScope;
   /** Stream this organization's events (the viewer must be able to enter it); without it, the viewer's own memberships. */
   organizationId?: string | undefined;
   /** Last event id the client saw; omitted = live only, from the moment of subscribing. */
@@ -59,6 +61,16 @@ export type EventStream = AsyncIterableIterator<MembershipEventRecord> & {
   /** Events waiting in the live buffer (for tests and diagnostics). */
   readonly buffered: number;
 };
+
+/** What the access watch (access-watch.ts) needs of a stream. */
+export interface ScopedListener {
+  readonly organizationId: string | undefined;
+  readonly scope: AuthenticationScope;
+  /** The organization no longer accepts the session: the stream ends with FORBIDDEN. */
+  loseAccess(): void;
+  /** Trust may have changed: decide again, per organization, which of the viewer's events to stream. */
+  forgetScope(): void;
+}
 
 const MAX_EVENT_ID = 9223372036854775807n;
 
@@ -83,21 +95,40 @@ interface Snapshot {
   position: string;
   role: OrganizationRole | null;
   status: UserStatus | null;
+  /** Viewer streams: which of the viewer's organizations accept the session now. */
+  accepted: Record<string, boolean> | null;
 }
 
-const snapshot = async (em: Em, userId: string, organizationId: string | undefined): Promise<Snapshot> => {
+const snapshot = async (em: Em, userId: string, organizationId: string | undefined, scope: AuthenticationScope): Promise<Snapshot> => {
   if (organizationId === undefined) {
-    const [row] = await em.execute<{ position: string }[]>('select coalesce(max(id), 0)::text as position from membership_events');
-    return { position: row?.position ?? '0', role: null, status: null };
+    const [row] = await em.execute<{ position: string; accepted: string | Record<string, boolean> | null }[]>(
+      `select coalesce(max(id), 0)::text as position,
+              (select jsonb_object_agg(m.organization_id, ${acceptsSql('o')})
+                 from memberships m join organizations o on o.id = m.organization_id where m.user_id = ?) as accepted
+         from membership_events`,
+      [...acceptsParams({ scope }), userId],
+    );
+    const accepted = typeof row?.accepted === 'string' ? (JSON.parse(row.accepted) as Record<string, boolean>) : (row?.accepted ?? {});
+    return { position: row?.position ?? '0', role: null, status: null, accepted };
   }
-  // One statement = one snapshot: the position and the membership agree.
+  // One statement = one snapshot: the position and the membership agree. Out of scope reads as no membership.
   const [row] = await em.execute<Snapshot[]>(
-    `select (select coalesce(max(id), 0)::text from membership_events) as position, m.role, m.status
+    `select (select coalesce(max(id), 0)::text from membership_events) as position, m.role, m.status, null as accepted
        from (select 1) one
-       left join memberships m on m.user_id = ? and m.organization_id = ?`,
-    [userId, organizationId],
+       left join (memberships m join organizations o on o.id = m.organization_id and ${acceptsSql('o')})
+              on m.user_id = ? and m.organization_id = ?`,
+    [...acceptsParams({ scope }), userId, organizationId],
   );
-  return row ?? { position: '0', role: null, status: null };
+  return row ?? { position: '0', role: null, status: null, accepted: null };
+};
+
+/** Which of these organizations accept the scope now. */
+const acceptedOrganizations = async (em: Em, organizationIds: readonly string[], scope: AuthenticationScope): Promise<Set<string>> => {
+  const rows = await em.execute<{ id: string }[]>(
+    `select o.id from organizations o where o.id in (select jsonb_array_elements_text(?::jsonb)) and ${acceptsSql('o')}`,
+    [JSON.stringify(organizationIds), ...acceptsParams({ scope })],
+  );
+  return new Set(rows.map((r) => r.id));
 };
 
 type Result = IteratorResult<MembershipEventRecord>;
@@ -109,11 +140,14 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
-class MembershipEventStream implements EventStream, EventListener {
+class MembershipEventStream implements EventStream, EventListener, ScopedListener {
   // The hub's filter: an organization's events, or (without one) the viewer's own.
   readonly organizationId: string | undefined;
   readonly userId: string | undefined;
+  readonly scope: AuthenticationScope;
   readonly #viewer: string;
+  /** Viewer streams: organization → accepts the session (unknown ones are looked up before their events pass). */
+  #accepted = new Map<string, boolean>();
   #hub: EventHub | undefined;
   readonly #em: () => Em;
   readonly #maxBuffered: number;
@@ -132,8 +166,9 @@ class MembershipEventStream implements EventStream, EventListener {
   #waiter: Waiter | undefined;
   #moreWaiters: Waiter[] | undefined;
 
-  constructor(hub: EventHub, em: () => Em, viewer: string, organizationId: string | undefined, maxBuffered: number, pageSize: number) {
+  constructor(hub: EventHub, em: () => Em, viewer: string, organizationId: string | undefined, scope: AuthenticationScope, maxBuffered: number, pageSize: number) {
     this.organizationId = organizationId;
+    this.scope = scope;
     this.userId = organizationId === undefined ? viewer : undefined;
     this.#viewer = viewer;
     this.#em = em;
@@ -144,7 +179,8 @@ class MembershipEventStream implements EventStream, EventListener {
   }
 
   /** After the snapshot: where the stream starts, and whether it replays first. */
-  start(checkpoint: string, after: string | null): void {
+  start(checkpoint: string, after: string | null, accepted: Record<string, boolean> | null): void {
+    if (accepted) this.#accepted = new Map(Object.entries(accepted));
     this.#checkpoint = checkpoint;
     this.#lastSent = after ?? checkpoint;
     if (after !== null && compareEventIds(after, checkpoint) < 0) this.#catchUp = true;
@@ -162,6 +198,17 @@ class MembershipEventStream implements EventStream, EventListener {
       this.#catchUp = true;
     } else this.#buffer.push(event);
     this.#serve();
+  }
+
+  loseAccess(): void {
+    if (this.#closed || this.#failure || this.organizationId === undefined) return;
+    this.#failure = lostAccess(this.organizationId);
+    this.stopListening();
+    this.#serve();
+  }
+
+  forgetScope(): void {
+    this.#accepted.clear();
   }
 
   stopListening(): void {
@@ -212,7 +259,7 @@ class MembershipEventStream implements EventStream, EventListener {
     if (compareEventIds(e.id, this.#lastSent) <= 0) return undefined; // already sent (replay and live overlap)
     this.#lastSent = e.id;
     const organizationId = this.organizationId;
-    if (organizationId === undefined) return e;
+    if (organizationId === undefined) return this.#accepted.get(e.organizationId) ? e : undefined;
     if (e.userId === this.#viewer) {
       if (endsAccess(e)) {
         if (compareEventIds(e.id, this.#checkpoint) > 0) {
@@ -240,8 +287,10 @@ class MembershipEventStream implements EventStream, EventListener {
         w.reject(failure);
         continue;
       }
-      const fromPage = this.#page.shift();
+      const fromPage = this.#page[0];
       if (fromPage) {
+        if (this.#lookUpScope(fromPage)) return;
+        this.#page.shift();
         const e = this.#consider(fromPage);
         if (e) this.#takeWaiter().resolve({ done: false, value: e });
         continue;
@@ -250,14 +299,40 @@ class MembershipEventStream implements EventStream, EventListener {
         this.#read();
         return;
       }
-      const live = this.#buffer.shift();
+      const live = this.#buffer[0];
       if (live) {
+        if (this.#lookUpScope(live)) return;
+        this.#buffer.shift();
         const e = this.#consider(live);
         if (e) this.#takeWaiter().resolve({ done: false, value: e });
         continue;
       }
       return; // nothing yet: the waiter stays until deliver() or the end
     }
+  }
+
+  /**
+   * Viewer streams: an event of an organization whose acceptance is not known yet waits for
+   * one read of it (true: a read started; #serve runs again when it settles).
+   */
+  #lookUpScope(e: MembershipEventRecord): boolean {
+    if (this.organizationId !== undefined || this.#accepted.has(e.organizationId) || compareEventIds(e.id, this.#lastSent) <= 0) return false;
+    this.#reading = true;
+    const ids = [...new Set([...this.#page, ...this.#buffer].map((x) => x.organizationId).filter((id) => !this.#accepted.has(id)))];
+    acceptedOrganizations(this.#em(), ids, this.scope).then(
+      (accepted) => {
+        this.#reading = false;
+        for (const id of ids) this.#accepted.set(id, accepted.has(id));
+        this.#serve();
+      },
+      (error: unknown) => {
+        this.#reading = false;
+        const w = this.#closed ? undefined : this.#waiter && this.#takeWaiter();
+        this.#finish();
+        w?.reject(error);
+      },
+    );
+    return true;
   }
 
   /** One page from the log; whatever is dispatched meanwhile lands in the (fresh) buffer or sets catchUp again. */
@@ -295,12 +370,12 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   const pageSize = Math.max(1, options.pageSize ?? 500);
 
   // 1. Listen first.
-  const stream = new MembershipEventStream(hub, em, userId, organizationId, maxBuffered, pageSize);
+  const stream = new MembershipEventStream(hub, em, userId, organizationId, options.scope, maxBuffered, pageSize);
 
   // 2. Snapshot and access check.
   let snap: Snapshot;
   try {
-    snap = await snapshot(em(), userId, organizationId);
+    snap = await snapshot(em(), userId, organizationId, options.scope);
     if (organizationId !== undefined) {
       if (snap.role === null || snap.status === null) throw organizationNotFound(organizationId);
       assertAccess({ role: snap.role, status: snap.status, organization: { id: organizationId } }, 'enter');
@@ -316,6 +391,6 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   }
 
   // 3. Replay (when asked and there is something after `after`), then live.
-  stream.start(snap.position, after);
+  stream.start(snap.position, after, snap.accepted);
   return stream;
 };

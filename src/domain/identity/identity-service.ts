@@ -1,8 +1,17 @@
 /** Users, sessions and API tokens. Secrets are returned once and stored as SHA-256. */
 import { createHash } from 'node:crypto';
-import { Session, User, type UserEntity } from '../../persistence/entities.js';
+import { Organization, Session, type SessionEntity, User, type UserEntity } from '../../persistence/entities.js';
 import type { Principal } from '../access.js';
-import { badInput, checkName, DomainError, normalizeEmail } from '../model/index.js';
+import {
+  type Authentication,
+  authenticationScope,
+  badInput,
+  checkName,
+  DomainError,
+  isAuthentication,
+  mergeAuthentications,
+  normalizeEmail,
+} from '../model/index.js';
 import { type Clock, newId, newSecret } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { executePrepared } from '../../persistence/orm.js';
@@ -39,7 +48,7 @@ export const issueSession = (
   uow: UnitOfWork,
   user: UserEntity | string,
   kind: 'SESSION' | 'API_TOKEN',
-  opts: { organizationId: string | null; name?: string | null; ttlSeconds: number | null },
+  opts: { organizationId: string | null; name?: string | null; ttlSeconds: number | null; authentications: readonly Authentication[] },
 ): IssuedSecret => {
   const token = newSecret(kind === 'SESSION' ? SESSION_PREFIX : API_TOKEN_PREFIX);
   const expiresAt = opts.ttlSeconds === null ? null : new Date(uow.now.getTime() + opts.ttlSeconds * 1000);
@@ -50,6 +59,7 @@ export const issueSession = (
     name: opts.name ?? null,
     user: typeof user === 'string' ? user : user.id,
     currentOrganization: opts.organizationId,
+    authentications: [...opts.authentications],
     createdAt: uow.now,
     expiresAt,
     revokedAt: null,
@@ -57,11 +67,42 @@ export const issueSession = (
   return { id: s.id, token, name: s.name ?? null, createdAt: s.createdAt, expiresAt };
 };
 
+const live = (s: SessionEntity | null, now: Date): SessionEntity | null => (s && !s.revokedAt && (!s.expiresAt || s.expiresAt > now) ? s : null);
+
+/**
+ * The session a sign-in ends with (SPEC §6). When the browser already holds a live session of
+ * the same user — its cookie, or the session that started this sign-in — that session gains
+ * the new authentication, and a new secret: the old one stops working, so a secret planted in
+ * or copied from a browser never gains scope. Otherwise a new session; a session of another
+ * user that the browser's cookie held is ended (the sign-in replaces it).
+ */
+export const signInSession = async (
+  uow: UnitOfWork,
+  userId: string,
+  authentication: Authentication,
+  opts: { organizationId: string; ttlSeconds: number | null; browserSecret?: string | null; startedBySessionId?: string | null },
+): Promise<IssuedSecret> => {
+  const fromCookie = opts.browserSecret && opts.browserSecret.length <= 200 ? live(await uow.em.findOne(Session, { tokenHash: hashSecret(opts.browserSecret) }), uow.now) : null;
+  const fromStart = !fromCookie && opts.startedBySessionId ? live(await uow.em.findOne(Session, { id: opts.startedBySessionId }), uow.now) : null;
+  const held = fromCookie ?? fromStart;
+  if (held && held.kind === 'SESSION' && held.user.id === userId) {
+    const token = newSecret(SESSION_PREFIX);
+    held.tokenHash = hashSecret(token);
+    held.authentications = mergeAuthentications(held.authentications, [authentication]);
+    held.currentOrganization = uow.em.getReference(Organization, opts.organizationId, { wrapped: true });
+    held.expiresAt = opts.ttlSeconds === null ? null : new Date(uow.now.getTime() + opts.ttlSeconds * 1000);
+    return { id: held.id, token, name: null, createdAt: held.createdAt, expiresAt: held.expiresAt ?? null };
+  }
+  if (fromCookie) fromCookie.revokedAt = uow.now;
+  return issueSession(uow, userId, 'SESSION', { organizationId: opts.organizationId, ttlSeconds: opts.ttlSeconds, authentications: [authentication] });
+};
+
 interface SessionRow {
   id: string;
   user_id: string;
   kind: 'SESSION' | 'API_TOKEN';
   current_organization_id: string | null;
+  authentications: string | string[];
   email: string;
   display_name: string | null;
   last_visited_organization_id: string | null;
@@ -80,7 +121,7 @@ export class IdentityService {
     if (!secret || secret.length > 200) throw unauthenticated();
     const rows = await executePrepared<SessionRow[]>(
       this.tx.sql,
-        `select s.id, s.user_id, s.kind, s.current_organization_id, u.email, u.display_name,
+        `select s.id, s.user_id, s.kind, s.current_organization_id, s.authentications, u.email, u.display_name,
                 u.last_visited_organization_id, u.created_at as user_created_at
            from sessions s join users u on u.id = s.user_id
           where s.token_hash = ? and s.revoked_at is null and (s.expires_at is null or s.expires_at > ?)`,
@@ -88,11 +129,15 @@ export class IdentityService {
     );
     const row = rows[0];
     if (!row) throw unauthenticated();
+    const raw = (typeof row.authentications === 'string' ? JSON.parse(row.authentications) : row.authentications) as string[];
+    const authentications = raw.filter(isAuthentication);
     return {
       userId: row.user_id,
       sessionId: row.id,
       sessionKind: row.kind,
       currentOrganizationId: row.current_organization_id,
+      authentications,
+      scope: authenticationScope(authentications),
       user: {
         id: row.user_id,
         email: row.email,
@@ -103,23 +148,30 @@ export class IdentityService {
     };
   }
 
-  /** A browser session for a user who signed in (SAML) or for tests. */
-  createSession(userId: string, organizationId: string | null): Promise<IssuedSecret> {
+  /** A browser session with these authentications (sign-in routes make theirs in their own transaction). */
+  createSession(userId: string, organizationId: string | null, authentications: readonly Authentication[]): Promise<IssuedSecret> {
     return this.tx.run({ kind: 'user', userId }, async (uow) =>
-      issueSession(uow, userId, 'SESSION', { organizationId, ttlSeconds: this.sessionTtlSeconds }),
+      issueSession(uow, userId, 'SESSION', { organizationId, ttlSeconds: this.sessionTtlSeconds, authentications }),
     );
   }
 
-  /** A long-lived token for scripts, created by a user for itself; inherits the current organization. */
+  /**
+   * A long-lived token for scripts, created by a user for itself; inherits the current
+   * organization and the creating session's authentications as they are now (never wider).
+   */
   createApiToken(principal: Principal, name: string): Promise<IssuedSecret> {
     const clean = checkName(name, 'name', 100);
-    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) =>
-      issueSession(uow, principal.userId, 'API_TOKEN', {
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      // Read from the row, not the request's copy: what the session holds at this moment.
+      const session = await uow.em.findOne(Session, { id: principal.sessionId, revokedAt: null });
+      if (!session) throw unauthenticated();
+      return issueSession(uow, principal.userId, 'API_TOKEN', {
         organizationId: principal.currentOrganizationId,
         name: clean,
         ttlSeconds: null,
-      }),
-    );
+        authentications: session.authentications,
+      });
+    });
   }
 
   /** Revokes the session or API token the caller used. */

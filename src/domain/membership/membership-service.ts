@@ -3,12 +3,11 @@ import { LockMode } from '@mikro-orm/core';
 import { Membership, type MembershipEntity, Session, TeamMember, User } from '../../persistence/entities.js';
 import type { Em } from '../../persistence/orm.js';
 import { executePrepared } from '../../persistence/orm.js';
-import { assertAccess, organizationNotFound, type Principal, requireAccess } from '../access.js';
+import { acceptsParams, acceptsSql, assertAccess, organizationNotFound, type Principal, requireAccess } from '../access.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
 import { enqueueInvitation } from '../invitations/outbox.js';
 import {
   allowedTargets,
-  canEnter,
   DomainError,
   effectivePermissions,
   normalizeEmail,
@@ -182,6 +181,7 @@ export class MembershipService {
         `with m as (
            update memberships set last_visited_at = ?
             where user_id = ? and organization_id = ? and status = 'ACTIVE' and role <> 'NO_ACCESS'
+              and exists (select 1 from organizations o where o.id = ? and ${acceptsSql('o')})
            returning *
          ), visited_user as (
            update users set last_visited_organization_id = ?, updated_at = ? where id = ? and exists (select 1 from m)
@@ -192,7 +192,7 @@ export class MembershipService {
                 coalesce((select jsonb_agg(t.policies) from team_members tm join teams t on t.key = tm.team_key
                            where tm.membership_id = m.id), '[]'::jsonb) as team_policies
            from m join organizations o on o.id = m.organization_id`,
-        [now, principal.userId, organizationId, organizationId, now, principal.userId, organizationId, principal.sessionId],
+        [now, principal.userId, organizationId, organizationId, ...acceptsParams(principal), organizationId, now, principal.userId, organizationId, principal.sessionId],
     );
     const row = rows[0];
     if (!row) return null;
@@ -245,21 +245,22 @@ export class MembershipService {
 }
 
 /**
- * An organization keeps at least one ORG_ADMIN who can enter it; a change of `m` to
+ * An organization keeps at least one ACTIVE ORG_ADMIN (STAGED and INVITED admins have never
+ * signed in, so they keep nobody in charge); a change of `m` to
  * `nextRole`/`nextStatus` (null/null: removal) that would leave none is refused (CONFLICT),
  * whoever asks for it. Every path that demotes, disables or removes a membership (GraphQL,
  * SCIM, SAML) should call this; it takes the organization's lock so that two concurrent
  * changes cannot both pass. Read `m` after the lock (lockOrganization) for an exact answer.
  */
 export const guardLastOrgAdmin = async (em: Em, m: MembershipEntity, nextRole: OrganizationRole | null, nextStatus: UserStatus | null): Promise<void> => {
-  const wasAdmin = m.role === 'ORG_ADMIN' && canEnter(m);
-  const staysAdmin = nextRole === 'ORG_ADMIN' && nextStatus !== null && canEnter({ role: nextRole, status: nextStatus });
+  const wasAdmin = m.role === 'ORG_ADMIN' && m.status === 'ACTIVE';
+  const staysAdmin = nextRole === 'ORG_ADMIN' && nextStatus === 'ACTIVE';
   if (!wasAdmin || staysAdmin) return;
   await lockOrganization(em, m.organization.id);
   const others = await em.count(Membership, {
     organization: m.organization.id,
     role: 'ORG_ADMIN',
-    status: { $ne: 'DISABLED' },
+    status: 'ACTIVE',
     id: { $ne: m.id },
   });
   if (others === 0)

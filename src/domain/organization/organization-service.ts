@@ -1,5 +1,7 @@
 /** Organizations and their automatic user access settings. */
+import { LockMode } from '@mikro-orm/core';
 import { Membership, Organization, type OrganizationEntity, User } from '../../persistence/entities.js';
+import { SamlConnection, SamlTrust } from '../../persistence/saml-entities.js';
 import { type Principal, requireAccess } from '../access.js';
 import { findOrCreateUser, type IssuedSecret, issueSession } from '../identity/identity-service.js';
 import { membershipWriter } from '../membership/membership-writer.js';
@@ -11,6 +13,7 @@ import {
   DomainError,
   emailDomain,
   normalizeEmail,
+  notFound,
   type OrganizationRole,
   ROLES_GRANTABLE_BY_AUTOMATION,
 } from '../model/index.js';
@@ -59,6 +62,9 @@ export class OrganizationService {
       const user = await uow.em.findOneOrFail(User, { id: principal.userId });
       const org = await this.insertOrganization(uow, id, name);
       membershipWriter(uow).join(user, org, { role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+      // Its creator must be able to enter it: it trusts the connections the creating session signed in through.
+      for (const connectionId of principal.scope.connectionIds)
+        uow.em.create(SamlTrust, { id: newId('str'), connection: uow.em.getReference(SamlConnection, connectionId), organization: org, createdAt: uow.now });
       return org;
     });
   }
@@ -72,7 +78,31 @@ export class OrganizationService {
       const org = await this.insertOrganization(uow, id, name);
       const user = await findOrCreateUser(uow, email);
       membershipWriter(uow).join(user, org, { role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
-      const apiToken = issueSession(uow, user, 'API_TOKEN', { organizationId: org.id, name: `bootstrap ${org.id}`, ttlSeconds: null });
+      const apiToken = issueSession(uow, user, 'API_TOKEN', { organizationId: org.id, name: `bootstrap ${org.id}`, ttlSeconds: null, authentications: ['OPERATOR'] });
+      return { organization: org, userId: user.id, email, apiToken };
+    });
+  }
+
+  /**
+   * CLI recovery of a locked-out organization: the user (created when new) becomes an ACTIVE
+   * ORG_ADMIN there — from any status, DISABLED included, as only the operator can decide — and
+   * gets an OPERATOR API token. Events carry the actor `cli`.
+   */
+  grantAdmin(input: { organizationId: string; adminEmail: string }, actor: Actor = { kind: 'cli' }): Promise<BootstrapResult> {
+    const organizationId = checkOrganizationId(input.organizationId, 'org-id');
+    const email = normalizeEmail(input.adminEmail, 'admin-email');
+    return this.tx.run(actor, async (uow) => {
+      const org = await uow.em.findOne(Organization, { id: organizationId });
+      if (!org) throw notFound('Organization', organizationId);
+      const user = await findOrCreateUser(uow, email);
+      const writer = membershipWriter(uow);
+      const existing = await uow.em.findOne(Membership, { user, organization: org }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!existing) writer.join(user, org, { role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+      else {
+        if (existing.role !== 'ORG_ADMIN') writer.setRole(existing, 'ORG_ADMIN');
+        if (existing.status !== 'ACTIVE') writer.setStatus(existing, 'ACTIVE');
+      }
+      const apiToken = issueSession(uow, user, 'API_TOKEN', { organizationId: org.id, name: `grant-admin ${org.id}`, ttlSeconds: null, authentications: ['OPERATOR'] });
       return { organization: org, userId: user.id, email, apiToken };
     });
   }

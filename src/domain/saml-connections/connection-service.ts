@@ -13,7 +13,8 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { Organization } from '../../persistence/entities.js';
 import { SamlConnection, type SamlConnectionEntity, SamlSignInFailure, SamlTrust } from '../../persistence/saml-entities.js';
 import type { Em } from '../../persistence/orm.js';
-import { assertAccess, findMembership, type Principal, requireAccess } from '../access.js';
+import { acceptsParams, acceptsPrincipal, acceptsSql, assertAccess, findMembership, type Principal, requireAccess } from '../access.js';
+import { ACCESS_CHANNEL } from '../events/access-watch.js';
 import { badInput, checkName, checkOrganizationId, DomainError, notFound, ORGANIZATION_ID_PATTERN, truncate } from '../model/index.js';
 import { newId } from '../runtime.js';
 import { ATTRIBUTE_PREFIX_PATTERN } from '../saml-sign-in/attributes.js';
@@ -294,6 +295,8 @@ export class SamlConnectionService {
       const trust = await uow.em.findOne(SamlTrust, { connection: c, organization });
       if (!trust) return false;
       uow.em.remove(trust);
+      // Sessions that entered through this connection lose the organization at once; open subscriptions on every instance end.
+      await uow.em.execute('select pg_notify(?, ?)', [ACCESS_CHANNEL, organization.id]);
       if (c.defaultOrganization?.id === organization.id) {
         c.defaultOrganization = null;
         c.updatedAt = uow.now;
@@ -371,14 +374,15 @@ export class SamlConnectionService {
     if (!c) throw connectionNotFound(connectionId);
     const ownerId = c.ownerOrganization.id;
     const membership = await findMembership(em, principal.userId, ownerId);
-    if (membership) {
+    if (membership && (await acceptsPrincipal(em, principal, ownerId))) {
       assertAccess(membership, 'admin');
       return c;
     }
     const trustingAdmin = await em.execute<{ n: number }[]>(
       `select count(*)::int as n from saml_trusts t join memberships m on m.organization_id = t.organization_id
-        where t.connection_id = ? and m.user_id = ?`,
-      [c.id, principal.userId],
+         join organizations o on o.id = t.organization_id
+        where t.connection_id = ? and m.user_id = ? and ${acceptsSql('o')}`,
+      [c.id, principal.userId, ...acceptsParams(principal)],
     );
     if (Number(trustingAdmin[0]?.n ?? 0) > 0)
       throw new DomainError(

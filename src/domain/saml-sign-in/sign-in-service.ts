@@ -25,9 +25,20 @@ import { randomBytes } from 'node:crypto';
 import { Membership, type MembershipEntity, Organization, Team, type TeamEntity, User, type UserEntity } from '../../persistence/entities.js';
 import type { Em } from '../../persistence/orm.js';
 import { SamlConnection, type SamlConnectionEntity, SamlRequest, SamlSignInFailure, SamlTrust } from '../../persistence/saml-entities.js';
-import { issueSession } from '../identity/identity-service.js';
+import { signInSession } from '../identity/identity-service.js';
 import { membershipWriter } from '../membership/membership-writer.js';
-import { DomainError, type MembershipSource, normalizeEmail, notFound, ORGANIZATION_ID_PATTERN, type OrganizationRole, transition, truncate, type UserStatus } from '../model/index.js';
+import {
+  DomainError,
+  type MembershipSource,
+  normalizeEmail,
+  notFound,
+  ORGANIZATION_ID_PATTERN,
+  type OrganizationRole,
+  ssoAuthentication,
+  transition,
+  truncate,
+  type UserStatus,
+} from '../model/index.js';
 import { decideAutomaticAccess } from '../organization/organization-service.js';
 import { newId } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
@@ -108,7 +119,7 @@ export class SamlSignInService {
    * SP-initiated sign-in: stores our AuthnRequest id (single use, 10 minutes) and the
    * organization it is for (sent as RelayState). The organization must trust the connection.
    */
-  startSignIn(connectionId: string, organizationId: string | null): Promise<{ requestId: string; expiresAt: Date; connection: SamlConnectionConfig }> {
+  startSignIn(connectionId: string, organizationId: string | null, startedBySessionId: string | null = null): Promise<{ requestId: string; expiresAt: Date; connection: SamlConnectionConfig }> {
     if (!ORGANIZATION_ID_PATTERN.test(connectionId)) throw connectionNotFound(truncate(connectionId));
     return this.tx.run({ kind: 'saml', connectionId }, async (uow) => {
       const c = await uow.em.findOne(SamlConnection, { id: connectionId });
@@ -120,18 +131,22 @@ export class SamlSignInService {
       // An NCName (SAML IDs are xs:ID): a letter or "_" first.
       const requestId = `_${randomBytes(20).toString('hex')}`;
       const expiresAt = new Date(uow.now.getTime() + AUTHN_REQUEST_TTL_SECONDS * 1000);
-      uow.em.create(SamlRequest, { id: requestId, connection: c, organizationId, createdAt: uow.now, expiresAt, usedAt: null });
+      uow.em.create(SamlRequest, { id: requestId, connection: c, organizationId, sessionId: startedBySessionId, createdAt: uow.now, expiresAt, usedAt: null });
       if (Math.random() < 0.02) await uow.em.execute('delete from saml_requests where id in (select id from saml_requests where expires_at < ? limit 1000)', [uow.now]);
       return { requestId, expiresAt, connection: connectionConfig(c) };
     });
   }
 
-  /** SPEC §2 steps 1–6. Throws DomainError with the spec's codes; NO_ACCESS when nothing can be entered. */
-  async signInWithSaml(assertion: VerifiedSamlAssertion): Promise<SamlSignInResult> {
+  /**
+   * SPEC §2 steps 1–6, within the organizations that trust the connection (SPEC §6). Throws
+   * DomainError with the spec's codes; NO_ACCESS when nothing can be entered. `browserSecret`:
+   * the session cookie the request carried, if any (a sign-in of the same user adds to it).
+   */
+  async signInWithSaml(assertion: VerifiedSamlAssertion, browserSecret: string | null = null): Promise<SamlSignInResult> {
     const email = checkedEmail(assertion.email);
     // Outside the transaction: a second pool connection inside it could starve the pool.
     const cached = await this.connection(assertion.connectionId);
-    const outcome = await this.tx.run({ kind: 'saml', connectionId: assertion.connectionId }, (uow) => this.run(uow, assertion, email, cached));
+    const outcome = await this.tx.run({ kind: 'saml', connectionId: assertion.connectionId }, (uow) => this.run(uow, assertion, email, cached, browserSecret));
     if (outcome.kind === 'NO_ACCESS') throw noAccess(outcome.email);
     return outcome.result;
   }
@@ -162,7 +177,7 @@ export class SamlSignInService {
     });
   }
 
-  private async run(uow: UnitOfWork, a: VerifiedSamlAssertion, email: string, cached: SamlConnectionConfig): Promise<Outcome> {
+  private async run(uow: UnitOfWork, a: VerifiedSamlAssertion, email: string, cached: SamlConnectionConfig, browserSecret: string | null): Promise<Outcome> {
     const em = uow.em;
 
     // ---- Parse attributes first (pure; INVALID_ATTRIBUTE before anything is read) ----
@@ -178,9 +193,10 @@ export class SamlSignInService {
 
     // ---- InResponseTo / IdP-initiated, and RelayState ----
     let relayState = a.relayState?.trim() ? a.relayState.trim() : null;
+    let startedBySessionId: string | null = null;
     if (a.inResponseTo !== null) {
-      const rows = await em.execute<{ organization_id: string | null }[]>(
-        `update saml_requests set used_at = ? where id = ? and connection_id = ? and used_at is null and expires_at > ? returning organization_id`,
+      const rows = await em.execute<{ organization_id: string | null; session_id: string | null }[]>(
+        `update saml_requests set used_at = ? where id = ? and connection_id = ? and used_at is null and expires_at > ? returning organization_id, session_id`,
         [uow.now, a.inResponseTo, a.connectionId, uow.now],
       );
       const request = rows[0];
@@ -194,6 +210,7 @@ export class SamlSignInService {
           reason: 'RELAY_STATE_MISMATCH',
         });
       relayState = request.organization_id;
+      startedBySessionId = request.session_id;
     }
 
     // ---- Replay: the assertion id, once, across instances (waits for a concurrent insert of the same id) ----
@@ -259,6 +276,8 @@ export class SamlSignInService {
       name: string;
     }
     const byOrganization = new Map<string, Current>(state.memberships.map((m) => [m.organization_id, { row: m, entity: null, role: m.role, status: m.status, name: m.name }]));
+    // The sign-in's scope: organizations that trust the connection (SPEC §6). It lands, and reports, only there.
+    const inScope = new Set([...state.memberships.filter((m) => m.trusts).map((m) => m.organization_id), ...trusted.keys()]);
     const entityOf = (c: Current): MembershipEntity =>
       (c.entity ??= managed<MembershipEntity>(Membership, {
         id: c.row!.id,
@@ -341,7 +360,7 @@ export class SamlSignInService {
       }
 
     // ---- Step 6: landing ----
-    const all = [...byOrganization.entries()];
+    const all = [...byOrganization.entries()].filter(([organizationId]) => inScope.has(organizationId));
     const landing = chooseLanding(
       all.map(([organizationId, c]) => ({ organizationId, organizationName: c.name, role: c.role, status: c.status })),
       relayState,
@@ -358,7 +377,12 @@ export class SamlSignInService {
       user.lastVisitedOrganization = em.getReference(Organization, landing.organizationId, { wrapped: true });
       user.updatedAt = uow.now;
     }
-    const session = issueSession(uow, user, 'SESSION', { organizationId: landing.organizationId, ttlSeconds: this.sessionTtlSeconds });
+    const session = await signInSession(uow, user.id, ssoAuthentication(a.connectionId), {
+      organizationId: landing.organizationId,
+      ttlSeconds: this.sessionTtlSeconds,
+      browserSecret,
+      startedBySessionId,
+    });
     return {
       kind: 'SIGNED_IN',
       result: {
@@ -380,6 +404,8 @@ interface MembershipRow {
   id: string;
   organization_id: string;
   name: string;
+  /** The organization trusts the connection signing in (the sign-in may change and land there). */
+  trusts: boolean;
   role: OrganizationRole;
   status: UserStatus;
   source: MembershipSource;
@@ -415,7 +441,8 @@ const readState = async (em: Em, connectionId: string, email: string, named: str
      select
        (select row_to_json(c) from (select id, attribute_prefix, default_organization_id, allow_idp_initiated from saml_connections where id = ?) c) as connection,
        (select row_to_json(u) from u) as "user",
-       (select coalesce(json_agg(json_build_object('id', ms.id, 'organization_id', ms.organization_id, 'name', o.name, 'role', ms.role, 'status', ms.status, 'source', ms.source)), '[]')
+       (select coalesce(json_agg(json_build_object('id', ms.id, 'organization_id', ms.organization_id, 'name', o.name, 'role', ms.role, 'status', ms.status, 'source', ms.source,
+                 'trusts', exists (select 1 from saml_trusts st where st.connection_id = ? and st.organization_id = ms.organization_id))), '[]')
           from ms join organizations o on o.id = ms.organization_id) as memberships,
        (select coalesce(json_agg(json_build_object('id', o.id, 'name', o.name, 'auto_access_enabled', o.auto_access_enabled,
                  'auto_access_default_role', o.auto_access_default_role, 'auto_access_domains', o.auto_access_domains)), '[]')
@@ -428,7 +455,7 @@ const readState = async (em: Em, connectionId: string, email: string, named: str
           from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) and t.team_id in (select jsonb_array_elements_text(?::jsonb))) as teams,
        (select coalesce(json_agg(json_build_object('membership_id', tm.membership_id, 'team_key', tm.team_key, 'source', tm.source)), '[]')
           from team_members tm join ms on ms.id = tm.membership_id where ms.organization_id in (select jsonb_array_elements_text(?::jsonb))) as team_members`,
-    [email, connectionId, connectionId, JSON.stringify(named), JSON.stringify(groupOrganizations), JSON.stringify(teamIds), JSON.stringify(groupOrganizations)],
+    [email, connectionId, connectionId, connectionId, JSON.stringify(named), JSON.stringify(groupOrganizations), JSON.stringify(teamIds), JSON.stringify(groupOrganizations)],
   );
   const r = rows[0] ?? {};
   const json = <T>(v: unknown, fallback: T): T => (v == null ? fallback : typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));

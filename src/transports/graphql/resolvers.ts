@@ -361,7 +361,7 @@ export class MembershipEventResolver {
       const ctx = requireViewer(context as GraphQLContext);
       const organizationId = (args.organizationId as string | null | undefined) ?? undefined;
       // The domain checks access (NOT_FOUND / FORBIDDEN) and `after` (BAD_USER_INPUT) before the stream exists.
-      const stream = await ctx.container.eventStream({ userId: ctx.principal.userId, organizationId, after: args.after as string | null | undefined });
+      const stream = await ctx.container.eventStream({ userId: ctx.principal.userId, scope: ctx.principal.scope, organizationId, after: args.after as string | null | undefined });
       return countActive(ctx.container.metrics.activeSubscriptions, stream);
     },
   })

@@ -136,7 +136,7 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
           validator,
         );
         email = verified.email;
-        const result = await container.samlSignIn.signInWithSaml(verified);
+        const result = await container.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? null);
         reply.header('cache-control', 'no-store');
         reply.setCookie(SESSION_COOKIE, result.sessionToken, {
           path: '/',
@@ -168,7 +168,10 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
       const raw = request.query.organizationId;
       if (Array.isArray(raw)) throw new DomainError('BAD_USER_INPUT', 'Give organizationId at most once.');
       const organizationId = raw && raw.trim() ? raw.trim() : null;
-      const started = await container.samlSignIn.startSignIn(request.params.connectionId, organizationId);
+      // The browser's session (a top-level navigation carries the SameSite=Lax cookie; the IdP's POST later may not).
+      const cookie = request.cookies[SESSION_COOKIE];
+      const session = cookie ? await container.identity.authenticate(cookie).catch(() => null) : null;
+      const started = await container.samlSignIn.startSignIn(request.params.connectionId, organizationId, session?.sessionId ?? null);
       const url = authnRequestUrl(started.connection, endpointsOf(publicUrl, started.connection.id), started.requestId, organizationId);
       return reply.header('cache-control', 'no-store').redirect(url, 302);
     });
