@@ -76,7 +76,21 @@ export const seedWorld = async (c: Container, o: SeedOptions): Promise<World> =>
   await mapLimit(organizationIds.slice(1), o.parallel, (orgId, i) => joinViewer(orgId, i + 1));
   const viewerUser = await c.identity.findUserByEmail(viewerEmail);
   if (!viewerUser) throw new Error('seed: viewer missing');
-  const viewerSession = await c.identity.createSession(viewerUser.id, null, ['OPERATOR']);
+  // Every organization trusts one SAML connection, and the viewer and switchers signed in
+  // through it: the access rule then takes its costliest branch (the trust lookup).
+  const connectionId = 'scn_bench';
+  await c.db.em().execute(
+    `insert into saml_connections (id, owner_organization_id, name, idp_entity_id, sso_url, signing_certificates, attribute_prefix, allow_idp_initiated, created_at, updated_at)
+     values (?, ?, 'Bench IdP', 'https://idp.bench.example/metadata', 'https://idp.bench.example/sso', '[]', 'SPOTINST', false, now(), now())`,
+    [connectionId, organizationIds[0]],
+  );
+  await c.db.em().execute(
+    `insert into saml_trusts (id, connection_id, organization_id, created_at)
+     select 'str_bench_' || o, ?, o, now() from jsonb_array_elements_text(?::jsonb) o`,
+    [connectionId, JSON.stringify(organizationIds)],
+  );
+  const sso = [`SSO:${connectionId}` as const];
+  const viewerSession = await c.identity.createSession(viewerUser.id, null, sso);
   const viewerPrincipal = await c.identity.authenticate(viewerSession.token);
   // Enter 9 in 10 (STAGED → ACTIVE); the rest stay STAGED, as freshly provisioned users do.
   for (const [i, orgId] of organizationIds.entries()) if (i % 10 !== 9) await c.memberships.switchOrganization(viewerPrincipal, orgId);
@@ -96,7 +110,7 @@ export const seedWorld = async (c: Container, o: SeedOptions): Promise<World> =>
         const orgIndex = organizationIds.indexOf(orgId);
         await c.teams.addTeamMembers(owner, orgId, teams[orgIndex]![0]!, [userId]);
       }
-      const session = await c.identity.createSession(userId, null, ['OPERATOR']);
+      const session = await c.identity.createSession(userId, null, sso);
       const principal = await c.identity.authenticate(session.token);
       for (const orgId of unique) await c.memberships.switchOrganization(principal, orgId);
       return { userId, token: session.token, organizationIds: unique };
