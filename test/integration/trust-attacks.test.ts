@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../helpers/saml.js';
 import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
 import { type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { ok, refused, STAGE, SWITCH } from '../helpers/world.js';
+import { jwtPayload, lastEventId, ok, refused, STAGE, SWITCH } from '../helpers/world.js';
+import { take } from '../helpers/gateway.js';
 
 const ATTACKER_IDP = 'https://evil-idp.example.net/metadata';
 const ATTACKER_SSO = 'https://evil-idp.example.net/sso';
@@ -27,6 +28,7 @@ let victimSession: string;
 /** The attacker's organization, its connection, and a session of the attacker's own admin. */
 let attackerOrg: string;
 let attackerToken: string;
+let attackerUserId: string;
 let attackerConnection: string;
 let attackerSp: SpContext;
 let attackerSpMetadata: string;
@@ -102,6 +104,7 @@ beforeAll(async () => {
   const attacker = await w.gw.bootstrap('Attacker Inc');
   attackerOrg = attacker.orgId;
   attackerToken = attacker.token;
+  attackerUserId = attacker.userId;
   const created = ok(
     await w.gw.gql<any>(
       `mutation($o: ID!, $m: String!) { createSamlConnection(organizationId: $o, metadataXml: $m, settings: { allowIdpInitiated: true, defaultOrganizationId: $o }) { id } }`,
@@ -165,5 +168,215 @@ describe('SP-initiated sign-in: adding to the browser session needs the browser'
     const again = await postAttacker(await forged({ inResponseTo: requestId }), { cookie: `orgway_sign_in=${victimSession}` });
     expect(again.status).toBe(401);
     expect(again.json.error.code).toBe('SAML_REJECTED');
+  });
+});
+
+/** Every row of the victim's organization, and the victim's identity. */
+const victimRows = async () => {
+  const em = w.gw.t.db.em();
+  const q = (sql: string, p: unknown[] = []) => em.execute<Record<string, unknown>[]>(sql, p);
+  return {
+    organization: await q('select * from organizations where id = ?', [victimOrg]),
+    memberships: await q('select * from memberships where organization_id = ? order by id', [victimOrg]),
+    teams: await q('select * from teams where organization_id = ? order by key', [victimOrg]),
+    teamMembers: await q('select tm.* from team_members tm join memberships m on m.id = tm.membership_id where m.organization_id = ? order by tm.id', [victimOrg]),
+    events: await q('select * from membership_events where organization_id = ? order by id', [victimOrg]),
+    trusts: await q('select * from saml_trusts where organization_id = ? order by id', [victimOrg]),
+    connections: await q('select * from saml_connections where owner_organization_id = ? order by id', [victimOrg]),
+    scimTokens: await q('select * from scim_tokens where organization_id = ? order by id', [victimOrg]),
+    victim: await q('select id, email, display_name from users where email = ?', [victimEmail]),
+    victimSessions: await q("select id, token_hash, authentications, current_organization_id, revoked_at from sessions s where s.user_id = (select id from users where email = ?) and s.authentications::text like '%' || ? || '%' order by id", [victimEmail, w.connectionId]),
+  };
+};
+
+/** A session for `email` signed in through the attacker's connection, landing in the attacker's organization. */
+const attackerSignIn = async (email: string, spec: AssertionSpec = {}) => {
+  const r = await postAttacker(await forged({ nameId: email, attributes: { OrgAndRole: [`SPOTINST-${attackerOrg}-ADMIN`] }, ...spec }));
+  expect(r.status, r.text).toBe(200);
+  return r;
+};
+
+describe("a session for the victim's identity, signed through the attacker's own connection", () => {
+  let stolen: string;
+  let before: Awaited<ReturnType<typeof victimRows>>;
+  beforeAll(async () => {
+    before = await victimRows();
+    const r = await attackerSignIn(victimEmail, { attributes: { OrgAndRole: [`SPOTINST-${attackerOrg}-ADMIN`], displayName: ['Hacked Name'] } });
+    stolen = r.json.sessionToken;
+    // The JSON body lists only the attacker's organization: nothing about the victim's.
+    expect(r.json.organizationId).toBe(attackerOrg);
+    expect(r.json.memberships).toEqual([{ organizationId: attackerOrg, role: 'ADMIN', status: 'ACTIVE' }]);
+    expect(r.text).not.toContain(victimOrg);
+  });
+
+  test('naming the victim organization in OrgAndRole, RelayState or OrgAndUserGroups is refused like an organization that does not exist; nothing changes', async () => {
+    const attempts: [string, AssertionSpec, string | undefined][] = [
+      ['OrgAndRole', { attributes: { OrgAndRole: [`SPOTINST-${victimOrg}-ADMIN`] } }, undefined],
+      ['RelayState', { attributes: { Role: ['ADMIN'] } }, victimOrg],
+      ['OrgAndUserGroups', { attributes: { OrgAndRole: [`SPOTINST-${attackerOrg}-ADMIN`], OrgAndUserGroups: [`SPOTINST-${victimOrg}:ugr-any`] } }, undefined],
+    ];
+    for (const [label, spec, relayState] of attempts) {
+      const real = await postAttacker(await forged(spec), relayState === undefined ? {} : { relayState });
+      const ghostSpec = JSON.parse(JSON.stringify(spec).replaceAll(victimOrg, 'no-such-org')) as AssertionSpec;
+      const ghost = await postAttacker(await forged(ghostSpec), relayState === undefined ? {} : { relayState: 'no-such-org' });
+      expect(real.status, label).toBe(400);
+      expect(real.json.error.code, label).toBe('UNKNOWN_ORGANIZATION');
+      expect(real.session).toBeNull();
+      expect({ status: real.status, error: { ...real.json.error, message: real.json.error.message.replaceAll(victimOrg, 'no-such-org') } }, label).toEqual({ status: ghost.status, error: ghost.json.error });
+    }
+    // What the attacker's admins read about those refusals is the same for both too.
+    const failures = ok(
+      await w.gw.gql<any>(`query($o: ID!) { organization(id: $o) { samlConnections { id recentSignInFailures(first: 6) { code message detail email } } } }`, { o: attackerOrg }, attackerToken),
+    ).organization.samlConnections.find((c: any) => c.id === attackerConnection).recentSignInFailures;
+    for (let i = 0; i < 6; i += 2) expect(JSON.stringify(failures[i + 1]).replaceAll(victimOrg, 'no-such-org')).toBe(JSON.stringify(failures[i]));
+    expect(await victimRows()).toEqual(before);
+  });
+
+  test("every door with the session: reads null, mutations and subscription NOT_FOUND, access token and API token stay out; the victim's organization is unchanged", async () => {
+    await expectLockedOut(stolen);
+    const doors: [string, string, Record<string, unknown>][] = [
+      ['stageUser', `mutation($o: ID!) { stageUser(organizationId: $o, email: "plant@evil.example", role: ORG_ADMIN) { id } }`, { o: victimOrg }],
+      ['inviteUser', `mutation($o: ID!) { inviteUser(organizationId: $o, email: "plant@evil.example", role: ORG_ADMIN) { id } }`, { o: victimOrg }],
+      ['setMembershipRole', `mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, { o: victimOrg, u: w.owner.adminUserId }],
+      ['removeMember', `mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }`, { o: victimOrg, u: w.owner.adminUserId }],
+      ['createScimToken', `mutation($o: ID!) { createScimToken(organizationId: $o, name: "exfil") { token } }`, { o: victimOrg }],
+      ['trustSamlConnection (the attacker connection into the victim organization)', `mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }`, { o: victimOrg, c: attackerConnection }],
+      ['untrustSamlConnection', `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`, { o: victimOrg, c: w.connectionId }],
+      ['updateSamlConnection (the victim connection)', `mutation($c: ID!, $m: String!) { updateSamlConnection(connectionId: $c, input: { metadataXml: $m, allowIdpInitiated: true }) { id } }`, { c: w.connectionId, m: idpMetadataXml(ATTACKER_IDP, ATTACKER_SSO, [attackerKeys]) }],
+      ['createSamlConnection', `mutation($o: ID!, $m: String!) { createSamlConnection(organizationId: $o, metadataXml: $m) { id } }`, { o: victimOrg, m: idpMetadataXml(ATTACKER_IDP, ATTACKER_SSO, [attackerKeys]) }],
+      ['setAutomaticUserAccess', `mutation($o: ID!) { setAutomaticUserAccess(organizationId: $o, input: { enabled: true, defaultRole: ADMIN }) { id } }`, { o: victimOrg }],
+      ['createTeam', `mutation($o: ID!) { createTeam(organizationId: $o, input: { name: "x" }) { id } }`, { o: victimOrg }],
+    ];
+    for (const [label, query, variables] of doors) expect(refused(await w.gw.gql(query, variables, stolen)).code, label).toBe('NOT_FOUND');
+
+    const sub = take<any>(w.gw.ws(stolen), 'subscription($o: ID) { membershipChanged(organizationId: $o) { id } }', { o: victimOrg }, 1, 5_000);
+    await sub.done;
+    expect(sub.values).toEqual([]);
+    expect((sub.errors[0] as any)?.extensions?.code ?? (sub.errors[0] as any)?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+    // An API token made from the session is scoped like it, never wider.
+    const apiToken = ok(await w.gw.gql<any>('mutation { createApiToken(name: "persist") { token } }', {}, stolen)).createApiToken.token;
+    expect((await w.principal(apiToken)).authentications).toEqual([`SSO:${attackerConnection}`]);
+    await expectLockedOut(apiToken);
+    // The access token is for the attacker's organization only.
+    const at = ok(await w.gw.gql<any>('{ viewer { accessToken { token organizationId } } }', {}, stolen)).viewer.accessToken;
+    expect(at.organizationId).toBe(attackerOrg);
+    expect(jwtPayload(at.token).org).toBe(attackerOrg);
+
+    const after = await victimRows();
+    expect(after).toEqual(before);
+    // The victim's display name was not taken from the attacker's assertion.
+    expect(after.victim[0]!.display_name).not.toBe('Hacked Name');
+  });
+
+  test("the answers do not reveal that the victim is a member of the victim's organization: the same as for an identity that is a member nowhere else", async () => {
+    const stranger = await attackerSignIn(`stranger.${Math.random().toString(36).slice(2, 8)}@victim.example`);
+    expect(Object.keys(stranger.json).sort()).toEqual(['memberships', 'organizationId', 'sessionToken', 'userId']);
+    expect(stranger.json.memberships).toEqual([{ organizationId: attackerOrg, role: 'ADMIN', status: 'ACTIVE' }]);
+    const probe = async (token: string) => {
+      const out: unknown[] = [];
+      out.push(await w.gw.gql(ORG_READ, { o: victimOrg }, token));
+      out.push(await w.gw.gql(SWITCH, { o: victimOrg }, token));
+      out.push(await w.gw.gql(`mutation($o: ID!) { stageUser(organizationId: $o, email: "x@evil.example") { id } }`, { o: victimOrg }, token));
+      out.push(await w.gw.gql(`mutation($o: ID!) { createScimToken(organizationId: $o, name: "x") { token } }`, { o: victimOrg }, token));
+      out.push(await w.gw.gql(`mutation($c: ID!) { updateSamlConnection(connectionId: $c, input: { name: "x" }) { id } }`, { c: w.connectionId }, token));
+      out.push(ok(await w.gw.gql<any>('{ viewer { organizations { totalCount edges { node { id } membership { role status } } } } }', {}, token)));
+      return out;
+    };
+    expect(await probe(stolen)).toEqual(await probe(stranger.json.sessionToken));
+  });
+
+  test("the session's own event stream carries none of the victim organization's events", async () => {
+    const sub = take<any>(w.gw.ws(stolen), 'subscription($after: ID) { membershipChanged(after: $after) { organizationId type } }', { after: await lastEventId(w.gw) }, 1, 10_000);
+    // A change to the victim's membership in the victim organization, then one in the attacker's.
+    const victim = (await w.gw.t.db.em().execute<{ id: string }[]>('select id from users where email = ?', [victimEmail]))[0]!.id;
+    ok(await w.gw.gql(`mutation($o: ID!) { createTeam(organizationId: $o, input: { id: "stream-probe", name: "Probe" }) { id } }`, { o: victimOrg }, victimOrgAdminToken));
+    ok(await w.gw.gql(`mutation($o: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: "stream-probe", userIds: [$u]) { id } }`, { o: victimOrg, u: victim }, victimOrgAdminToken));
+    ok(await w.gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, { o: attackerOrg, u: victim }, attackerToken));
+    await sub.done;
+    expect(sub.errors).toEqual([]);
+    expect(sub.values.map((v) => v.membershipChanged)).toEqual([{ organizationId: attackerOrg, type: 'ROLE_CHANGED' }]);
+    ok(await w.gw.gql(`mutation($o: ID!) { deleteTeam(organizationId: $o, teamId: "stream-probe") }`, { o: victimOrg }, victimOrgAdminToken));
+    before = await victimRows();
+  });
+
+  test("cookies at the ACS: the attacker's session of the victim, or the attacker's own, never gains the victim's connection", async () => {
+    // With its own stolen session as the cookie: same user, so the session is added to; still only the attacker's connection.
+    const merged = await postAttacker(await forged({ attributes: { OrgAndRole: [`SPOTINST-${attackerOrg}-VIEWER`] } }), { cookie: `orgway_session=${stolen}` });
+    expect(merged.status, merged.text).toBe(200);
+    expect((await w.principal(merged.json.sessionToken)).authentications).toEqual([`SSO:${attackerConnection}`]);
+    await expectLockedOut(merged.json.sessionToken);
+    stolen = merged.json.sessionToken;
+    // With the attacker admin's API token as the cookie (another user, not a browser session): a new session; the token is ended.
+    const other = await postAttacker(await forged({ attributes: { OrgAndRole: [`SPOTINST-${attackerOrg}-VIEWER`] } }), { cookie: `orgway_sign_in=${attackerToken}` });
+    expect(other.status, other.text).toBe(200);
+    expect((await w.principal(other.json.sessionToken)).authentications).toEqual([`SSO:${attackerConnection}`]);
+    await expectLockedOut(other.json.sessionToken);
+    expect(refused(await w.gw.gql('{ viewer { user { id } } }', {}, attackerToken)).code).toBe('UNAUTHENTICATED');
+    // The attacker admin's token was ended by that sign-in; a new one for the tests below.
+    attackerToken = (await w.gw.container.identity.createSession(attackerUserId, attackerOrg, ['OPERATOR'])).token;
+    expect(await victimRows()).toEqual(before);
+  });
+
+  test("AuthnRequest tricks: a request started at the victim's connection, or for another organization, does not answer at the attacker's", async () => {
+    const atVictim = await startLogin(w.connectionId, undefined, victimOrg);
+    const crossed = await postAttacker(await forged({ inResponseTo: atVictim.requestId }));
+    expect(crossed.status).toBe(401);
+    expect(crossed.json.error.code).toBe('SAML_REJECTED');
+    // A request started for the attacker's organization, answered with the victim's organization as RelayState.
+    const forAttacker = await startLogin(attackerConnection, undefined, attackerOrg);
+    const mismatch = await postAttacker(await forged({ inResponseTo: forAttacker.requestId }), { relayState: victimOrg });
+    expect(mismatch.status).toBe(401);
+    expect(mismatch.json.error.code).toBe('SAML_REJECTED');
+    // Starting at the attacker's connection for the victim's organization is refused as for an organization that does not exist.
+    const res = await fetch(`${w.gw.url}/saml/${attackerConnection}/login?organizationId=${victimOrg}`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    const ghost = await fetch(`${w.gw.url}/saml/${attackerConnection}/login?organizationId=no-such-org`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    expect(res.status).toBe(ghost.status);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(await res.json()).replaceAll(victimOrg, 'no-such-org')).toBe(JSON.stringify(await ghost.json()));
+    expect(await victimRows()).toEqual(before);
+  });
+
+  test("createOrganization with the session trusts only the session's own connection; the new organization opens no door to the victim's", async () => {
+    const created = ok(await w.gw.gql<any>('mutation { createOrganization(input: { name: "Squat" }) { id } }', {}, stolen)).createOrganization.id as string;
+    const trusts = await w.gw.t.db.em().execute<{ connection_id: string }[]>('select connection_id from saml_trusts where organization_id = ?', [created]);
+    expect(trusts.map((t) => t.connection_id)).toEqual([attackerConnection]);
+    expect(ok(await w.gw.gql<any>(ORG_READ, { o: created }, stolen)).organization.viewerMembership.role).toBe('ORG_ADMIN');
+    await expectLockedOut(stolen);
+    expect(await victimRows()).toEqual(before);
+  });
+});
+
+describe("the attacker's organization trusts the victim's connection (its id is public: it is in every login URL)", () => {
+  test("a trust from outside opens no door into the victim's organization, for the attacker or with the victim's own sign-ins", async () => {
+    const before = await victimRows();
+    const squat = await w.gw.bootstrap('Squatter');
+    ok(await w.gw.gql(`mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }`, { o: squat.orgId, c: w.connectionId }, squat.token));
+    // The squatter's admin may not change the connection (it is the victim organization's).
+    const update = refused(await w.gw.gql(`mutation($c: ID!) { updateSamlConnection(connectionId: $c, input: { allowIdpInitiated: true, attributePrefix: "EVIL" }) { id } }`, { c: w.connectionId }, squat.token));
+    expect(update.code).toBe('FORBIDDEN');
+    // Nor reach the victim organization.
+    await expectLockedOut(squat.token);
+    // A sign-in of the victim through the victim's connection may now land in the squatter's organization
+    // only if the victim is a member there; the victim's session still acts in the victim's organization and nowhere it is not a member.
+    const r = await w.post(await w.samlify({ nameId: victimEmail }), { relayState: victimOrg, json: true });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.memberships.map((m: any) => m.organizationId)).not.toContain(squat.orgId);
+    expect(ok(await w.gw.gql<any>(ORG_READ, { o: squat.orgId }, r.json.sessionToken)).organization).toBeNull();
+    expect(await w.gw.gql(`mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`, { o: squat.orgId, c: w.connectionId }, squat.token)).toEqual({
+      data: { untrustSamlConnection: true },
+    });
+    // The victim's own sign-in touched its membership and sessions; the organization's settings, connection and trusts are as they were.
+    const pick = ({ organization, trusts, connections, scimTokens, teams, teamMembers }: Awaited<ReturnType<typeof victimRows>>) => ({ organization, trusts, connections, scimTokens, teams, teamMembers });
+    expect(pick(await victimRows())).toEqual(pick(before));
+  });
+
+  test("after a sign-in through the attacker's connection moved the victim's last visited organization, the victim's next sign-in still lands in the victim's organization", async () => {
+    await attackerSignIn(victimEmail);
+    const [row] = await w.gw.t.db.em().execute<{ last_visited_organization_id: string }[]>('select last_visited_organization_id from users where email = ?', [victimEmail]);
+    expect(row!.last_visited_organization_id).toBe(attackerOrg);
+    const r = await w.post(await w.samlify({ nameId: victimEmail }), { json: true });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.organizationId).toBe(victimOrg);
   });
 });
