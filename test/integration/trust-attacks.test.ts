@@ -13,6 +13,7 @@ import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
 import { type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
 import { jwtPayload, lastEventId, ok, refused, STAGE, SWITCH } from '../helpers/world.js';
 import { take } from '../helpers/gateway.js';
+import { newUser, patchOp, scimClient } from '../helpers/scim.js';
 
 const ATTACKER_IDP = 'https://evil-idp.example.net/metadata';
 const ATTACKER_SSO = 'https://evil-idp.example.net/sso';
@@ -378,5 +379,71 @@ describe("the attacker's organization trusts the victim's connection (its id is 
     const r = await w.post(await w.samlify({ nameId: victimEmail }), { json: true });
     expect(r.status, r.text).toBe(200);
     expect(r.json.organizationId).toBe(victimOrg);
+  });
+});
+
+describe("the victim's browser cookie, ridden from the attacker's page (cross-site requests)", () => {
+  const plant = () => `mutation { stageUser(organizationId: "${victimOrg}", email: "plant@evil.example", role: ORG_ADMIN) { id } }`;
+
+  test('a mutation by GET (a top-level navigation carries the Lax cookie) is refused; nothing changes', async () => {
+    const before = await victimRows();
+    const res = await fetch(`${w.gw.url}/graphql?query=${encodeURIComponent(plant())}`, { headers: { cookie: `orgway_session=${victimSession}` } });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await victimRows()).toEqual(before);
+  });
+
+  test('a form-encoded or text/plain POST (no preflight) with the cookie is refused; nothing changes', async () => {
+    const before = await victimRows();
+    for (const [type, body] of [
+      ['text/plain', JSON.stringify({ query: plant() })],
+      ['application/x-www-form-urlencoded', `query=${encodeURIComponent(plant())}`],
+    ] as const) {
+      const res = await fetch(`${w.gw.url}/graphql`, { method: 'POST', headers: { 'content-type': type, cookie: `orgway_session=${victimSession}` }, body });
+      expect(res.status, type).toBeGreaterThanOrEqual(400);
+    }
+    expect(await victimRows()).toEqual(before);
+  });
+
+  test("a JSON POST with the cookie from the attacker's origin is FORBIDDEN; nothing changes", async () => {
+    const before = await victimRows();
+    const r = await w.gw.gql(plant(), {}, null, { cookie: `orgway_session=${victimSession}`, origin: 'https://evil.example.net' });
+    expect(refused(r).code).toBe('FORBIDDEN');
+    expect(await victimRows()).toEqual(before);
+  });
+
+  test("a WebSocket opened with the cookie from the attacker's origin gets no subscription", async () => {
+    const sub = take<any>(w.gw.ws(null, { headers: { cookie: `orgway_session=${victimSession}`, origin: 'https://evil.example.net' } }), 'subscription($o: ID) { membershipChanged(organizationId: $o) { id } }', { o: victimOrg }, 1, 5_000);
+    await sub.done;
+    expect(sub.values).toEqual([]);
+    expect(sub.errors.length).toBeGreaterThan(0);
+  });
+});
+
+describe("SCIM in the attacker's organization", () => {
+  test("provisioning the victim's email links the identity but reads and changes nothing of the victim's organization", async () => {
+    const before = await victimRows();
+    const scim = await scimClient(w.gw, { orgId: attackerOrg, token: attackerToken });
+    const bodies: string[] = [];
+    const created = await scim.post('/Users', newUser(victimEmail, { displayName: 'Renamed By Attacker' }));
+    bodies.push(created.text);
+    // Already linked by the sign-ins above (409 uniqueness) or linked now (201): either way one identity.
+    expect([201, 409], created.text).toContain(created.status);
+    const victimId = (await w.gw.t.db.em().execute<{ id: string }[]>('select id from users where email = ?', [victimEmail]))[0]!.id;
+    const got = await scim.get(`/Users/${victimId}`);
+    expect(got.status, got.text).toBe(200);
+    bodies.push(got.text);
+    const list = await scim.get(`/Users?filter=${encodeURIComponent(`userName eq "${victimEmail}"`)}`);
+    bodies.push(list.text);
+    // The shared identity (email, display name) may not be changed from here: the victim belongs to another organization.
+    const rename = await scim.patch(`/Users/${victimId}`, patchOp({ op: 'replace', value: { displayName: 'Renamed By Attacker', emails: [{ value: 'attacker@evil.example', primary: true }] } }));
+    bodies.push(rename.text);
+    expect(rename.status).toBeGreaterThanOrEqual(400);
+    // Disabling or deleting the victim here touches only the attacker's organization.
+    bodies.push((await scim.patch(`/Users/${victimId}`, patchOp({ op: 'replace', path: 'active', value: false }))).text);
+    const del = await scim.del(`/Users/${victimId}`);
+    expect(del.status, del.text).toBe(204);
+    for (const b of bodies) expect(b).not.toContain(victimOrg);
+    expect(await victimRows()).toEqual(before);
+    expect((await w.gw.t.db.em().execute<{ email: string }[]>('select email from users where id = ?', [victimId]))[0]!.email).toBe(victimEmail);
   });
 });
