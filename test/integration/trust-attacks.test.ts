@@ -356,6 +356,11 @@ describe("the attacker's organization trusts the victim's connection (its id is 
     // The squatter's admin may not change the connection (it is the victim organization's).
     const update = refused(await w.gw.gql(`mutation($c: ID!) { updateSamlConnection(connectionId: $c, input: { allowIdpInitiated: true, attributePrefix: "EVIL" }) { id } }`, { c: w.connectionId }, squat.token));
     expect(update.code).toBe('FORBIDDEN');
+    // Nor read who failed to sign in through it (emails of the victim's people).
+    const listed = await w.gw.gql<any>(`query($o: ID!) { organization(id: $o) { samlConnections { id recentSignInFailures { email } } } }`, { o: squat.orgId }, squat.token);
+    expect(listed.data).toEqual({ organization: null });
+    expect(listed.errors!.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(listed)).not.toContain('@');
     // Nor reach the victim organization.
     await expectLockedOut(squat.token);
     // A sign-in of the victim through the victim's connection may now land in the squatter's organization
