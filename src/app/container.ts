@@ -51,6 +51,8 @@ export interface Container {
   eventStream(options: EventStreamOptions): Promise<EventStream>;
   /** Is the database reachable and fully migrated? */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
+  /** Liveness: false when the event hub has not read the log for ORGWAY_EVENT_STALL_MS (a restart may help). */
+  liveness(): { live: boolean; reason?: string };
   close(): Promise<void>;
 }
 
@@ -76,7 +78,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'orgway' } });
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db =
+    options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.database.poolMax, limits: config.database }));
   const ownsDb = !options.db;
   const stopCounting = db.observeStatements(() => metrics.sqlStatements.inc());
 
@@ -101,14 +104,19 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const wakeSource: EventWakeSource =
     db.kind === 'pglite' && db.pglite
       ? new PgliteListenSource(db.pglite, EVENTS_CHANNEL)
-      : new PostgresListenSource(db.databaseUrl!, EVENTS_CHANNEL, (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'));
-  const events = new EventHub(
-    () => db.em(),
-    wakeSource,
-    { published: (n) => metrics.eventsDelivered.inc(n) },
-    5_000,
-    (error) => log.error({ err: error }, 'reading the membership event log failed'),
-  );
+      : new PostgresListenSource(
+          config.databaseListenUrl ?? db.databaseUrl!,
+          EVENTS_CHANNEL,
+          (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'),
+          config.database,
+          config.eventPollMs,
+        );
+  const events = new EventHub(() => db.em(), wakeSource, { published: (n) => metrics.eventsDelivered.inc(n) }, {
+    pollIntervalMs: config.eventPollMs,
+    stallAfterMs: config.eventStallMs,
+    readTimeoutMs: config.database.statementTimeoutMs + 2_000,
+    onError: (error) => log.error({ err: error }, 'reading the membership event log failed'),
+  });
   const outbox = new OutboxSender({
     db,
     transport: config.smtpUrl ? createSmtpTransport(config.smtpUrl) : null,
@@ -149,7 +157,12 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     outbox,
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
+    liveness() {
+      if (!events.stalled) return { live: true };
+      return { live: false, reason: `the membership event log has not been read for ${events.sinceLastReadMs} ms` };
+    },
     async readiness() {
+      if (events.stalled) return { ready: false, reason: `the membership event log has not been read for ${events.sinceLastReadMs} ms` };
       try {
         const pendingNow = await db.orm.migrator.getPending();
         if (pendingNow.length)

@@ -4,7 +4,7 @@
  * one instance; STACK.md: NOTIFY across pglite-socket connections is broken).
  */
 import type { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import { type DatabaseLimits, DEFAULT_DATABASE_LIMITS, GuardedClient, guardedClientOptions } from './orm.js';
 
 /** Something that calls `wake` when events were appended (on any instance). */
 export interface EventWakeSource {
@@ -12,32 +12,56 @@ export interface EventWakeSource {
   stop(): Promise<void>;
 }
 
+/**
+ * LISTEN on one dedicated connection. Every `heartbeatMs` the connection answers a `select 1`
+ * or is replaced: a network path that silently stopped forwarding would otherwise leave it
+ * open and deaf (the hub's periodic poll still delivers meanwhile, just later).
+ */
 export class PostgresListenSource implements EventWakeSource {
-  #client: pg.Client | undefined;
+  #client: GuardedClient | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly url: string,
     private readonly channel: string,
     private readonly onError: (error: unknown) => void = () => undefined,
+    private readonly limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS,
+    private readonly heartbeatMs = 5_000,
   ) {}
 
   async start(wake: () => void): Promise<void> {
     this.#stopped = false;
     await this.connect(wake);
+    let beating = false;
+    this.#heartbeat = setInterval(() => {
+      const c = this.#client;
+      if (!c || beating) return;
+      beating = true;
+      // A statement that gets no answer destroys the connection (GuardedClient), which reconnects.
+      (c.query('select 1') as Promise<unknown>).catch(() => undefined).finally(() => (beating = false));
+    }, this.heartbeatMs);
+    this.#heartbeat.unref();
   }
 
   private async connect(wake: () => void): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'orgway-events' });
+    const { Client: _client, ...options } = guardedClientOptions(this.limits, { startupTimeouts: false });
+    const client = new GuardedClient({ ...options, connectionString: this.url, application_name: 'orgway-events' });
     client.on('notification', () => wake());
     client.on('error', (error) => {
       this.onError(error);
       this.reconnect(wake);
     });
     client.on('end', () => this.reconnect(wake));
-    await client.connect();
-    await client.query(`listen ${this.channel}`);
+    try {
+      await client.connect();
+      await client.query(`listen ${this.channel}`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.#client = client;
     // Anything appended while we were not listening is read now.
     wake();
@@ -59,6 +83,7 @@ export class PostgresListenSource implements EventWakeSource {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#retry) clearTimeout(this.#retry);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     const c = this.#client;
     this.#client = undefined;
     if (c) await c.end().catch(() => undefined);

@@ -106,3 +106,47 @@ describe('refusals name the variable', () => {
     expect(smtp).not.toContain('topsecret');
   });
 });
+
+describe('database time limits and the event hub', () => {
+  test('defaults: 5 s connect, 10 s acquire, 15 s statement, 10 connections; poll every 2 s, stalled after 20 s', () => {
+    const c = loadConfig({});
+    expect(c.database).toEqual({ connectTimeoutMs: 5_000, acquireTimeoutMs: 10_000, statementTimeoutMs: 15_000, poolMax: 10 });
+    expect(c).toMatchObject({ eventPollMs: 2_000, eventStallMs: 20_000, databaseListenUrl: undefined });
+  });
+
+  test('values are read', () => {
+    const c = loadConfig({
+      ORGWAY_DB_CONNECT_TIMEOUT_MS: '1000',
+      ORGWAY_DB_ACQUIRE_TIMEOUT_MS: '2000',
+      ORGWAY_DB_STATEMENT_TIMEOUT_MS: '3000',
+      ORGWAY_DB_POOL_MAX: '4',
+      ORGWAY_EVENT_POLL_MS: '500',
+      ORGWAY_EVENT_STALL_MS: '1000',
+      DATABASE_LISTEN_URL: 'postgres://u:p@db:5432/orgway',
+    });
+    expect(c.database).toEqual({ connectTimeoutMs: 1000, acquireTimeoutMs: 2000, statementTimeoutMs: 3000, poolMax: 4 });
+    expect(c).toMatchObject({ eventPollMs: 500, eventStallMs: 1000, databaseListenUrl: 'postgres://u:p@db:5432/orgway' });
+  });
+
+  test.each([
+    ['ORGWAY_DB_CONNECT_TIMEOUT_MS', '0'],
+    ['ORGWAY_DB_ACQUIRE_TIMEOUT_MS', '5s'],
+    ['ORGWAY_DB_STATEMENT_TIMEOUT_MS', '-1'],
+    ['ORGWAY_DB_POOL_MAX', '0'],
+    ['ORGWAY_EVENT_POLL_MS', '10'],
+    ['ORGWAY_EVENT_STALL_MS', '1e4'],
+    ['DATABASE_LISTEN_URL', 'mysql://db/orgway'],
+  ])('%s=%s is refused, naming the variable', (name, value) => {
+    expect(refusal({ [name]: value })).toContain(name);
+  });
+
+  test('a stall time under two poll intervals is refused, naming both', () => {
+    const message = refusal({ ORGWAY_EVENT_POLL_MS: '1000', ORGWAY_EVENT_STALL_MS: '1500' });
+    expect(message).toContain('ORGWAY_EVENT_STALL_MS');
+    expect(message).toContain('ORGWAY_EVENT_POLL_MS');
+  });
+
+  test('DATABASE_LISTEN_URL is shown with its password masked', () => {
+    expect(refusal({ DATABASE_LISTEN_URL: 'postgres://u:secret@db:port/orgway' })).not.toContain('secret');
+  });
+});

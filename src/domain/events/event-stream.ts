@@ -38,6 +38,7 @@
 import type { Em } from '../../persistence/orm.js';
 import { assertAccess, organizationNotFound } from '../access.js';
 import { canEnter, DomainError, type OrganizationRole, type UserStatus } from '../model/index.js';
+import { databaseUnavailable } from '../unavailable.js';
 import type { EventHub, EventListener } from './event-hub.js';
 import { compareEventIds, type MembershipEventRecord, readEventsAfter } from './event-log.js';
 
@@ -293,6 +294,8 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   const after = options.after == null ? null : checkEventId(String(options.after));
   const maxBuffered = Math.max(1, options.maxBuffered ?? 1_000);
   const pageSize = Math.max(1, options.pageSize ?? 500);
+  // A stalled hub would deliver nothing live: refuse now, the client retries later with `after`.
+  if (hub.stalled) throw databaseUnavailable();
 
   // 1. Listen first.
   const stream = new MembershipEventStream(hub, em, userId, organizationId, maxBuffered, pageSize);
