@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Principal } from '../domain/access.js';
 import { EventHub } from '../domain/events/event-hub.js';
-import { EVENTS_CHANNEL } from '../domain/events/event-log.js';
+import { CommitNotifier, EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
 import { IdentityService } from '../domain/identity/identity-service.js';
 import { OutboxSender } from '../domain/invitations/sender.js';
@@ -93,7 +93,17 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     );
   }
 
-  const tx = createTransactionRunner(db, clock, { eventsAppended: (n) => metrics.eventsPublished.inc(n) });
+  // After a commit that appended events: wake this instance's hub now, and every instance's
+  // through NOTIFY, sent outside the transaction (event-log.ts).
+  let wakeHub = () => undefined as void;
+  const notifier = new CommitNotifier(db.sql, (error) => log.warn({ err: error }, 'notifying other instances of new events failed; they will poll'));
+  const tx = createTransactionRunner(db, clock, {
+    eventsAppended: (n) => {
+      metrics.eventsPublished.inc(n);
+      wakeHub();
+      notifier.notify();
+    },
+  });
   const tokens = new TokenService(tx, clock, {
     issuer: config.publicUrl,
     audience: config.accessTokenAudience,
@@ -117,6 +127,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     readTimeoutMs: config.database.statementTimeoutMs + 2_000,
     onError: (error) => log.error({ err: error }, 'reading the membership event log failed'),
   });
+  if (options.startBackground !== false) wakeHub = () => events.wake();
   const outbox = new OutboxSender({
     db,
     transport: config.smtpUrl ? createSmtpTransport(config.smtpUrl) : null,

@@ -16,7 +16,7 @@
  */
 import type { EventWakeSource } from '../../persistence/event-wake-sources.js';
 import type { Em } from '../../persistence/orm.js';
-import { latestEventId, type MembershipEventRecord, readEventsAfter } from './event-log.js';
+import { type EventPage, latestEventId, type MembershipEventRecord, readEventPage } from './event-log.js';
 
 export interface EventListener {
   readonly organizationId: string | undefined;
@@ -36,11 +36,12 @@ export interface EventHubOptions {
   /** No completed read for this long: the hub is stalled. At least two poll intervals. */
   stallAfterMs?: number;
   onError?: (error: unknown) => void;
-  /** Reading the log (where the hub reads it). */
-  read?: (em: Em, after: string, limit: number) => Promise<MembershipEventRecord[]>;
+  /** Reading the log (tests put a broken or slow read here). */
+  read?: (em: Em, after: string, limit: number) => Promise<EventPage>;
 }
 
 const BATCH = 500;
+const SETTLE_MAX_DELAY_MS = 50;
 
 class ReadTimeout extends Error {
   override readonly name = 'DatabaseTimeoutError';
@@ -64,7 +65,10 @@ export class EventHub {
   readonly #readTimeoutMs: number;
   readonly #stallAfterMs: number;
   readonly #onError: (error: unknown) => void;
-  readonly #read: (em: Em, after: string, limit: number) => Promise<MembershipEventRecord[]>;
+  readonly #read: (em: Em, after: string, limit: number) => Promise<EventPage>;
+  /** Re-read soon while committed events wait for an older transaction to end (grows while it runs). */
+  #settleDelayMs = 0;
+  #settleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly em: () => Em,
@@ -76,7 +80,7 @@ export class EventHub {
     this.#readTimeoutMs = options.readTimeoutMs ?? 10_000;
     this.#stallAfterMs = Math.max(options.stallAfterMs ?? 15_000, 2 * this.#pollIntervalMs);
     this.#onError = options.onError ?? (() => undefined);
-    this.#read = options.read ?? ((em, after, limit) => readEventsAfter(em, { after, limit }));
+    this.#read = options.read ?? ((em, after, limit) => readEventPage(em, { after, limit }));
   }
 
   async start(): Promise<void> {
@@ -96,6 +100,7 @@ export class EventHub {
     this.#started = false;
     if (this.#poll) clearInterval(this.#poll);
     if (this.#retry) clearTimeout(this.#retry);
+    if (this.#settleTimer) clearTimeout(this.#settleTimer);
     await this.source.stop();
     await this.#reading;
   }
@@ -213,15 +218,33 @@ export class EventHub {
 
   private async drain(generation: number): Promise<void> {
     for (;;) {
-      const events = await this.#read(this.em(), this.#highWater, BATCH);
+      const { events, settling } = await this.#read(this.em(), this.#highWater, BATCH);
       if (generation !== this.#generation) return; // abandoned: a newer read owns the high-water mark
       for (const e of events) {
         this.#highWater = e.id;
         this.dispatch(e);
       }
       if (events.length) this.stats.published(events.length);
-      if (events.length < BATCH) return;
+      if (events.length < BATCH) return this.#settleLater(settling, events.length > 0);
     }
+  }
+
+  /**
+   * Committed events above the horizon wait for an older transaction (of any writer) to
+   * end, which may send no notification: read again after 2, 4, 8 … ms, then every 50 ms.
+   */
+  #settleLater(settling: boolean, progressed: boolean): void {
+    if (!settling) {
+      this.#settleDelayMs = 0;
+      return;
+    }
+    this.#settleDelayMs = progressed || this.#settleDelayMs === 0 ? 2 : Math.min(this.#settleDelayMs * 2, SETTLE_MAX_DELAY_MS, this.#pollIntervalMs);
+    if (this.#settleTimer || !this.#started) return;
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.wake();
+    }, this.#settleDelayMs);
+    this.#settleTimer.unref();
   }
 
   private dispatch(e: MembershipEventRecord): void {

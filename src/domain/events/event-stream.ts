@@ -4,7 +4,8 @@
  *
  * Order of operations (ARCHITECTURE.md):
  * 1. listen first: register with the hub, buffering whatever it dispatches from now on;
- * 2. take a snapshot in ONE statement: the log position (max event id) and, for an
+ * 2. take a snapshot in ONE statement: the log position (the newest final event id,
+ *    event-log.ts) and, for an
  *    organization stream, the viewer's membership there. Refuse with NOT_FOUND /
  *    FORBIDDEN here, before the stream exists. The membership row and the events
  *    that describe it commit together, so the snapshot's position is exactly the
@@ -40,7 +41,7 @@ import { assertAccess, organizationNotFound } from '../access.js';
 import { canEnter, DomainError, type OrganizationRole, type UserStatus } from '../model/index.js';
 import { databaseUnavailable } from '../unavailable.js';
 import type { EventHub, EventListener } from './event-hub.js';
-import { compareEventIds, type MembershipEventRecord, readEventsAfter } from './event-log.js';
+import { COMMITTED_BEYOND_HORIZON_SQL, compareEventIds, LATEST_EVENT_ID_SQL, type MembershipEventRecord, readEventsAfter } from './event-log.js';
 
 export interface EventStreamOptions {
   /** The viewer (always). */
@@ -84,21 +85,28 @@ interface Snapshot {
   position: string;
   role: OrganizationRole | null;
   status: UserStatus | null;
+  /** This stream's events the snapshot sees committed above `position` (not final yet when it was taken). */
+  seen: string[];
 }
+
+const ids = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : Array.isArray(v) ? (v as string[]) : []);
 
 const snapshot = async (em: Em, userId: string, organizationId: string | undefined): Promise<Snapshot> => {
   if (organizationId === undefined) {
-    const [row] = await em.execute<{ position: string }[]>('select coalesce(max(id), 0)::text as position from membership_events');
-    return { position: row?.position ?? '0', role: null, status: null };
+    const [row] = await em.execute<{ position: string; seen: unknown }[]>(
+      `select ${LATEST_EVENT_ID_SQL} as position, ${COMMITTED_BEYOND_HORIZON_SQL('user_id')} as seen`,
+      [userId],
+    );
+    return { position: row?.position ?? '0', role: null, status: null, seen: ids(row?.seen) };
   }
-  // One statement = one snapshot: the position and the membership agree.
-  const [row] = await em.execute<Snapshot[]>(
-    `select (select coalesce(max(id), 0)::text from membership_events) as position, m.role, m.status
+  // One statement = one snapshot: the position, the membership and the events seen agree.
+  const [row] = await em.execute<(Omit<Snapshot, 'seen'> & { seen: unknown })[]>(
+    `select ${LATEST_EVENT_ID_SQL} as position, m.role, m.status, ${COMMITTED_BEYOND_HORIZON_SQL('organization_id')} as seen
        from (select 1) one
        left join memberships m on m.user_id = ? and m.organization_id = ?`,
-    [userId, organizationId],
+    [organizationId, userId, organizationId],
   );
-  return row ?? { position: '0', role: null, status: null };
+  return row ? { ...row, seen: ids(row.seen) } : { position: '0', role: null, status: null, seen: [] };
 };
 
 type Result = IteratorResult<MembershipEventRecord>;
@@ -126,6 +134,13 @@ class MembershipEventStream implements EventStream, EventListener {
   #closed = false;
   #failure: DomainError | undefined;
   #checkpoint = '0';
+  /**
+   * Events above the checkpoint that the snapshot already saw committed: part of the past
+   * (a live-only stream skips them; they never end access). Dropped once passed.
+   */
+  #seen: Set<string> | undefined;
+  #seenLast = '0';
+  #liveOnly = false;
   #lastSent = '0';
   /** Organization streams: the viewer could not enter at this point of the replayed history. */
   #suspended = false;
@@ -145,9 +160,14 @@ class MembershipEventStream implements EventStream, EventListener {
   }
 
   /** After the snapshot: where the stream starts, and whether it replays first. */
-  start(checkpoint: string, after: string | null): void {
+  start(checkpoint: string, after: string | null, seen: readonly string[] = []): void {
     this.#checkpoint = checkpoint;
     this.#lastSent = after ?? checkpoint;
+    this.#liveOnly = after === null;
+    if (seen.length) {
+      this.#seen = new Set(seen);
+      this.#seenLast = seen.reduce((m, id) => (compareEventIds(id, m) > 0 ? id : m), '0');
+    }
     if (after !== null && compareEventIds(after, checkpoint) < 0) this.#catchUp = true;
   }
 
@@ -212,11 +232,14 @@ class MembershipEventStream implements EventStream, EventListener {
   #consider(e: MembershipEventRecord): MembershipEventRecord | undefined {
     if (compareEventIds(e.id, this.#lastSent) <= 0) return undefined; // already sent (replay and live overlap)
     this.#lastSent = e.id;
+    const past = this.#seen?.has(e.id) ?? false;
+    if (this.#seen && compareEventIds(e.id, this.#seenLast) >= 0) this.#seen = undefined;
+    if (past && this.#liveOnly) return undefined; // committed before the subscription started
     const organizationId = this.organizationId;
     if (organizationId === undefined) return e;
     if (e.userId === this.#viewer) {
       if (endsAccess(e)) {
-        if (compareEventIds(e.id, this.#checkpoint) > 0) {
+        if (compareEventIds(e.id, this.#checkpoint) > 0 && !past) {
           this.#failure = lostAccess(organizationId);
           this.stopListening();
         } else this.#suspended = true;
@@ -319,6 +342,6 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   }
 
   // 3. Replay (when asked and there is something after `after`), then live.
-  stream.start(snap.position, after);
+  stream.start(snap.position, after, snap.seen);
   return stream;
 };
