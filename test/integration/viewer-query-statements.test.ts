@@ -42,7 +42,10 @@ const userWithMemberships = async (count: number) => {
 
 const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument | typeof SwitchOrganizationDocument, variables = {}) => {
   const statements: string[] = [];
-  const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
+  // The event hub's reads of the log are the hub's, not the request's (they may land in the window).
+  const stop = gw.container.db.observeStatements((sql) => {
+    if (!/^with h as materialized \(select \(pg_snapshot_xmin/.test(sql)) statements.push(sql);
+  });
   try {
     const r = await gw.gql<any>(query, variables, token);
     return { r, statements };
@@ -197,7 +200,9 @@ test('a page read without timestamps reads them in one statement when a field as
   );
   const scope = gw.container.readScope(principal);
   const statements: string[] = [];
-  const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
+  const stop = gw.container.db.observeStatements((sql) => {
+    if (!/^with h as materialized \(select \(pg_snapshot_xmin/.test(sql)) statements.push(sql);
+  });
   try {
     const page = await scope.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
     expect(statements).toHaveLength(1);
