@@ -22,6 +22,7 @@ import { TokenService } from '../domain/tokens/token-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
+import { checkPoolMode } from '../persistence/pooler-checks.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -79,10 +80,24 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const db =
-    options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.database.poolMax, limits: config.database }));
+    options.db ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolMax: config.database.poolMax,
+      limits: config.database,
+      preparedStatements: config.database.preparedStatements,
+      transactionPooler: config.database.poolMode === 'transaction',
+    }));
   const ownsDb = !options.db;
   const stopCounting = db.observeStatements(() => metrics.sqlStatements.inc());
 
+  // A pooler that cannot work with this configuration is refused before anything else.
+  if (db.kind === 'postgres' && db.databaseUrl)
+    await checkPoolMode(db.databaseUrl, config.database).catch(async (error: unknown) => {
+      if (ownsDb) await db.close();
+      throw error;
+    });
   const migrate = options.migrate ?? db.kind === 'pglite';
   if (migrate) await db.orm.migrator.up();
   const pending = await db.orm.migrator.getPending();
@@ -120,6 +135,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
           (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'),
           config.database,
           config.eventPollMs,
+          async (channel) => void (await db.sql.execute("select pg_notify(?, '')", [channel])),
         );
   const events = new EventHub(() => db.em(), wakeSource, { published: (n) => metrics.eventsDelivered.inc(n) }, {
     pollIntervalMs: config.eventPollMs,
@@ -137,7 +153,12 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   });
 
   if (options.startBackground !== false) {
-    await events.start();
+    try {
+      await events.start();
+    } catch (error) {
+      if (ownsDb) await db.close();
+      throw error;
+    }
     outbox.start();
   }
 

@@ -42,6 +42,14 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL that reaches PostgreSQL directly or through a session-mode pooler')
     .refine((u) => URL.canParse(u), 'is not a valid URL (percent-encode special characters in the password)')
     .optional(),
+  /** `session`: DATABASE_URL reaches PostgreSQL directly or through a session-mode pooler; `transaction`: through a transaction-mode pooler (PgBouncer). */
+  ORGWAY_DB_POOL_MODE: z
+    .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['session', 'transaction'], { error: 'must be session or transaction' }))
+    .default('session'),
+  /** Named prepared statements for the hottest queries; default on, except in transaction pool mode. */
+  ORGWAY_DB_PREPARED_STATEMENTS: z
+    .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['on', 'off'], { error: 'must be on or off' }))
+    .optional(),
   /** Opening a database connection gives up after this long. */
   ORGWAY_DB_CONNECT_TIMEOUT_MS: integer('milliseconds', 100, 600_000).default(5_000),
   /** A request waiting for a pooled connection (all busy) gives up after this long. */
@@ -100,6 +108,9 @@ export interface DatabaseTimeouts {
   acquireTimeoutMs: number;
   statementTimeoutMs: number;
   poolMax: number;
+  /** `transaction`: DATABASE_URL goes through a transaction-mode pooler. */
+  poolMode: 'session' | 'transaction';
+  preparedStatements: boolean;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +137,19 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const poolerProblems: string[] = [];
+  if (e.ORGWAY_DB_POOL_MODE === 'transaction') {
+    if (e.ORGWAY_DB_PREPARED_STATEMENTS === 'on')
+      poolerProblems.push(
+        '  ORGWAY_DB_PREPARED_STATEMENTS: must be off with ORGWAY_DB_POOL_MODE=transaction (a transaction-mode pooler such as PgBouncer 1.18 runs each transaction on any server connection, where a named statement prepared on another does not exist); remove it or set it to off (got "on")',
+      );
+    if (!e.DATABASE_LISTEN_URL)
+      poolerProblems.push(
+        '  DATABASE_LISTEN_URL: required with ORGWAY_DB_POOL_MODE=transaction (LISTEN needs one server connection for the whole session); set it to a URL that reaches PostgreSQL directly or through a session-mode pool (got nothing)',
+      );
+    if (!e.DATABASE_URL) poolerProblems.push('  ORGWAY_DB_POOL_MODE: transaction applies to DATABASE_URL, which is not set (the embedded database has no pooler); remove it (got "transaction")');
+  }
+  if (poolerProblems.length) throw new ConfigError(`Invalid configuration:\n${poolerProblems.join('\n')}`);
   if (e.ORGWAY_EVENT_STALL_MS < 2 * e.ORGWAY_EVENT_POLL_MS)
     throw new ConfigError(
       `Invalid configuration:\n  ORGWAY_EVENT_STALL_MS: must be at least twice ORGWAY_EVENT_POLL_MS (${e.ORGWAY_EVENT_POLL_MS} ms) (got "${e.ORGWAY_EVENT_STALL_MS}")`,
@@ -144,6 +168,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       acquireTimeoutMs: e.ORGWAY_DB_ACQUIRE_TIMEOUT_MS,
       statementTimeoutMs: e.ORGWAY_DB_STATEMENT_TIMEOUT_MS,
       poolMax: e.ORGWAY_DB_POOL_MAX,
+      poolMode: e.ORGWAY_DB_POOL_MODE,
+      preparedStatements: (e.ORGWAY_DB_PREPARED_STATEMENTS ?? (e.ORGWAY_DB_POOL_MODE === 'transaction' ? 'off' : 'on')) === 'on',
     },
     eventPollMs: e.ORGWAY_EVENT_POLL_MS,
     eventStallMs: e.ORGWAY_EVENT_STALL_MS,

@@ -5,6 +5,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import { type DatabaseLimits, DEFAULT_DATABASE_LIMITS, GuardedClient, guardedClientOptions } from './orm.js';
+import { newProbeChannel, PoolerConfigurationError } from './pooler-checks.js';
 
 /** Something that calls `wake` when events were appended (on any instance). */
 export interface EventWakeSource {
@@ -29,11 +30,14 @@ export class PostgresListenSource implements EventWakeSource {
     private readonly onError: (error: unknown) => void = () => undefined,
     private readonly limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS,
     private readonly heartbeatMs = 5_000,
+    /** Sends a notification on a channel through the writers' path (start-up check); none = no check. */
+    private readonly probe?: (channel: string) => Promise<void>,
   ) {}
 
   async start(wake: () => void): Promise<void> {
     this.#stopped = false;
     await this.connect(wake);
+    if (this.probe) await this.#probeDelivery(this.probe);
     let beating = false;
     this.#heartbeat = setInterval(() => {
       const c = this.#client;
@@ -65,6 +69,41 @@ export class PostgresListenSource implements EventWakeSource {
     this.#client = client;
     // Anything appended while we were not listening is read now.
     wake();
+  }
+
+  /**
+   * A notification sent through the writers' path must reach this connection: not so
+   * when it goes through a transaction-mode pooler (the LISTEN stays on a server
+   * connection that other clients then use), which would leave events to the poll.
+   */
+  async #probeDelivery(probe: (channel: string) => Promise<void>): Promise<void> {
+    const client = this.#client!;
+    const channel = newProbeChannel();
+    let received!: () => void;
+    const arrived = new Promise<void>((r) => (received = r));
+    const onNotification = (n: { channel: string }) => {
+      if (n.channel === channel) received();
+    };
+    client.on('notification', onNotification);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await client.query(`listen ${channel}`);
+      await probe(channel);
+      const timeoutMs = this.limits.connectTimeoutMs;
+      const ok = await Promise.race([arrived.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+      if (!ok) {
+        await this.stop();
+        throw new PoolerConfigurationError(
+          `The event listener's connection (DATABASE_LISTEN_URL, else DATABASE_URL) did not receive a test notification within ${timeoutMs} ms: ` +
+            'LISTEN needs a connection that reaches PostgreSQL directly or through a session-mode pool. ' +
+            'Behind a transaction-mode pooler set DATABASE_LISTEN_URL to such a URL (and ORGWAY_DB_POOL_MODE=transaction).',
+        );
+      }
+      await client.query(`unlisten ${channel}`);
+    } finally {
+      clearTimeout(timer);
+      client.off('notification', onNotification);
+    }
   }
 
   private reconnect(wake: () => void): void {

@@ -82,7 +82,7 @@ interface PreparedText {
   text: string;
 }
 
-const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserver | undefined): SqlRunner => {
+const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserver | undefined, named = true): SqlRunner => {
   const connection = orm.em.getConnection();
   const driver = orm.em.getDriver();
   // Errors as em.execute throws them (UniqueConstraintViolationException, …), so callers map one kind.
@@ -90,7 +90,7 @@ const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserve
     (connection.execute(query, params as unknown[]) as Promise<T>).catch((error: unknown) => {
       throw driver.convertException(error as Error);
     });
-  if (!(orm instanceof PostgresORM)) return { execute, prepared: execute };
+  if (!(orm instanceof PostgresORM) || !named) return { execute, prepared: execute };
   // MikroORM's own pg pool (same connections, type parsers and limits), with pg's named
   // statements: pg parses a name once per connection and reuses it after.
   const pool = (connection as unknown as { getNativeClient(): Promise<import('pg').Pool> }).getNativeClient();
@@ -211,6 +211,10 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   poolMax?: number;
   limits?: DatabaseLimits;
+  /** Named prepared statements for the hottest queries (off behind a transaction-mode pooler). Default true. */
+  preparedStatements?: boolean;
+  /** DATABASE_URL goes through a transaction-mode pooler: no start-up parameters it would refuse. */
+  transactionPooler?: boolean;
 }
 
 export const openDatabase = async (options: OpenDatabaseOptions): Promise<Database> => {
@@ -237,7 +241,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       clientUrl: options.databaseUrl,
       pool: { min: 0, max: options.poolMax ?? 10 },
       // A function: MikroORM deep-copies plain option objects (STACK.md P6), the Client class included.
-      driverOptions: () => guardedClientOptions(options.limits ?? DEFAULT_DATABASE_LIMITS),
+      driverOptions: () => guardedClientOptions(options.limits ?? DEFAULT_DATABASE_LIMITS, { startupTimeouts: options.transactionPooler !== true }),
     });
     return {
       kind: 'postgres',
@@ -245,7 +249,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       pglite: undefined,
       databaseUrl: options.databaseUrl,
       em: () => orm.em.fork() as unknown as Em,
-      sql: sqlRunner(orm, () => (observers.size ? notify : undefined)),
+      sql: sqlRunner(orm, () => (observers.size ? notify : undefined), options.preparedStatements !== false),
       observeStatements,
       close: () => orm.close(),
     };

@@ -54,7 +54,15 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
     ORGWAY_SHUTDOWN_TIMEOUT_MS: '3000',
     ...options.env,
   });
-  const own = options.databaseUrl ? await openDatabase({ databaseUrl: options.databaseUrl, poolMax: 5, limits: config.database }) : undefined;
+  const own = options.databaseUrl
+    ? await openDatabase({
+        databaseUrl: options.databaseUrl,
+        poolMax: 5,
+        limits: config.database,
+        preparedStatements: config.database.preparedStatements,
+        transactionPooler: config.database.poolMode === 'transaction',
+      })
+    : undefined;
   const container = await createContainer(config, { db: own ?? (await t.open()), ...(options.clock ? { clock: options.clock } : {}) });
   const server = await buildServer(container);
   await server.app.listen({ port: 0, host: '127.0.0.1' });
