@@ -1,7 +1,7 @@
 /**
  * Database unavailability: the errors a driver raises when PostgreSQL cannot be reached,
- * refuses connections, is shutting down, or did not answer in time. Such a request
- * changed nothing it reported and is worth retrying later, so it becomes one domain
+ * refuses connections, is shutting down, or did not answer in time. Such a request did
+ * not complete and is worth retrying later, so it becomes one domain
  * error (`UNAVAILABLE`) that every transport answers with "retry later" (HTTP 503 and
  * `Retry-After`), never as an internal error.
  */
@@ -54,7 +54,7 @@ export const isDatabaseUnavailable = (error: unknown): boolean => {
 };
 
 export const databaseUnavailable = (): DomainError =>
-  new DomainError('UNAVAILABLE', `The database is unavailable; nothing was changed by this request. Retry in ${RETRY_AFTER_SECONDS} seconds.`, {
+  new DomainError('UNAVAILABLE', `The database is unavailable, so this request could not be completed. Retry in ${RETRY_AFTER_SECONDS} seconds.`, {
     retryAfterSeconds: RETRY_AFTER_SECONDS,
   });
 
