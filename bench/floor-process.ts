@@ -175,6 +175,7 @@ const switchOrganization = async (req: IncomingMessage) => {
   if (typeof organizationId !== 'string' || organizationId.length === 0 || organizationId.length > 64) throw new HttpError(400, 'organizationId');
   const client = await pool.connect();
   let row: SwitchRow;
+  let appended = false;
   try {
     await query(client, 'begin');
     const found = (await query<SwitchRow>(client, SWITCH_SELECT, [hashSecret(token), organizationId])).rows[0];
@@ -184,16 +185,15 @@ const switchOrganization = async (req: IncomingMessage) => {
     const next: UserStatus = row.status === 'STAGED' || row.status === 'INVITED' ? 'ACTIVE' : row.status;
     await query(client, SWITCH_UPDATE, [next, row.mid, organizationId, row.user_id, row.sid]);
     if (next !== row.status) {
-      // The event the gateway's membership writer records, with the same ordering lock.
-      await query(client, 'select pg_advisory_xact_lock($1)', [0x6f7267]);
+      // The event the gateway's membership writer records, with the same id scheme (docs/events.md).
       await query(
         client,
-        `insert into membership_events (type, organization_id, user_id, membership_id, actor, role, status, previous_role, previous_status, occurred_at)
-         values ('STATUS_CHANGED', $1, $2, $3, $4, $5, 'ACTIVE', $5, $6, now())`,
+        `insert into membership_events (id, type, organization_id, user_id, membership_id, actor, role, status, previous_role, previous_status, occurred_at)
+         values (pg_current_xact_id()::text::bigint << 20, 'STATUS_CHANGED', $1, $2, $3, $4, $5, 'ACTIVE', $5, $6, now())`,
         [organizationId, row.user_id, row.mid, `user:${row.user_id}`, row.role, row.status],
       );
-      await query(client, `select pg_notify('orgway_membership_events', '')`);
       row = { ...row, status: next };
+      appended = true;
     }
     await query(client, 'commit');
   } catch (error) {
@@ -202,6 +202,8 @@ const switchOrganization = async (req: IncomingMessage) => {
   } finally {
     client.release();
   }
+  // After commit, outside the transaction, as the gateway does.
+  if (appended) void pool.query(`select pg_notify('orgway_membership_events', '')`).catch(() => undefined);
   const permissions = effectivePermissions(row, row.policies);
   const iat = Math.floor(Date.now() / 1000);
   const exp = iat + TTL_SECONDS;

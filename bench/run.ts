@@ -104,7 +104,7 @@ const settings = {
   heapCensus: args['heap-census'] === true,
   write: args.write ?? !quick,
 };
-const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim'];
+const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim', 'eventlog'];
 const PHASES = new Set((args.only ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`--only: unknown phase "${p}" (${ALL_PHASES.join(', ')})`);
 
@@ -510,12 +510,14 @@ const figure = (v: Figures[string]): string => (typeof v === 'number' ? fmt(v, N
  * `benchSaml()` / `benchScim()` resolving to a record of figures, and is called with
  * one options argument `{ quick }` it may ignore. A missing file is skipped.
  */
-const runOptional = async (phase: 'saml' | 'scim'): Promise<{ figures: Figures | null; note: string }> => {
-  const specifier = `./${phase}.js`; // not a literal: the file may not exist yet
+const OPTIONAL = { saml: ['saml', 'benchSaml'], scim: ['scim', 'benchScim'], eventlog: ['event-log', 'benchEventLog'] } as const;
+const runOptional = async (phase: keyof typeof OPTIONAL): Promise<{ figures: Figures | null; note: string }> => {
+  const [file, exported] = OPTIONAL[phase];
+  const specifier = `./${file}.js`; // not a literal: the file may not exist yet
   const mod = (await import(specifier).catch(() => null)) as Record<string, unknown> | null;
-  const fn = mod?.[phase === 'saml' ? 'benchSaml' : 'benchScim'];
-  if (typeof fn !== 'function') return { figures: null, note: mod ? `bench/${phase}.ts has no bench${phase === 'saml' ? 'Saml' : 'Scim'}() export; skipped` : `bench/${phase}.ts not present; skipped` };
-  log(`${phase}: running bench/${phase}.ts`);
+  const fn = mod?.[exported];
+  if (typeof fn !== 'function') return { figures: null, note: mod ? `bench/${file}.ts has no ${exported}() export; skipped` : `bench/${file}.ts not present; skipped` };
+  log(`${phase}: running bench/${file}.ts`);
   const limitMs = 10 * 60_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -627,7 +629,7 @@ const main = async () => {
   });
 
   const figures: { viewer?: LoadPair; switch?: LoadPair; fanout?: FanoutResult } = {};
-  const optional: { phase: 'saml' | 'scim'; figures: Figures | null; note: string }[] = [];
+  const optional: { phase: keyof typeof OPTIONAL; figures: Figures | null; note: string }[] = [];
   try {
     db = await createBenchDatabase();
     benchDatabaseName = db.name;
@@ -701,7 +703,7 @@ const main = async () => {
   } finally {
     await cleanup();
   }
-  for (const phase of ['saml', 'scim'] as const) if (PHASES.has(phase)) optional.push({ phase, ...(await runOptional(phase)) });
+  for (const phase of ['saml', 'scim', 'eventlog'] as const) if (PHASES.has(phase)) optional.push({ phase, ...(await runOptional(phase)) });
 
   // ---- the table
   const rows: Row[] = [
@@ -729,7 +731,7 @@ const main = async () => {
       markdownTable(rows),
       '',
       ...(missed.length ? ['Missed targets:', '', ...missed.map((m) => `- ${m}`), ''] : ['Every target was met in this run.', '']),
-      ...optional.flatMap((o) => (o.figures ? [figuresTable(o.phase === 'saml' ? 'SAML (bench/saml.ts)' : 'SCIM (bench/scim.ts)', o.figures), ''] : [`${o.note}.`, ''])),
+      ...optional.flatMap((o) => (o.figures ? [figuresTable({ saml: 'SAML (bench/saml.ts)', scim: 'SCIM (bench/scim.ts)', eventlog: 'Event log writes (bench/event-log.ts)' }[o.phase], o.figures), ''] : [`${o.note}.`, ''])),
       ...(figures.fanout
         ? [
             `Fan-out details: connecting and subscribing took ${fmt(figures.fanout.connectSeconds, 1)} s; gateway heapUsed ` +

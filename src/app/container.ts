@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import type { Principal } from '../domain/access.js';
 import { ACCESS_CHANNEL, AccessWatch } from '../domain/events/access-watch.js';
 import { EventHub } from '../domain/events/event-hub.js';
-import { EVENTS_CHANNEL } from '../domain/events/event-log.js';
+import { CommitNotifier, EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
 import { IdentityService } from '../domain/identity/identity-service.js';
 import { OutboxSender } from '../domain/invitations/sender.js';
@@ -23,6 +23,7 @@ import { TokenService } from '../domain/tokens/token-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
+import { checkPoolMode } from '../persistence/pooler-checks.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -54,6 +55,8 @@ export interface Container {
   eventStream(options: EventStreamOptions): Promise<EventStream>;
   /** Is the database reachable and fully migrated? */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
+  /** Liveness: false when the event hub has not read the log for ORGWAY_EVENT_STALL_MS (a restart may help). */
+  liveness(): { live: boolean; reason?: string };
   close(): Promise<void>;
 }
 
@@ -79,10 +82,25 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'orgway' } });
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db =
+    options.db ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolMax: config.database.poolMax,
+      limits: config.database,
+      preparedStatements: config.database.preparedStatements,
+      transactionPooler: config.database.poolMode === 'transaction',
+    }));
   const ownsDb = !options.db;
   const stopCounting = db.observeStatements(() => metrics.sqlStatements.inc());
 
+  // A pooler that cannot work with this configuration is refused before anything else.
+  if (db.kind === 'postgres' && db.databaseUrl)
+    await checkPoolMode(db.databaseUrl, config.database).catch(async (error: unknown) => {
+      if (ownsDb) await db.close();
+      throw error;
+    });
   const migrate = options.migrate ?? db.kind === 'pglite';
   if (migrate) await db.orm.migrator.up();
   const pending = await db.orm.migrator.getPending();
@@ -93,7 +111,17 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     );
   }
 
-  const tx = createTransactionRunner(db, clock, { eventsAppended: (n) => metrics.eventsPublished.inc(n) });
+  // After a commit that appended events: wake this instance's hub now, and every instance's
+  // through NOTIFY, sent outside the transaction (event-log.ts).
+  let wakeHub = () => undefined as void;
+  const notifier = new CommitNotifier(db.sql, (error) => log.warn({ err: error }, 'notifying other instances of new events failed; they will poll'));
+  const tx = createTransactionRunner(db, clock, {
+    eventsAppended: (n) => {
+      metrics.eventsPublished.inc(n);
+      wakeHub();
+      notifier.notify();
+    },
+  });
   const tokens = new TokenService(tx, clock, {
     issuer: config.publicUrl,
     audience: config.accessTokenAudience,
@@ -104,18 +132,33 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const wakeSource: EventWakeSource =
     db.kind === 'pglite' && db.pglite
       ? new PgliteListenSource(db.pglite, EVENTS_CHANNEL)
-      : new PostgresListenSource(db.databaseUrl!, EVENTS_CHANNEL, (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'));
-  const events = new EventHub(
-    () => db.em(),
-    wakeSource,
-    { published: (n) => metrics.eventsDelivered.inc(n) },
-    5_000,
-    (error) => log.error({ err: error }, 'reading the membership event log failed'),
-  );
+      : new PostgresListenSource(
+          config.databaseListenUrl ?? db.databaseUrl!,
+          EVENTS_CHANNEL,
+          (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'),
+          config.database,
+          config.eventPollMs,
+          async (channel) => void (await db.sql.execute("select pg_notify(?, '')", [channel])),
+        );
+  const events = new EventHub(() => db.em(), wakeSource, { published: (n) => metrics.eventsDelivered.inc(n) }, {
+    pollIntervalMs: config.eventPollMs,
+    stallAfterMs: config.eventStallMs,
+    readTimeoutMs: config.database.statementTimeoutMs + 2_000,
+    onError: (error) => log.error({ err: error }, 'reading the membership event log failed'),
+  });
+  if (options.startBackground !== false) wakeHub = () => events.wake();
   const accessSource: EventWakeSource =
     db.kind === 'pglite' && db.pglite
       ? new PgliteListenSource(db.pglite, ACCESS_CHANNEL)
-      : new PostgresListenSource(db.databaseUrl!, ACCESS_CHANNEL, (error) => log.warn({ err: error }, 'trust-change listener connection lost; reconnecting'), 'orgway-access');
+      : new PostgresListenSource(
+          config.databaseListenUrl ?? db.databaseUrl!,
+          ACCESS_CHANNEL,
+          (error) => log.warn({ err: error }, 'trust-change listener connection lost; reconnecting'),
+          config.database,
+          config.eventPollMs,
+          undefined,
+          'orgway-access',
+        );
   const accessWatch = new AccessWatch(events, () => db.em(), accessSource, config.sessionRecheckMs, (error) =>
     log.error({ err: error }, 're-checking subscriptions against trust changes failed'),
   );
@@ -128,8 +171,14 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   });
 
   if (options.startBackground !== false) {
-    await events.start();
-    await accessWatch.start();
+    try {
+      await events.start();
+      await accessWatch.start();
+    } catch (error) {
+      await events.stop();
+      if (ownsDb) await db.close();
+      throw error;
+    }
     outbox.start();
   }
 
@@ -164,7 +213,12 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     accessWatch,
+    liveness() {
+      if (!events.stalled) return { live: true };
+      return { live: false, reason: `the membership event log has not been read for ${events.sinceLastReadMs} ms` };
+    },
     async readiness() {
+      if (events.stalled) return { ready: false, reason: `the membership event log has not been read for ${events.sinceLastReadMs} ms` };
       try {
         const pendingNow = await db.orm.migrator.getPending();
         if (pendingNow.length)

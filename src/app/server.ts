@@ -9,6 +9,8 @@ import { registerGraphQL } from '../transports/graphql/register.js';
 import { registerOperationalRoutes } from '../transports/http/routes.js';
 import { registerScimRoutes } from '../transports/scim/routes.js';
 import { registerSamlRoutes } from '../transports/saml/routes.js';
+import { isDomainError } from '../domain/model/index.js';
+import { RETRY_AFTER_SECONDS, unavailableOr } from '../domain/unavailable.js';
 import type { Container } from './container.js';
 
 export interface Server {
@@ -43,6 +45,12 @@ export const buildServer = async (container: Container): Promise<Server> => {
     );
   });
 
+  // Routes without their own error mapping: a database outage is "retry later", not a 500.
+  app.setErrorHandler((error, _request, reply) => {
+    const mapped = unavailableOr(error);
+    if (!isDomainError(mapped) || mapped.code !== 'UNAVAILABLE') return reply.send(error);
+    return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).header('cache-control', 'no-store').send({ error: { code: mapped.code, message: mapped.message } });
+  });
   registerOperationalRoutes(app, container, () => draining);
   registerScimRoutes(app, container);
   await registerSamlRoutes(app, container);

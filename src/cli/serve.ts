@@ -1,6 +1,7 @@
 import { createContainer, NotMigratedError } from '../app/container.js';
 import { buildServer } from '../app/server.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { PoolerConfigurationError } from '../persistence/pooler-checks.js';
 import { DataDirLockedError, lockDataDir } from './data-dir-lock.js';
 
 /**
@@ -42,7 +43,7 @@ export const serve = async (options: { migrate?: boolean; config?: Config } = {}
   try {
     container = await createContainer(config, options.migrate === undefined ? {} : { migrate: options.migrate });
   } catch (error) {
-    if (error instanceof NotMigratedError) die(error.message, 1);
+    if (error instanceof NotMigratedError || error instanceof PoolerConfigurationError) die(error.message, 1);
     const where = config.databaseUrl ? 'the PostgreSQL database in DATABASE_URL' : `the embedded database in ORGWAY_DATA_DIR (${config.dataDir})`;
     die(`cannot open ${where}: ${(error as Error).message}`, 1);
   }

@@ -36,6 +36,32 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL, e.g. postgres://user:pass@db.example.com:5432/orgway')
     .refine((u) => URL.canParse(u), 'is not a valid URL (percent-encode special characters in the password)')
     .optional(),
+  /** A direct (or session-mode) URL for the event listener's LISTEN connection; default DATABASE_URL. */
+  DATABASE_LISTEN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL that reaches PostgreSQL directly or through a session-mode pooler')
+    .refine((u) => URL.canParse(u), 'is not a valid URL (percent-encode special characters in the password)')
+    .optional(),
+  /** `session`: DATABASE_URL reaches PostgreSQL directly or through a session-mode pooler; `transaction`: through a transaction-mode pooler (PgBouncer). */
+  ORGWAY_DB_POOL_MODE: z
+    .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['session', 'transaction'], { error: 'must be session or transaction' }))
+    .default('session'),
+  /** Named prepared statements for the hottest queries; default on, except in transaction pool mode. */
+  ORGWAY_DB_PREPARED_STATEMENTS: z
+    .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['on', 'off'], { error: 'must be on or off' }))
+    .optional(),
+  /** Opening a database connection gives up after this long. */
+  ORGWAY_DB_CONNECT_TIMEOUT_MS: integer('milliseconds', 100, 600_000).default(5_000),
+  /** A request waiting for a pooled connection (all busy) gives up after this long. */
+  ORGWAY_DB_ACQUIRE_TIMEOUT_MS: integer('milliseconds', 100, 600_000).default(10_000),
+  /** PostgreSQL cancels a statement running longer than this; the client gives up on the connection 2 s later. */
+  ORGWAY_DB_STATEMENT_TIMEOUT_MS: integer('milliseconds', 100, 600_000).default(15_000),
+  /** Connections in the pool. */
+  ORGWAY_DB_POOL_MAX: integer('', 1, 1000).default(10),
+  /** How often the event hub reads the log without a notification. */
+  ORGWAY_EVENT_POLL_MS: integer('milliseconds', 50, 600_000).default(2_000),
+  /** No completed read of the event log for this long: subscriptions are closed (1013) and /healthz fails. */
+  ORGWAY_EVENT_STALL_MS: integer('milliseconds', 100, 3_600_000).default(20_000),
   ORGWAY_DATA_DIR: z.string().min(1, 'must not be empty').default('./.orgway'),
   /** Lifetime of organization access tokens in seconds; SPEC §4 caps it at 15 minutes. */
   ORGWAY_ACCESS_TOKEN_TTL: integer('seconds', 30, 900).default(600),
@@ -63,7 +89,11 @@ export interface Config {
   appUrl: string;
   logLevel: (typeof LOG_LEVELS)[number];
   databaseUrl: string | undefined;
+  databaseListenUrl: string | undefined;
   dataDir: string;
+  database: DatabaseTimeouts;
+  eventPollMs: number;
+  eventStallMs: number;
   accessTokenTtlSeconds: number;
   accessTokenAudience: string;
   sessionTtlSeconds: number;
@@ -73,12 +103,22 @@ export interface Config {
   mailFrom: string;
 }
 
+export interface DatabaseTimeouts {
+  connectTimeoutMs: number;
+  acquireTimeoutMs: number;
+  statementTimeoutMs: number;
+  poolMax: number;
+  /** `transaction`: DATABASE_URL goes through a transaction-mode pooler. */
+  poolMode: 'session' | 'transaction';
+  preparedStatements: boolean;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
 /** Variables that may carry credentials: an error message shows them with the password masked. */
-const SECRET_URLS = new Set(['DATABASE_URL', 'SMTP_URL']);
+const SECRET_URLS = new Set(['DATABASE_URL', 'DATABASE_LISTEN_URL', 'SMTP_URL']);
 
 const shown = (name: string, value: string | undefined): string => {
   if (value === undefined || !SECRET_URLS.has(name)) return JSON.stringify(value);
@@ -97,6 +137,23 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const poolerProblems: string[] = [];
+  if (e.ORGWAY_DB_POOL_MODE === 'transaction') {
+    if (e.ORGWAY_DB_PREPARED_STATEMENTS === 'on')
+      poolerProblems.push(
+        '  ORGWAY_DB_PREPARED_STATEMENTS: must be off with ORGWAY_DB_POOL_MODE=transaction (a transaction-mode pooler such as PgBouncer 1.18 runs each transaction on any server connection, where a named statement prepared on another does not exist); remove it or set it to off (got "on")',
+      );
+    if (!e.DATABASE_LISTEN_URL)
+      poolerProblems.push(
+        '  DATABASE_LISTEN_URL: required with ORGWAY_DB_POOL_MODE=transaction (LISTEN needs one server connection for the whole session); set it to a URL that reaches PostgreSQL directly or through a session-mode pool (got nothing)',
+      );
+    if (!e.DATABASE_URL) poolerProblems.push('  ORGWAY_DB_POOL_MODE: transaction applies to DATABASE_URL, which is not set (the embedded database has no pooler); remove it (got "transaction")');
+  }
+  if (poolerProblems.length) throw new ConfigError(`Invalid configuration:\n${poolerProblems.join('\n')}`);
+  if (e.ORGWAY_EVENT_STALL_MS < 2 * e.ORGWAY_EVENT_POLL_MS)
+    throw new ConfigError(
+      `Invalid configuration:\n  ORGWAY_EVENT_STALL_MS: must be at least twice ORGWAY_EVENT_POLL_MS (${e.ORGWAY_EVENT_POLL_MS} ms) (got "${e.ORGWAY_EVENT_STALL_MS}")`,
+    );
   const publicUrl = e.ORGWAY_PUBLIC_URL ?? `http://localhost:${e.PORT}`;
   return {
     port: e.PORT,
@@ -105,6 +162,17 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     appUrl: e.ORGWAY_APP_URL ?? `${publicUrl}/`,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
+    databaseListenUrl: e.DATABASE_LISTEN_URL,
+    database: {
+      connectTimeoutMs: e.ORGWAY_DB_CONNECT_TIMEOUT_MS,
+      acquireTimeoutMs: e.ORGWAY_DB_ACQUIRE_TIMEOUT_MS,
+      statementTimeoutMs: e.ORGWAY_DB_STATEMENT_TIMEOUT_MS,
+      poolMax: e.ORGWAY_DB_POOL_MAX,
+      poolMode: e.ORGWAY_DB_POOL_MODE,
+      preparedStatements: (e.ORGWAY_DB_PREPARED_STATEMENTS ?? (e.ORGWAY_DB_POOL_MODE === 'transaction' ? 'off' : 'on')) === 'on',
+    },
+    eventPollMs: e.ORGWAY_EVENT_POLL_MS,
+    eventStallMs: e.ORGWAY_EVENT_STALL_MS,
     dataDir: e.ORGWAY_DATA_DIR,
     accessTokenTtlSeconds: e.ORGWAY_ACCESS_TOKEN_TTL,
     accessTokenAudience: e.ORGWAY_ACCESS_TOKEN_AUDIENCE,

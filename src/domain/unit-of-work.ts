@@ -11,6 +11,7 @@ import type { Database, Em, SqlRunner } from '../persistence/orm.js';
 import { appendEvents, type NewMembershipEvent } from './events/event-log.js';
 import { type Actor, actorString, DomainError } from './model/index.js';
 import type { Clock } from './runtime.js';
+import { unavailableOr } from './unavailable.js';
 
 export class UnitOfWork {
   readonly #events: NewMembershipEvent[] = [];
@@ -89,7 +90,7 @@ export interface TransactionHooks {
  * Races with a concurrent change (a duplicate insert, a row deleted meanwhile, a deadlock
  * the database broke): the transaction rolled back whole, so a retry is safe.
  */
-const raceConflict = (error: unknown): unknown =>
+const raceConflict = (thrown: unknown, error = unavailableOr(thrown)): unknown =>
   error instanceof UniqueConstraintViolationException ||
   error instanceof ForeignKeyConstraintViolationException ||
   error instanceof DeadlockException ||

@@ -132,7 +132,8 @@ export const MembershipEvent = defineEntity({
   tableName: 'membership_events',
   indexes: [{ properties: ['organizationId', 'id'] }, { properties: ['userId', 'id'] }],
   properties: {
-    id: p.bigint('string').primary().autoincrement(),
+    // Written by the append: (transaction id << 20) + place in the transaction (docs/events.md).
+    id: p.bigint('string').primary().autoincrement(false),
     type: p.string().$type<MembershipEventType>().length(16),
     // Plain columns, not foreign keys: the log outlives the rows it describes.
     organizationId: p.string().length(64),

@@ -9,6 +9,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM as PostgresORM, type SqlEntityManager } from '@mikro-orm/postgresql';
 import { MikroORM as PgliteORM } from '@mikro-orm/pglite';
 import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { ALL_ENTITIES } from './all-entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -81,7 +82,7 @@ interface PreparedText {
   text: string;
 }
 
-const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserver | undefined): SqlRunner => {
+const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserver | undefined, named = true): SqlRunner => {
   const connection = orm.em.getConnection();
   const driver = orm.em.getDriver();
   // Errors as em.execute throws them (UniqueConstraintViolationException, …), so callers map one kind.
@@ -89,7 +90,7 @@ const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserve
     (connection.execute(query, params as unknown[]) as Promise<T>).catch((error: unknown) => {
       throw driver.convertException(error as Error);
     });
-  if (!(orm instanceof PostgresORM)) return { execute, prepared: execute };
+  if (!(orm instanceof PostgresORM) || !named) return { execute, prepared: execute };
   // MikroORM's own pg pool (same connections, type parsers and limits), with pg's named
   // statements: pg parses a name once per connection and reuses it after.
   const pool = (connection as unknown as { getNativeClient(): Promise<import('pg').Pool> }).getNativeClient();
@@ -108,11 +109,112 @@ const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserve
   return { execute, prepared };
 };
 
+/** Time limits on every PostgreSQL path, so that nothing waits forever on a database that does not answer. */
+export interface DatabaseLimits {
+  /** Opening a connection (TCP, TLS, start-up) gives up after this long. */
+  connectTimeoutMs: number;
+  /** Waiting for a pooled connection (all busy) gives up after this long. */
+  acquireTimeoutMs: number;
+  /** PostgreSQL cancels a statement after this long (statement_timeout). */
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = { connectTimeoutMs: 5_000, acquireTimeoutMs: 10_000, statementTimeoutMs: 15_000 };
+
+/** The client gives up on a connection this long after PostgreSQL should have cancelled the statement itself. */
+const CLIENT_TIMEOUT_MARGIN_MS = 2_000;
+
+/** Raised when PostgreSQL has not answered a statement in time (the connection is then closed). */
+export class DatabaseTimeoutError extends Error {
+  override readonly name = 'DatabaseTimeoutError';
+}
+
+interface GuardedClientOptions extends pg.ClientConfig {
+  /** No answer to a statement for this long: the connection is destroyed. */
+  guardTimeoutMs?: number;
+  /** Opening the connection gives up after this long (the pool's `connectionTimeoutMillis` is its acquire timeout). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A pg client whose every statement has a deadline. A network path that stops forwarding
+ * (no reset, no FIN) would otherwise leave a statement waiting for ever, and with it the
+ * pooled connection; on the deadline the socket is destroyed, so the statement fails, the
+ * pool discards the connection and the next one is opened fresh.
+ */
+export class GuardedClient extends pg.Client {
+  readonly #timeoutMs: number;
+  #timedOut = false;
+  constructor(config: GuardedClientOptions) {
+    const { guardTimeoutMs, connectTimeoutMs, ...rest } = config;
+    super(connectTimeoutMs === undefined ? rest : { ...rest, connectionTimeoutMillis: connectTimeoutMs });
+    this.#timeoutMs = guardTimeoutMs ?? 0;
+  }
+
+  #watch(): () => void {
+    if (this.#timeoutMs <= 0) return () => undefined;
+    const timer = setTimeout(() => {
+      this.#timedOut = true;
+      (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }, this.#timeoutMs);
+    return () => clearTimeout(timer);
+  }
+
+  #explain(error: unknown): unknown {
+    return this.#timedOut ? new DatabaseTimeoutError(`PostgreSQL did not answer within ${this.#timeoutMs} ms; the connection was closed`, { cause: error }) : error;
+  }
+
+  override query(...args: unknown[]): never {
+    const query = (super.query as (...a: unknown[]) => unknown).bind(this);
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      const done = this.#watch();
+      args[args.length - 1] = (error: unknown, ...rest: unknown[]) => {
+        done();
+        (last as (...a: unknown[]) => void)(error ? this.#explain(error) : error, ...rest);
+      };
+      return query(...args) as never;
+    }
+    const result = query(...args);
+    if (!(result instanceof Promise)) return result as never; // a submittable (cursor): its own consumer
+    const done = this.#watch();
+    return result.then(
+      (r) => {
+        done();
+        return r;
+      },
+      (error: unknown) => {
+        done();
+        throw this.#explain(error);
+      },
+    ) as never;
+  }
+}
+
+/** pg options (for the pool or one client) that put deadlines on every path. */
+export const guardedClientOptions = (limits: DatabaseLimits, options: { startupTimeouts?: boolean } = {}) => ({
+  Client: GuardedClient,
+  keepAlive: true,
+  // pg-pool: waiting for a connection (including opening one); the client: opening one.
+  connectionTimeoutMillis: limits.acquireTimeoutMs,
+  connectTimeoutMs: limits.connectTimeoutMs,
+  guardTimeoutMs: limits.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+  // Start-up parameters (PgBouncer refuses unknown ones unless told to ignore them).
+  ...(options.startupTimeouts === false
+    ? {}
+    : { statement_timeout: limits.statementTimeoutMs, idle_in_transaction_session_timeout: limits.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS }),
+});
+
 export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
   /** PGlite data directory; `memory://` for a throwaway in-memory database. */
   dataDir?: string;
   poolMax?: number;
+  limits?: DatabaseLimits;
+  /** Named prepared statements for the hottest queries (off behind a transaction-mode pooler). Default true. */
+  preparedStatements?: boolean;
+  /** DATABASE_URL goes through a transaction-mode pooler: no start-up parameters it would refuse. */
+  transactionPooler?: boolean;
 }
 
 export const openDatabase = async (options: OpenDatabaseOptions): Promise<Database> => {
@@ -138,6 +240,8 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       ...common,
       clientUrl: options.databaseUrl,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      // A function: MikroORM deep-copies plain option objects (STACK.md P6), the Client class included.
+      driverOptions: () => guardedClientOptions(options.limits ?? DEFAULT_DATABASE_LIMITS, { startupTimeouts: options.transactionPooler !== true }),
     });
     return {
       kind: 'postgres',
@@ -145,7 +249,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       pglite: undefined,
       databaseUrl: options.databaseUrl,
       em: () => orm.em.fork() as unknown as Em,
-      sql: sqlRunner(orm, () => (observers.size ? notify : undefined)),
+      sql: sqlRunner(orm, () => (observers.size ? notify : undefined), options.preparedStatements !== false),
       observeStatements,
       close: () => orm.close(),
     };

@@ -5,7 +5,9 @@
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
+import { LATEST_EVENT_ID_SQL } from '../../src/domain/events/event-log.js';
 import type { OrganizationRole } from '../../src/domain/model/index.js';
+import type { Database } from '../../src/persistence/orm.js';
 import { MembershipChangedDocument, type MembershipChangedSubscription } from '../generated/graphql.js';
 import type { Gateway, GqlResult } from './gateway.js';
 
@@ -60,10 +62,22 @@ export const log = async (gw: Gateway, filter: { organizationId?: string; after?
   return rows;
 };
 
-export const lastEventId = async (gw: Gateway): Promise<string> => {
-  const [row] = await gw.t.db.em().execute<{ id: string }[]>('select coalesce(max(id), 0)::text as id from membership_events');
-  return row!.id;
+/**
+ * The newest event id once every committed event is readable: readers see an event only
+ * when every transaction older than it has ended (docs/events.md), and another test's
+ * transaction on the same cluster may hold that back for a moment.
+ */
+export const settledLastEventId = async (db: Database): Promise<string> => {
+  for (;;) {
+    const [row] = await db.em().execute<{ newest: string; readable: string }[]>(
+      `select coalesce(max(id), 0)::text as newest, ${LATEST_EVENT_ID_SQL} as readable from membership_events`,
+    );
+    if (row!.newest === row!.readable) return row!.newest;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 };
+
+export const lastEventId = (gw: Gateway): Promise<string> => settledLastEventId(gw.t.db);
 
 export interface Recording {
   events: Event[];

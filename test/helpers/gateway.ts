@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { type Container, createContainer } from '../../src/app/container.js';
 import { buildServer, type Server } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
+import { openDatabase } from '../../src/persistence/orm.js';
 import type { Clock } from '../../src/domain/runtime.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -39,19 +40,30 @@ export interface StartOptions {
   t?: TestDatabase;
   env?: Record<string, string>;
   clock?: Clock;
+  /** Reach the test database at this URL (e.g. through a TCP proxy), with the configured timeouts. */
+  databaseUrl?: string;
 }
 
 export const startGateway = async (options: StartOptions = {}): Promise<Gateway> => {
   const t = options.t ?? (await createTestDatabase());
   const config = loadConfig({
-    DATABASE_URL: t.url,
+    DATABASE_URL: options.databaseUrl ?? t.url,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ORGWAY_PUBLIC_URL: 'http://127.0.0.1:4000',
     ORGWAY_SHUTDOWN_TIMEOUT_MS: '3000',
     ...options.env,
   });
-  const container = await createContainer(config, { db: await t.open(), ...(options.clock ? { clock: options.clock } : {}) });
+  const own = options.databaseUrl
+    ? await openDatabase({
+        databaseUrl: options.databaseUrl,
+        poolMax: 5,
+        limits: config.database,
+        preparedStatements: config.database.preparedStatements,
+        transactionPooler: config.database.poolMode === 'transaction',
+      })
+    : undefined;
+  const container = await createContainer(config, { db: own ?? (await t.open()), ...(options.clock ? { clock: options.clock } : {}) });
   const server = await buildServer(container);
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const address = server.app.server.address();
@@ -100,6 +112,7 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
     async close() {
       for (const c of clients) await c.dispose();
       await server.drain();
+      await own?.close();
       if (!options.t) await t.drop();
     },
   };

@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { OrganizationRole, UserStatus } from '../../src/domain/model/index.js';
+import { settledLastEventId } from './events.js';
 import type { Gateway, GqlResult } from './gateway.js';
 
 export interface Admin {
@@ -120,10 +121,8 @@ export interface EventRow {
   xmin: string;
 }
 
-export const lastEventId = async (gw: Gateway): Promise<string> => {
-  const [row] = await gw.t.db.em().execute<{ id: string | null }[]>('select max(id)::text as id from membership_events');
-  return row?.id ?? '0';
-};
+/** The newest event id, once every committed event is readable (docs/events.md: the horizon). */
+export const lastEventId = (gw: Gateway): Promise<string> => settledLastEventId(gw.t.db);
 
 /** Events appended after `after`, in id order, with the id of the transaction that wrote each (`xmin`). */
 export const eventsAfter = async (gw: Gateway, after: string): Promise<EventRow[]> => {

@@ -106,3 +106,83 @@ describe('refusals name the variable', () => {
     expect(smtp).not.toContain('topsecret');
   });
 });
+
+describe('database time limits and the event hub', () => {
+  test('defaults: 5 s connect, 10 s acquire, 15 s statement, 10 connections; poll every 2 s, stalled after 20 s', () => {
+    const c = loadConfig({});
+    expect(c.database).toEqual({ connectTimeoutMs: 5_000, acquireTimeoutMs: 10_000, statementTimeoutMs: 15_000, poolMax: 10, poolMode: 'session', preparedStatements: true });
+    expect(c).toMatchObject({ eventPollMs: 2_000, eventStallMs: 20_000, databaseListenUrl: undefined });
+  });
+
+  test('values are read', () => {
+    const c = loadConfig({
+      ORGWAY_DB_CONNECT_TIMEOUT_MS: '1000',
+      ORGWAY_DB_ACQUIRE_TIMEOUT_MS: '2000',
+      ORGWAY_DB_STATEMENT_TIMEOUT_MS: '3000',
+      ORGWAY_DB_POOL_MAX: '4',
+      ORGWAY_EVENT_POLL_MS: '500',
+      ORGWAY_EVENT_STALL_MS: '1000',
+      DATABASE_LISTEN_URL: 'postgres://u:p@db:5432/orgway',
+    });
+    expect(c.database).toEqual({ connectTimeoutMs: 1000, acquireTimeoutMs: 2000, statementTimeoutMs: 3000, poolMax: 4, poolMode: 'session', preparedStatements: true });
+    expect(c).toMatchObject({ eventPollMs: 500, eventStallMs: 1000, databaseListenUrl: 'postgres://u:p@db:5432/orgway' });
+  });
+
+  test.each([
+    ['ORGWAY_DB_CONNECT_TIMEOUT_MS', '0'],
+    ['ORGWAY_DB_ACQUIRE_TIMEOUT_MS', '5s'],
+    ['ORGWAY_DB_STATEMENT_TIMEOUT_MS', '-1'],
+    ['ORGWAY_DB_POOL_MAX', '0'],
+    ['ORGWAY_EVENT_POLL_MS', '10'],
+    ['ORGWAY_EVENT_STALL_MS', '1e4'],
+    ['DATABASE_LISTEN_URL', 'mysql://db/orgway'],
+  ])('%s=%s is refused, naming the variable', (name, value) => {
+    expect(refusal({ [name]: value })).toContain(name);
+  });
+
+  test('a stall time under two poll intervals is refused, naming both', () => {
+    const message = refusal({ ORGWAY_EVENT_POLL_MS: '1000', ORGWAY_EVENT_STALL_MS: '1500' });
+    expect(message).toContain('ORGWAY_EVENT_STALL_MS');
+    expect(message).toContain('ORGWAY_EVENT_POLL_MS');
+  });
+
+  test('DATABASE_LISTEN_URL is shown with its password masked', () => {
+    expect(refusal({ DATABASE_LISTEN_URL: 'postgres://u:secret@db:port/orgway' })).not.toContain('secret');
+  });
+});
+
+describe('connection poolers', () => {
+  const base = { DATABASE_URL: 'postgres://u:p@bouncer:6432/orgway' };
+
+  test('default: session mode, named prepared statements on', () => {
+    expect(loadConfig(base).database).toMatchObject({ poolMode: 'session', preparedStatements: true });
+    expect(loadConfig({ ...base, ORGWAY_DB_PREPARED_STATEMENTS: 'off' }).database.preparedStatements).toBe(false);
+  });
+
+  test('transaction mode with a listen URL: prepared statements off by default', () => {
+    const c = loadConfig({ ...base, ORGWAY_DB_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: 'postgres://u:p@db:5432/orgway' });
+    expect(c.database).toMatchObject({ poolMode: 'transaction', preparedStatements: false });
+    expect(c.databaseListenUrl).toBe('postgres://u:p@db:5432/orgway');
+  });
+
+  test('transaction mode without DATABASE_LISTEN_URL is refused, saying what to set', () => {
+    const message = refusal({ ...base, ORGWAY_DB_POOL_MODE: 'transaction' });
+    expect(message).toMatch(/DATABASE_LISTEN_URL: required with ORGWAY_DB_POOL_MODE=transaction .*directly or through a session-mode pool/);
+  });
+
+  test('transaction mode with prepared statements on is refused, saying to turn them off', () => {
+    const message = refusal({ ...base, ORGWAY_DB_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: 'postgres://db/orgway', ORGWAY_DB_PREPARED_STATEMENTS: 'on' });
+    expect(message).toMatch(/ORGWAY_DB_PREPARED_STATEMENTS: must be off with ORGWAY_DB_POOL_MODE=transaction/);
+  });
+
+  test('transaction mode without DATABASE_URL (the embedded database) is refused', () => {
+    expect(refusal({ ORGWAY_DB_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: 'postgres://db/orgway' })).toMatch(/ORGWAY_DB_POOL_MODE: transaction applies to DATABASE_URL/);
+  });
+
+  test.each([
+    ['ORGWAY_DB_POOL_MODE', 'statement'],
+    ['ORGWAY_DB_PREPARED_STATEMENTS', 'yes'],
+  ])('%s=%s is refused, naming the variable', (name, value) => {
+    expect(refusal({ ...base, [name]: value })).toContain(name);
+  });
+});

@@ -20,6 +20,7 @@ export class AccessWatch {
   #running: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(
     private readonly hub: EventHub,
@@ -38,6 +39,7 @@ export class AccessWatch {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.source.stop();
     await this.#running;
@@ -45,6 +47,7 @@ export class AccessWatch {
 
   /** Checks every open stream again (coalesces concurrent calls); resolves when done. */
   recheck(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     if (this.#running) {
       this.#again = true;
       return this.#running;

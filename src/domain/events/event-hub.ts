@@ -7,11 +7,16 @@
  * by organization and by user: one query per wake-up per instance, however many
  * subscribers there are. The log is the truth; a lost wake-up is repaired by the
  * next one, and by a periodic poll.
+ *
+ * Nothing hangs: a read that does not settle within `readTimeoutMs` counts as failed
+ * (its late result is ignored) and is retried; a hub that has not completed a read for
+ * `stallAfterMs` is stalled: it tells its stall listeners (the transports close their
+ * subscriptions so that clients resubscribe with `after`) and `/healthz` fails, until a
+ * read completes again.
  */
 import type { EventWakeSource } from '../../persistence/event-wake-sources.js';
 import type { Em } from '../../persistence/orm.js';
-import { latestEventId, type MembershipEventRecord, readEventsAfter } from './event-log.js';
-
+import { type EventPage, latestEventId, type MembershipEventRecord, readEventPage } from './event-log.js';
 
 export interface EventListener {
   readonly organizationId: string | undefined;
@@ -23,7 +28,24 @@ export interface EventHubStats {
   published: (count: number) => void;
 }
 
+export interface EventHubOptions {
+  /** How often the hub reads the log without a wake-up (a lost notification costs at most this). */
+  pollIntervalMs?: number;
+  /** A read that has not settled after this long is abandoned and retried. */
+  readTimeoutMs?: number;
+  /** No completed read for this long: the hub is stalled. At least two poll intervals. */
+  stallAfterMs?: number;
+  onError?: (error: unknown) => void;
+  /** Reading the log (tests put a broken or slow read here). */
+  read?: (em: Em, after: string, limit: number) => Promise<EventPage>;
+}
+
 const BATCH = 500;
+const SETTLE_MAX_DELAY_MS = 50;
+
+class ReadTimeout extends Error {
+  override readonly name = 'DatabaseTimeoutError';
+}
 
 export class EventHub {
   #highWater = '0';
@@ -31,31 +53,73 @@ export class EventHub {
   #dirty = false;
   #started = false;
   #poll: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  /** Bumped when a read is abandoned: a late result of an older read is dropped. */
+  #generation = 0;
+  #lastRead = performance.now();
+  #stalled = false;
+  readonly #stallListeners = new Set<() => void>();
   readonly #byOrganization = new Map<string, Set<EventListener>>();
   readonly #byUser = new Map<string, Set<EventListener>>();
+  readonly #pollIntervalMs: number;
+  readonly #readTimeoutMs: number;
+  readonly #stallAfterMs: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #read: (em: Em, after: string, limit: number) => Promise<EventPage>;
+  /** Re-read soon while committed events wait for an older transaction to end (grows while it runs). */
+  #settleDelayMs = 0;
+  #settleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly em: () => Em,
     private readonly source: EventWakeSource,
     private readonly stats: EventHubStats = { published: () => undefined },
-    private readonly pollIntervalMs = 5_000,
-    private readonly onError: (error: unknown) => void = () => undefined,
-  ) {}
+    options: EventHubOptions = {},
+  ) {
+    this.#pollIntervalMs = options.pollIntervalMs ?? 2_000;
+    this.#readTimeoutMs = options.readTimeoutMs ?? 10_000;
+    this.#stallAfterMs = Math.max(options.stallAfterMs ?? 15_000, 2 * this.#pollIntervalMs);
+    this.#onError = options.onError ?? (() => undefined);
+    this.#read = options.read ?? ((em, after, limit) => readEventPage(em, { after, limit }));
+  }
 
   async start(): Promise<void> {
     if (this.#started) return;
-    this.#highWater = await latestEventId(this.em());
+    this.#highWater = await this.#withTimeout(latestEventId(this.em()));
     await this.source.start(() => this.wake());
     this.#started = true;
-    this.#poll = setInterval(() => this.wake(), this.pollIntervalMs);
+    this.#lastRead = performance.now();
+    this.#poll = setInterval(() => {
+      this.#checkStall();
+      this.wake();
+    }, this.#pollIntervalMs);
     this.#poll.unref();
   }
 
   async stop(): Promise<void> {
     this.#started = false;
     if (this.#poll) clearInterval(this.#poll);
+    if (this.#retry) clearTimeout(this.#retry);
+    if (this.#settleTimer) clearTimeout(this.#settleTimer);
     await this.source.stop();
     await this.#reading;
+  }
+
+  /** True while the hub has not completed a read for `stallAfterMs` (liveness fails). */
+  get stalled(): boolean {
+    this.#checkStall();
+    return this.#stalled;
+  }
+
+  /** Milliseconds since the last completed read. */
+  get sinceLastReadMs(): number {
+    return Math.round(performance.now() - this.#lastRead);
+  }
+
+  /** Called each time the hub becomes stalled; returns a function that removes the listener. */
+  onStall(listener: () => void): () => void {
+    this.#stallListeners.add(listener);
+    return () => void this.#stallListeners.delete(listener);
   }
 
   get subscriberCount(): number {
@@ -98,8 +162,24 @@ export class EventHub {
       this.#dirty = true;
       return;
     }
-    this.#reading = this.drain()
-      .catch((error: unknown) => this.onError(error))
+    if (this.#retry) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+    }
+    const generation = ++this.#generation;
+    this.#reading = this.#withTimeout(this.drain(generation))
+      .then(
+        () => {
+          this.#lastRead = performance.now();
+          this.#stalled = false;
+        },
+        (error: unknown) => {
+          // Whatever the abandoned read returns later is dropped (see drain).
+          this.#generation++;
+          this.#onError(error);
+          this.#scheduleRetry();
+        },
+      )
       .finally(() => {
         this.#reading = undefined;
         if (this.#dirty && this.#started) {
@@ -115,16 +195,62 @@ export class EventHub {
     while (this.#reading) await this.#reading;
   }
 
-  private async drain(): Promise<void> {
+  #scheduleRetry(): void {
+    if (!this.#started || this.#retry) return;
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined;
+        this.wake();
+      },
+      Math.min(1_000, this.#pollIntervalMs),
+    );
+    this.#retry.unref();
+  }
+
+  #checkStall(): void {
+    if (this.#stalled || !this.#started || performance.now() - this.#lastRead < this.#stallAfterMs) return;
+    this.#stalled = true;
+    this.#onError(new Error(`the membership event log has not been read for ${this.sinceLastReadMs} ms; closing subscriptions`));
+    for (const l of [...this.#stallListeners]) l();
+  }
+
+  #withTimeout<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ReadTimeout(`reading the membership event log took longer than ${this.#readTimeoutMs} ms`)), this.#readTimeoutMs);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private async drain(generation: number): Promise<void> {
     for (;;) {
-      const events = await readEventsAfter(this.em(), { after: this.#highWater, limit: BATCH });
+      const { events, settling } = await this.#read(this.em(), this.#highWater, BATCH);
+      if (generation !== this.#generation) return; // abandoned: a newer read owns the high-water mark
       for (const e of events) {
         this.#highWater = e.id;
         this.dispatch(e);
       }
       if (events.length) this.stats.published(events.length);
-      if (events.length < BATCH) return;
+      if (events.length < BATCH) return this.#settleLater(settling, events.length > 0);
     }
+  }
+
+  /**
+   * Committed events above the horizon wait for an older transaction (of any writer) to
+   * end, which may send no notification: read again after 2, 4, 8 … ms, then every 50 ms.
+   */
+  #settleLater(settling: boolean, progressed: boolean): void {
+    if (!settling) {
+      this.#settleDelayMs = 0;
+      return;
+    }
+    this.#settleDelayMs = progressed || this.#settleDelayMs === 0 ? 2 : Math.min(this.#settleDelayMs * 2, SETTLE_MAX_DELAY_MS, this.#pollIntervalMs);
+    if (this.#settleTimer || !this.#started) return;
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.wake();
+    }, this.#settleDelayMs);
+    this.#settleTimer.unref();
   }
 
   private dispatch(e: MembershipEventRecord): void {

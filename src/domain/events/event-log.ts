@@ -1,25 +1,29 @@
 /**
- * The append-only membership event log.
+ * The append-only membership event log. Design and proof: docs/events.md.
  *
- * Ordering guarantee (what makes `after` replay gap-free): appends take a
- * transaction-scoped advisory lock *before* the ids are drawn, and hold it until
- * commit, so transactions that append commit in id order. A reader that has seen
- * event N committed has therefore seen every committed event below N.
- * Lock and insert are one statement (one round trip): the insert reads its rows
- * through a cross join with the materialized CTE that takes the lock, and the
- * bigserial default is evaluated per row the insert receives, so no id exists before
- * the lock is held (a join yields no row before both sides have yielded one).
- * The lock is taken last in the use case, so a transaction holding it never waits on
- * a row lock or a unique key: no deadlock cycles. In `run` the entity changes are
- * flushed by earlier statements; a use case that is one statement passes `after`, and
- * the lock waits until that CTE's writes (and their waits) are all done.
+ * No writer lock. An event's id is its transaction's id, shifted, plus its place in the
+ * transaction: `(pg_current_xact_id() << 20) + n`. Readers read only below the horizon
+ * `pg_snapshot_xmin(pg_current_snapshot()) << 20`, taken in the reading statement: every
+ * transaction with an xid below the snapshot's xmin has ended (committed or rolled back)
+ * and any transaction that ends later has an xid at or above it, so the events below the
+ * horizon are final and every event that becomes readable later has a higher id. Reading
+ * `id > after` below the horizon, in id order, is therefore gap-free and duplicate-free,
+ * and ids increase in the order readers see them. Writers in different organizations never
+ * wait for each other, and their commits share WAL flushes (group commit).
+ * The notification that wakes readers is sent after commit, outside the transaction
+ * (`CommitNotifier`); a lost one costs at most the hub's poll interval.
  */
 import { type Cte, withCtes } from '../../persistence/cte.js';
-import type { Em } from '../../persistence/orm.js';
+import type { Em, SqlRunner } from '../../persistence/orm.js';
 import type { MembershipEventType, OrganizationRole, UserStatus } from '../model/index.js';
 
 export const EVENTS_CHANNEL = 'orgway_membership_events';
-const APPEND_LOCK_KEY = 0x6f7267; // "org"
+
+/** Bits of an event id below its transaction id: at most 2^20 events per transaction. */
+const TX_SHIFT = 20;
+const MAX_EVENTS_PER_TRANSACTION = 2 ** TX_SHIFT;
+/** The reading statement's horizon: ids below it are final. */
+const HORIZON = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${TX_SHIFT})`;
 
 export interface NewMembershipEvent {
   type: MembershipEventType;
@@ -77,14 +81,15 @@ const CASTS: Record<(typeof COLUMNS)[number], string> = {
   previous_team_ids: '::jsonb',
   occurred_at: '::timestamptz',
 };
-const ROW = `(${COLUMNS.map((c) => `?${CASTS[c]}`).join(', ')})`;
 
 /**
- * The append as two CTEs of a statement: `append_lock` takes the lock (after every row of
- * the CTE named `after`, when given, is written), `appended` inserts the events and
- * returns their ids. Compose with `APPENDED_AND_NOTIFY` as the statement's main select.
+ * The append as two CTEs of a statement: `event_base` finds the first free id of this
+ * transaction's range (after every row of the CTE named `after`, when given, is written),
+ * `appended` inserts the events and returns their ids. Compose with `APPENDED` as the
+ * statement's main select.
  */
 export const appendEventsCtes = (events: readonly NewMembershipEvent[], now: Date, after?: string): Cte[] => {
+  if (events.length > MAX_EVENTS_PER_TRANSACTION) throw new Error(`At most ${MAX_EVENTS_PER_TRANSACTION} membership events per transaction.`);
   const params: unknown[] = [];
   for (const e of events)
     params.push(
@@ -101,37 +106,70 @@ export const appendEventsCtes = (events: readonly NewMembershipEvent[], now: Dat
       e.previousTeamIds === null ? null : JSON.stringify(e.previousTeamIds),
       now,
     );
+  // The ordinal is written into the text (a number from the code): the text depends only on the count.
+  const rows = events.map((_, i) => `(${COLUMNS.map((c) => `?${CASTS[c]}`).join(', ')}, ${i})`).join(', ');
   return [
     {
-      name: 'append_lock',
-      // count(*) reads `after` to its end: all of its rows are written before the lock.
-      body: after ? `select pg_advisory_xact_lock(?) from (select count(*) from ${after}) written` : 'select pg_advisory_xact_lock(?)',
-      params: [APPEND_LOCK_KEY],
+      name: 'event_base',
+      // This transaction's range; an earlier append in the same transaction took its start.
+      body:
+        `select coalesce((select max(id) + 1 from membership_events where id >= r.lo and id < r.lo + ${MAX_EVENTS_PER_TRANSACTION}), r.lo) as first ` +
+        `from (select pg_current_xact_id()::text::bigint << ${TX_SHIFT} as lo${after ? ` from (select count(*) from ${after}) written` : ''}) r`,
+      params: [],
       materialized: true,
     },
     {
       name: 'appended',
       body:
-        `insert into membership_events (${COLUMNS.join(', ')}) select v.* from append_lock cross join (values ${events.map(() => ROW).join(', ')}) ` +
-        `as v(${COLUMNS.join(', ')}) returning id`,
+        `insert into membership_events (id, ${COLUMNS.join(', ')}) select b.first + v.n, ${COLUMNS.map((c) => `v.${c}`).join(', ')} ` +
+        `from event_base b cross join (values ${rows}) as v(${COLUMNS.join(', ')}, n) returning id`,
       params,
     },
   ];
 };
 
-/**
- * The main select of an appending statement: how many events it appended, and the
- * notification PostgreSQL delivers to every instance at commit (the payload only wakes
- * readers; the log is the truth).
- */
-export const APPENDED_AND_NOTIFY = { sql: "select (select count(*) from appended)::int as appended, pg_notify(?, '') as notified", params: [EVENTS_CHANNEL] } as const;
+/** The main select of an appending statement: how many events it appended. */
+export const APPENDED = { sql: 'select (select count(*) from appended)::int as appended', params: [] } as const;
 
-/** Appends events inside the caller's transaction (one round trip) and wakes listeners at commit. */
+/** Appends events inside the caller's transaction (one round trip); readers are woken after commit. */
 export const appendEvents = async (em: Em, events: readonly NewMembershipEvent[], now: Date): Promise<void> => {
   if (events.length === 0) return;
-  const { sql, params } = withCtes(appendEventsCtes(events, now), APPENDED_AND_NOTIFY.sql, APPENDED_AND_NOTIFY.params);
+  const { sql, params } = withCtes(appendEventsCtes(events, now), APPENDED.sql, APPENDED.params);
   await em.execute(sql, params);
 };
+
+/**
+ * Wakes every instance's readers after commits that appended events: `pg_notify` as its
+ * own statement, never inside the writing transaction (whose commit would then hold
+ * PostgreSQL's global notify lock). Concurrent commits share one notification; a lost one
+ * (a crash right after commit) is made up by the readers' periodic poll.
+ */
+export class CommitNotifier {
+  #sending = false;
+  #again = false;
+  constructor(
+    private readonly sql: SqlRunner,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  notify(): void {
+    if (this.#sending) {
+      this.#again = true;
+      return;
+    }
+    this.#sending = true;
+    this.sql
+      .execute('select pg_notify(?, \'\')', [EVENTS_CHANNEL])
+      .catch((error: unknown) => this.onError(error))
+      .finally(() => {
+        this.#sending = false;
+        if (this.#again) {
+          this.#again = false;
+          this.notify();
+        }
+      });
+  }
+}
 
 interface EventRow {
   id: string | number | bigint;
@@ -174,27 +212,67 @@ export interface ReadEventsFilter {
   limit: number;
 }
 
-/** Committed events with id > after, in id order. */
-export const readEventsAfter = async (em: Em, f: ReadEventsFilter): Promise<MembershipEventRecord[]> => {
-  const where = ['id > ?'];
+/** Where events are read from: an EntityManager or the pool's raw runner. */
+export type EventSource = Pick<SqlRunner, 'execute'> | Em;
+
+const run = <T>(db: EventSource, sql: string, params: unknown[]): Promise<T> => (db as Pick<SqlRunner, 'execute'>).execute<T>(sql, params);
+
+export interface EventPage {
+  /** Final events with id > after, in id order (at most `limit`). */
+  events: MembershipEventRecord[];
+  /** Committed events exist above the horizon (an older transaction is still running): read again soon. */
+  settling: boolean;
+}
+
+/**
+ * THE way to read the log ("events after id, safely"): events with id > `after`, in id
+ * order, that are final: no event with an id at or below the last one returned can become
+ * readable later. A cursor that stores the last id it processed and calls this again with
+ * it sees every event exactly once, in id order, across instances and restarts (SPEC §4
+ * `after`; docs/events.md). An event committed moments ago may come one read later, when
+ * every transaction that started before it has ended (`settling` says so).
+ */
+export const readEventPage = async (db: EventSource, f: ReadEventsFilter): Promise<EventPage> => {
+  const where = ['e.id > ?', 'e.id < h.horizon'];
   const params: unknown[] = [f.after];
   if (f.organizationId !== undefined) {
-    where.push('organization_id = ?');
+    where.push('e.organization_id = ?');
     params.push(f.organizationId);
   }
   if (f.userId !== undefined) {
-    where.push('user_id = ?');
+    where.push('e.user_id = ?');
     params.push(f.userId);
   }
   params.push(f.limit);
-  const rows = await em.execute<EventRow[]>(
-    `select * from membership_events where ${where.join(' and ')} order by id limit ?`,
+  // One statement, so the horizon and the rows come from one snapshot.
+  const rows = await run<(Partial<EventRow> & { settling: boolean })[]>(
+    db,
+    `with h as materialized (select ${HORIZON} as horizon)
+     select page.*, coalesce((select max(id) from membership_events) >= h.horizon, false) as settling
+       from h left join lateral (select e.* from membership_events e where ${where.join(' and ')} order by e.id limit ?) page on true`,
     params,
   );
-  return rows.map(toRecord);
+  const settling = rows[0]?.settling === true;
+  return { events: rows.filter((r) => r.id !== null && r.id !== undefined).map((r) => toRecord(r as EventRow)), settling };
 };
 
-export const latestEventId = async (em: Em): Promise<string> => {
-  const [row] = await em.execute<{ id: string | null }[]>('select max(id)::text as id from membership_events');
+/** `readEventPage`'s events: final events with id > after, in id order. */
+export const readEventsAfter = async (db: EventSource, f: ReadEventsFilter): Promise<MembershipEventRecord[]> => (await readEventPage(db, f)).events;
+
+/** The id of the newest final event ('0' for an empty log): where a live-only reader starts. */
+export const latestEventId = async (db: EventSource): Promise<string> => {
+  const [row] = await run<{ id: string | null }[]>(db, `select max(id)::text as id from membership_events where id < ${HORIZON}`, []);
   return row?.id ?? '0';
 };
+
+/** SQL for the newest final event id as a scalar subquery (for statements that read it with other rows). */
+export const LATEST_EVENT_ID_SQL = `(select coalesce(max(id), 0)::text from membership_events where id < ${HORIZON})`;
+
+/**
+ * SQL for the ids of events this statement's snapshot sees committed but that are not final
+ * yet (at or above the horizon: an older transaction was still running), for one
+ * organization or user (`column` = ?), as a JSON array. A subscription taken at this snapshot
+ * treats them as already in the past although their ids are above its position.
+ */
+export const COMMITTED_BEYOND_HORIZON_SQL = (column: 'organization_id' | 'user_id') =>
+  `(select coalesce(json_agg(id::text order by id), '[]'::json) from membership_events where id >= ${HORIZON} and ${column} = ?)`;

@@ -4,7 +4,8 @@
  *
  * Order of operations (ARCHITECTURE.md):
  * 1. listen first: register with the hub, buffering whatever it dispatches from now on;
- * 2. take a snapshot in ONE statement: the log position (max event id) and, for an
+ * 2. take a snapshot in ONE statement: the log position (the newest final event id,
+ *    event-log.ts) and, for an
  *    organization stream, the viewer's membership there. Refuse with NOT_FOUND /
  *    FORBIDDEN here, before the stream exists. The membership row and the events
  *    that describe it commit together, so the snapshot's position is exactly the
@@ -38,8 +39,9 @@
 import type { Em } from '../../persistence/orm.js';
 import { acceptsParams, acceptsSql, assertAccess, organizationNotFound } from '../access.js';
 import { type AuthenticationScope, canEnter, DomainError, type OrganizationRole, type UserStatus } from '../model/index.js';
+import { databaseUnavailable } from '../unavailable.js';
 import type { EventHub, EventListener } from './event-hub.js';
-import { compareEventIds, type MembershipEventRecord, readEventsAfter } from './event-log.js';
+import { COMMITTED_BEYOND_HORIZON_SQL, compareEventIds, LATEST_EVENT_ID_SQL, type MembershipEventRecord, readEventsAfter } from './event-log.js';
 
 export interface EventStreamOptions {
   /** The viewer (always). */
@@ -97,29 +99,32 @@ interface Snapshot {
   status: UserStatus | null;
   /** Viewer streams: which of the viewer's organizations accept the session now. */
   accepted: Record<string, boolean> | null;
+  /** This stream's events the snapshot sees committed above `position` (not final yet when it was taken). */
+  seen: string[];
 }
+
+const ids = (v: unknown): string[] => (typeof v === 'string' ? (JSON.parse(v) as string[]) : Array.isArray(v) ? (v as string[]) : []);
 
 const snapshot = async (em: Em, userId: string, organizationId: string | undefined, scope: AuthenticationScope): Promise<Snapshot> => {
   if (organizationId === undefined) {
-    const [row] = await em.execute<{ position: string; accepted: string | Record<string, boolean> | null }[]>(
-      `select coalesce(max(id), 0)::text as position,
+    const [row] = await em.execute<{ position: string; seen: unknown; accepted: string | Record<string, boolean> | null }[]>(
+      `select ${LATEST_EVENT_ID_SQL} as position, ${COMMITTED_BEYOND_HORIZON_SQL('user_id')} as seen,
               (select jsonb_object_agg(m.organization_id, ${acceptsSql('o')})
-                 from memberships m join organizations o on o.id = m.organization_id where m.user_id = ?) as accepted
-         from membership_events`,
-      [...acceptsParams({ scope }), userId],
+                 from memberships m join organizations o on o.id = m.organization_id where m.user_id = ?) as accepted`,
+      [userId, ...acceptsParams({ scope }), userId],
     );
     const accepted = typeof row?.accepted === 'string' ? (JSON.parse(row.accepted) as Record<string, boolean>) : (row?.accepted ?? {});
-    return { position: row?.position ?? '0', role: null, status: null, accepted };
+    return { position: row?.position ?? '0', role: null, status: null, accepted, seen: ids(row?.seen) };
   }
-  // One statement = one snapshot: the position and the membership agree. Out of scope reads as no membership.
-  const [row] = await em.execute<Snapshot[]>(
-    `select (select coalesce(max(id), 0)::text from membership_events) as position, m.role, m.status, null as accepted
+  // One statement = one snapshot: the position, the membership and the events seen agree. Out of scope reads as no membership.
+  const [row] = await em.execute<(Omit<Snapshot, 'seen'> & { seen: unknown })[]>(
+    `select ${LATEST_EVENT_ID_SQL} as position, m.role, m.status, null as accepted, ${COMMITTED_BEYOND_HORIZON_SQL('organization_id')} as seen
        from (select 1) one
        left join (memberships m join organizations o on o.id = m.organization_id and ${acceptsSql('o')})
               on m.user_id = ? and m.organization_id = ?`,
-    [...acceptsParams({ scope }), userId, organizationId],
+    [organizationId, ...acceptsParams({ scope }), userId, organizationId],
   );
-  return row ?? { position: '0', role: null, status: null, accepted: null };
+  return row ? { ...row, seen: ids(row.seen) } : { position: '0', role: null, status: null, accepted: null, seen: [] };
 };
 
 /** Which of these organizations accept the scope now. */
@@ -159,6 +164,13 @@ class MembershipEventStream implements EventStream, EventListener, ScopedListene
   #closed = false;
   #failure: DomainError | undefined;
   #checkpoint = '0';
+  /**
+   * Events above the checkpoint that the snapshot already saw committed: part of the past
+   * (a live-only stream skips them; they never end access). Dropped once passed.
+   */
+  #seen: Set<string> | undefined;
+  #seenLast = '0';
+  #liveOnly = false;
   #lastSent = '0';
   /** Organization streams: the viewer could not enter at this point of the replayed history. */
   #suspended = false;
@@ -179,10 +191,15 @@ class MembershipEventStream implements EventStream, EventListener, ScopedListene
   }
 
   /** After the snapshot: where the stream starts, and whether it replays first. */
-  start(checkpoint: string, after: string | null, accepted: Record<string, boolean> | null): void {
+  start(checkpoint: string, after: string | null, accepted: Record<string, boolean> | null, seen: readonly string[] = []): void {
     if (accepted) this.#accepted = new Map(Object.entries(accepted));
     this.#checkpoint = checkpoint;
     this.#lastSent = after ?? checkpoint;
+    this.#liveOnly = after === null;
+    if (seen.length) {
+      this.#seen = new Set(seen);
+      this.#seenLast = seen.reduce((m, id) => (compareEventIds(id, m) > 0 ? id : m), '0');
+    }
     if (after !== null && compareEventIds(after, checkpoint) < 0) this.#catchUp = true;
   }
 
@@ -258,11 +275,14 @@ class MembershipEventStream implements EventStream, EventListener, ScopedListene
   #consider(e: MembershipEventRecord): MembershipEventRecord | undefined {
     if (compareEventIds(e.id, this.#lastSent) <= 0) return undefined; // already sent (replay and live overlap)
     this.#lastSent = e.id;
+    const past = this.#seen?.has(e.id) ?? false;
+    if (this.#seen && compareEventIds(e.id, this.#seenLast) >= 0) this.#seen = undefined;
+    if (past && this.#liveOnly) return undefined; // committed before the subscription started
     const organizationId = this.organizationId;
     if (organizationId === undefined) return this.#accepted.get(e.organizationId) ? e : undefined;
     if (e.userId === this.#viewer) {
       if (endsAccess(e)) {
-        if (compareEventIds(e.id, this.#checkpoint) > 0) {
+        if (compareEventIds(e.id, this.#checkpoint) > 0 && !past) {
           this.#failure = lostAccess(organizationId);
           this.stopListening();
         } else this.#suspended = true;
@@ -365,6 +385,8 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   const after = options.after == null ? null : checkEventId(String(options.after));
   const maxBuffered = Math.max(1, options.maxBuffered ?? 1_000);
   const pageSize = Math.max(1, options.pageSize ?? 500);
+  // A stalled hub would deliver nothing live: refuse now, the client retries later with `after`.
+  if (hub.stalled) throw databaseUnavailable();
 
   // 1. Listen first.
   const stream = new MembershipEventStream(hub, em, userId, organizationId, options.scope, maxBuffered, pageSize);
@@ -388,6 +410,6 @@ export const openEventStream = async (hub: EventHub, em: () => Em, options: Even
   }
 
   // 3. Replay (when asked and there is something after `after`), then live.
-  stream.start(snap.position, after, snap.accepted);
+  stream.start(snap.position, after, snap.accepted, snap.seen);
   return stream;
 };

@@ -177,7 +177,7 @@ export interface JoinInStatement {
   membership: MembershipState & { source: MembershipSource; createdAt: Date };
   /** `joined`: inserts the membership once per row of the caller's `gate` CTE (one row), returning its id. */
   membershipCte: Cte;
-  /** The events, appended under the lock once every row of the CTE `after` is written (the statement's last write). */
+  /** The events, appended once every row of the CTE `after` is written (the statement's last write). */
   eventCtes(after: string): Cte[];
   /** How many events the statement appends. */
   eventCount: number;

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'UNKNOWN_ORGANIZATION',
   'UNKNOWN_TEAM',
   'SAML_REJECTED',
+  /** The database cannot be reached or did not answer in time: retry later (HTTP 503, `Retry-After`). */
+  'UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -16,7 +16,7 @@ import { Membership, type MembershipEntity, Organization, User, type UserEntity 
 import { ScimUser, type ScimUserEntity } from '../../persistence/scim-entities.js';
 import type { Em, SqlRunner } from '../../persistence/orm.js';
 import { executePrepared } from '../../persistence/orm.js';
-import { APPENDED_AND_NOTIFY } from '../events/event-log.js';
+import { APPENDED } from '../events/event-log.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
 import { guardLastOrgAdmin } from '../membership/membership-service.js';
 import { joinStatement, membershipWriter } from '../membership/membership-writer.js';
@@ -310,8 +310,8 @@ export class ScimUserService {
           },
           ...join.eventCtes('scim_user'),
         ],
-        APPENDED_AND_NOTIFY.sql,
-        APPENDED_AND_NOTIFY.params,
+        APPENDED.sql,
+        APPENDED.params,
       );
       const [row] = await executePrepared<{ appended: number }[]>(sql, statement.sql, statement.params);
       // Nothing written: the organization was deleted after the read.

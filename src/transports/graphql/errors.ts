@@ -1,7 +1,9 @@
 /** Maps domain errors to GraphQL errors once; anything unexpected is masked and logged. */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { isDomainError } from '../../domain/model/index.js';
+import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
 
 const originalOf = (error: unknown): unknown => {
   let e = error;
@@ -13,7 +15,7 @@ const originalOf = (error: unknown): unknown => {
 export const formatGraphQLError =
   (log: Logger) =>
   (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = originalOf(error);
+    const original = unavailableOr(originalOf(error));
     if (isDomainError(original))
       return {
         message: original.message,
@@ -30,3 +32,29 @@ export const formatGraphQLError =
     log.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
+
+/**
+ * WebSocket close code 1013 ("try again later"): the server cannot serve subscriptions right
+ * now (database unavailable, event log unreadable). graphql-ws clients reconnect on it;
+ * resubscribe with `after` set to the last event id received and nothing is missed.
+ */
+export const TRY_AGAIN_LATER = 1013;
+
+/** An HTTP response carrying an `UNAVAILABLE` error is a 503 with `Retry-After`, whatever else it holds. */
+export const unavailableStatusPlugin = (): ApolloServerPlugin => ({
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+        if (!errors?.some((e) => e.extensions?.code === 'UNAVAILABLE')) return;
+        response.http.status = 503;
+        response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+      },
+    };
+  },
+});
+
+/** The GraphQL error to throw while building a request's context when the database is away. */
+export const unavailableHttpExtensions = () => ({
+  http: { status: 503, headers: new Map([['retry-after', String(RETRY_AFTER_SECONDS)]]) },
+});

@@ -20,10 +20,11 @@ import { CloseCode, makeServer } from 'graphql-ws';
 import type { Container } from '../../app/container.js';
 import { endedSessions } from '../../domain/identity/ended-sessions.js';
 import { isDomainError } from '../../domain/model/index.js';
+import { unavailableOr } from '../../domain/unavailable.js';
 import { authenticate } from '../http/authentication.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
-import { formatGraphQLError } from './errors.js';
+import { formatGraphQLError, TRY_AGAIN_LATER, unavailableHttpExtensions, unavailableStatusPlugin } from './errors.js';
 import { buildGraphQLSchema } from './schema.js';
 import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
 
@@ -214,6 +215,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     plugins: [
       // No field sets cache hints; the default plugin would still visit every resolved field.
       ApolloServerPluginCacheControlDisabled(),
+      unavailableStatusPlugin(),
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();
@@ -236,9 +238,12 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     try {
       const { principal, viaCookie } = await authenticate(container, request);
       return createContext(container, principal, viaCookie);
-    } catch (error) {
+    } catch (thrown) {
       // Apollo answers 500 for a plain error thrown while building the context; a
       // refused credential is the client's problem: 401 / 403 with the domain's code.
+      const error = unavailableOr(thrown);
+      if (isDomainError(error) && error.code === 'UNAVAILABLE')
+        throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, ...unavailableHttpExtensions() } });
       if (isDomainError(error))
         throw new GraphQLError(error.message, {
           extensions: { code: error.code, http: { status: error.code === 'FORBIDDEN' ? 403 : 401 } },
@@ -294,7 +299,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         ctx.extra.graphqlContext = createContext(container, connectionPrincipal, viaCookie);
         ctx.extra.sessionId = principal.sessionId;
         return true;
-      } catch (error) {
+      } catch (thrown) {
+        const error = unavailableOr(thrown);
+        // The database is away: "try again later", which graphql-ws clients retry.
+        if (isDomainError(error) && error.code === 'UNAVAILABLE') return refuse(TRY_AGAIN_LATER, `${error.code}: the database is unavailable; reconnect later`);
         if (isDomainError(error)) return refuse(error.code === 'FORBIDDEN' ? CloseCode.Forbidden : CloseCode.Unauthorized, `${error.code}: ${error.message}`);
         throw error;
       } finally {
@@ -323,6 +331,11 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
   });
   const subscriptions = createSubscriptionServer(wsServer, app.websocketServer, container.log.child({ component: 'graphql-ws' }) as FastifyBaseLogger);
+  // The event hub could not read the log for a while: what it would deliver is unknown, so
+  // every connection closes with "try again later" and its client resubscribes with `after`.
+  const stopWatchingEvents = container.events.onStall(() => {
+    for (const c of [...subscriptions.connections()]) c.socket.close(TRY_AGAIN_LATER, 'event log unreadable; reconnect and resubscribe with after');
+  });
 
   app.route({
     method: 'GET',
@@ -336,11 +349,13 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
 
   return {
     closeSubscriptions() {
+      stopWatchingEvents();
       if (recheck) clearInterval(recheck);
       subscriptions.stop();
       for (const c of [...subscriptions.connections()]) c.socket.close(1001, 'server shutting down');
     },
     stop: () => {
+      stopWatchingEvents();
       if (recheck) clearInterval(recheck);
       subscriptions.stop();
       return apollo.stop();

@@ -1,6 +1,7 @@
 /** Operational routes: liveness, readiness, metrics, JWKS. */
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../app/container.js';
+import { RETRY_AFTER_SECONDS } from '../../domain/unavailable.js';
 
 /** A readiness probe answers within this time even when the database hangs. */
 export const READINESS_TIMEOUT_MS = 2_000;
@@ -20,7 +21,13 @@ const withTimeout = async <T>(work: Promise<T>, ms: number, onTimeout: () => T):
 export const registerOperationalRoutes = (app: FastifyInstance, container: Container, isDraining: () => boolean): void => {
   // Liveness: the process answers. It never touches the database, so a database outage
   // makes the instance unready (taken out of rotation), not dead (restarted).
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // It fails only when the event hub has not read the log for ORGWAY_EVENT_STALL_MS.
+  app.get('/healthz', async (_req, reply) => {
+    const l = container.liveness();
+    reply.header('cache-control', 'no-store');
+    if (l.live) return reply.send({ status: 'ok' });
+    return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unhealthy', reason: l.reason });
+  });
 
   app.get('/readyz', async (_req, reply) => {
     if (isDraining()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
@@ -28,6 +35,7 @@ export const registerOperationalRoutes = (app: FastifyInstance, container: Conta
       ready: false,
       reason: `database did not answer within ${READINESS_TIMEOUT_MS} ms`,
     }));
+    if (!r.ready) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return reply
       .code(r.ready ? 200 : 503)
       .header('cache-control', 'no-store')

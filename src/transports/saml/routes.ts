@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
 import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
 import { AUTHN_REQUEST_TTL_SECONDS } from '../../domain/saml-sign-in/sign-in-service.js';
+import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
 import { authnRequestUrl, endpointsOf, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
 import { MAX_BODY_BYTES, verifySamlResponse } from './verification.js';
@@ -40,6 +41,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   NO_ACCESS: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  UNAVAILABLE: 503,
 };
 
 export interface SamlRoutesOptions {
@@ -66,6 +68,7 @@ const errorPage = (code: string, message: string): string =>
 export const sendError = (request: FastifyRequest, reply: FastifyReply, error: DomainError, statusOverride?: number): FastifyReply => {
   const status = statusOverride ?? STATUS[error.code] ?? 400;
   reply.code(status).header('cache-control', 'no-store');
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
   return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.message));
 };
@@ -94,11 +97,13 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
     });
 
     /** Records a refused sign-in (not for unknown connections) and answers it. */
-    const refuse = async (request: FastifyRequest, reply: FastifyReply, connectionId: string, error: unknown, email: string | null): Promise<FastifyReply> => {
+    const refuse = async (request: FastifyRequest, reply: FastifyReply, connectionId: string, thrown: unknown, email: string | null): Promise<FastifyReply> => {
+      const error = unavailableOr(thrown);
       const domainError = isDomainError(error) ? error : null;
       if (!domainError) request.log.error({ err: error, connectionId }, 'SAML sign-in failed unexpectedly');
       const shown = domainError ?? internalError();
-      if (shown.code !== 'NOT_FOUND')
+      // Nothing is recorded while the database is away (it could not be).
+      if (shown.code !== 'NOT_FOUND' && shown.code !== 'UNAVAILABLE')
         await container.samlSignIn
           .recordFailure({
             connectionId,
@@ -115,10 +120,10 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
     };
 
     scope.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
-      let mapped: unknown = error;
+      let mapped: unknown = unavailableOr(error);
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
         mapped = new DomainError('INVALID_SAML', `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB; a SAML response must be smaller.`, { step: 'readForm' });
-      else if (!isDomainError(error) && (error.statusCode ?? 500) < 500)
+      else if (!isDomainError(mapped) && (error.statusCode ?? 500) < 500)
         mapped = new DomainError('INVALID_SAML', 'POST the SAML response as an application/x-www-form-urlencoded form (SAMLResponse=…&RelayState=…).', {
           step: 'readForm',
           detail: error.code ?? error.message,

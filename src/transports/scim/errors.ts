@@ -4,6 +4,7 @@
  * filter, bad path…) are ScimHttpErrors.
  */
 import { type DomainError, isDomainError } from '../../domain/model/index.js';
+import { unavailableOr } from '../../domain/unavailable.js';
 import type { ScimErrorType } from '../../domain/scim/types.js';
 import { ERROR_SCHEMA } from './schema.js';
 
@@ -49,6 +50,7 @@ const STATUS: Record<DomainError['code'], number> = {
   UNKNOWN_ORGANIZATION: 400,
   UNKNOWN_TEAM: 400,
   SAML_REJECTED: 401,
+  UNAVAILABLE: 503,
 };
 
 const SCIM_TYPES = new Set<string>(['invalidFilter', 'invalidSyntax', 'invalidPath', 'invalidValue', 'uniqueness', 'mutability', 'noTarget', 'tooMany']);
@@ -71,7 +73,8 @@ export const fromDomainError = (error: DomainError): { status: number; scimType:
 };
 
 /** Any error → status + body; `null` for errors that are ours (the caller logs them as 500). */
-export const toScimError = (error: unknown): { status: number; body: ScimErrorBody } | null => {
+export const toScimError = (thrown: unknown): { status: number; body: ScimErrorBody } | null => {
+  const error = unavailableOr(thrown);
   if (error instanceof ScimHttpError) return { status: error.status, body: errorBody(error.status, error.scimType, error.message) };
   if (isDomainError(error)) {
     const { status, scimType } = fromDomainError(error);

@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
 import { SCIM_DEFAULT_COUNT, SCIM_MAX_RESULTS, type ScimPrincipal } from '../../domain/scim/types.js';
+import { RETRY_AFTER_SECONDS } from '../../domain/unavailable.js';
 import { findResourceType, resourceType, resourceTypes, schemaResources, serviceProviderConfig } from './discovery.js';
 import { badRequest, errorBody, ScimHttpError, toScimError } from './errors.js';
 import { parseGroupFilter, parseUserFilter } from './filter.js';
@@ -104,6 +105,7 @@ export const registerScimRoutes = (app: FastifyInstance, container: Container): 
           return send(reply, 500, errorBody(500, null, 'Internal server error; the change, if any, was rolled back.'));
         }
         if (mapped.status === 401) reply.header('www-authenticate', 'Bearer realm="orgway SCIM"');
+        if (mapped.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
         return send(reply, mapped.status, mapped.body);
       });
 
