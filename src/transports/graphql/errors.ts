@@ -2,6 +2,10 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { isDomainError } from '../../domain/model/index.js';
+import { asCostError } from './cost-limits.js';
+
+/** Codes the transport gives its own refusals (SPEC §8). */
+const OWN_CODES = new Set(['QUERY_TOO_COMPLEX', 'RATE_LIMITED', 'BAD_USER_INPUT']);
 
 const originalOf = (error: unknown): unknown => {
   let e = error;
@@ -13,7 +17,7 @@ const originalOf = (error: unknown): unknown => {
 export const formatGraphQLError =
   (log: Logger) =>
   (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = originalOf(error);
+    const original = asCostError(originalOf(error));
     if (isDomainError(original))
       return {
         message: original.message,
@@ -21,11 +25,14 @@ export const formatGraphQLError =
         path: formatted.path,
         extensions: { code: original.code, ...original.details },
       };
-    const code = formatted.extensions?.code;
+    // A limit's own code survives Apollo wrapping its validation error as GRAPHQL_VALIDATION_FAILED.
+    const ownCode = original instanceof GraphQLError ? original.extensions?.code : undefined;
+    const code = typeof ownCode === 'string' && OWN_CODES.has(ownCode) ? ownCode : formatted.extensions?.code;
     // graphql-js validation and parse errors, and Apollo's own coded errors, are the client's to fix.
     if (original instanceof GraphQLError || (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR')) {
       const mapped = code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED' || code === 'BAD_REQUEST' ? 'BAD_USER_INPUT' : code;
-      return { ...formatted, extensions: { ...formatted.extensions, code: mapped ?? 'BAD_USER_INPUT' } };
+      const { http: _http, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, message: original instanceof GraphQLError && code !== formatted.extensions?.code ? original.message : formatted.message, extensions: { ...extensions, code: mapped ?? 'BAD_USER_INPUT' } };
     }
     log.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

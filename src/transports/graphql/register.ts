@@ -10,7 +10,9 @@ import {
   type ExecutionResult,
   GraphQLError,
   type GraphQLFormattedError,
+  type GraphQLSchema,
   parse,
+  specifiedRules,
   validate,
   visit,
   BREAK,
@@ -23,6 +25,7 @@ import { isDomainError } from '../../domain/model/index.js';
 import { authenticate } from '../http/authentication.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
+import { asCostError, checkResultSize, costRules, parseOptions } from './cost-limits.js';
 import { formatGraphQLError } from './errors.js';
 import { buildGraphQLSchema } from './schema.js';
 import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
@@ -57,7 +60,7 @@ const documentSources = new WeakMap<DocumentNode, string>();
 const cachedParse = ((source: string) => {
   const hit = parsedDocuments.get(source);
   if (hit) return hit;
-  const document = parse(source, { noLocation: false });
+  const document = parse(source, parseOptions);
   if (parsedDocuments.size >= MAX_CACHED_DOCUMENTS) parsedDocuments.delete(parsedDocuments.keys().next().value!);
   parsedDocuments.set(source, document);
   documentSources.set(document, source);
@@ -84,13 +87,33 @@ const sharedKey = (key: string): string => {
   return key;
 };
 
+const validationRules = [...specifiedRules, ...costRules];
 const cachedValidate = ((schema, document, rules, options, typeInfo) => {
-  // Only the default rule set is cached (that is all graphql-ws asks for).
+  // Only the default rule set (with the cost limits) is cached: that is all graphql-ws asks for.
   if (rules) return validate(schema, document, rules, options, typeInfo);
   let errors = validatedDocuments.get(document);
-  if (!errors) validatedDocuments.set(document, (errors = validate(schema, document)));
+  if (!errors) validatedDocuments.set(document, (errors = validate(schema, document, validationRules)));
   return errors;
 }) as typeof validate;
+
+/**
+ * Parse, validation (cost rules included) and the result-size estimate for a graphql-ws
+ * subscribe message, before graphql-ws runs the same cached parse and validation.
+ */
+const refusalsOf = (schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): readonly GraphQLError[] | undefined => {
+  let document: DocumentNode;
+  try {
+    document = cachedParse(payload.query);
+  } catch (error) {
+    const refused = asCostError(error);
+    if (refused instanceof GraphQLError) return [refused];
+    throw error;
+  }
+  const errors = cachedValidate(schema, document);
+  if (errors.length) return errors;
+  const tooBig = checkResultSize(schema, document, payload.operationName, payload.variables);
+  return tooBig ? [tooBig] : undefined;
+};
 
 /**
  * Subscriptions with shared results. The event hub hands the same event object to every
@@ -207,6 +230,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       stop: async () => undefined,
     },
     formatError,
+    parseOptions,
+    validationRules: [...costRules],
     csrfPrevention: true,
     introspection: true,
     // We drain ourselves on SIGTERM (STACK.md P3).
@@ -218,6 +243,11 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         async requestDidStart() {
           const started = process.hrtime.bigint();
           return {
+            // Every execution, cached documents included: the estimate depends on the variables.
+            async didResolveOperation({ document, operationName, request }) {
+              const tooBig = checkResultSize(schema, document, operationName, request.variables);
+              if (tooBig) throw tooBig;
+            },
             async willSendResponse({ errors, operationName }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
               container.metrics.operationDuration.observe(
@@ -305,7 +335,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       }
     },
     onSubscribe(_ctx, _id, payload) {
+      const refused = refusalsOf(schema, payload);
+      if (refused) return refused;
       (payload as { query: string }).query = sharedQueryText(payload.query);
+      return undefined;
     },
     context: (ctx) => {
       const base = ctx.extra.graphqlContext!;
