@@ -4,3 +4,4 @@ export * from './statuses.js';
 export * from './membership-rules.js';
 export * from './ids.js';
 export * from './actor.js';
+export * from './text.js';

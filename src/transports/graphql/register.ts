@@ -27,6 +27,7 @@ import { createContext, type GraphQLContext } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
 import { asCostError, checkResultSize, costRules, parseOptions } from './cost-limits.js';
 import { formatGraphQLError } from './errors.js';
+import { checkVariables, wellFormedLiteralsRule } from './text-input.js';
 import { buildGraphQLSchema } from './schema.js';
 import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
 
@@ -87,7 +88,8 @@ const sharedKey = (key: string): string => {
   return key;
 };
 
-const validationRules = [...specifiedRules, ...costRules];
+const ownRules = [...costRules, wellFormedLiteralsRule];
+const validationRules = [...specifiedRules, ...ownRules];
 const cachedValidate = ((schema, document, rules, options, typeInfo) => {
   // Only the default rule set (with the cost limits) is cached: that is all graphql-ws asks for.
   if (rules) return validate(schema, document, rules, options, typeInfo);
@@ -101,6 +103,8 @@ const cachedValidate = ((schema, document, rules, options, typeInfo) => {
  * subscribe message, before graphql-ws runs the same cached parse and validation.
  */
 const refusalsOf = (schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): readonly GraphQLError[] | undefined => {
+  const badText = checkVariables(payload.variables);
+  if (badText) return [badText];
   let document: DocumentNode;
   try {
     document = cachedParse(payload.query);
@@ -231,7 +235,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     },
     formatError,
     parseOptions,
-    validationRules: [...costRules],
+    validationRules: ownRules,
     csrfPrevention: true,
     introspection: true,
     // We drain ourselves on SIGTERM (STACK.md P3).
@@ -245,6 +249,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
           return {
             // Every execution, cached documents included: the estimate depends on the variables.
             async didResolveOperation({ document, operationName, request }) {
+              const badText = checkVariables(request.variables);
+              if (badText) throw badText;
               const tooBig = checkResultSize(schema, document, operationName, request.variables);
               if (tooBig) throw tooBig;
             },

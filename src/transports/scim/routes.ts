@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
+import { findIllFormedText, ILL_FORMED_TEXT } from '../../domain/model/index.js';
 import { SCIM_DEFAULT_COUNT, SCIM_MAX_RESULTS, type ScimPrincipal } from '../../domain/scim/types.js';
 import { findResourceType, resourceType, resourceTypes, schemaResources, serviceProviderConfig } from './discovery.js';
 import { badRequest, errorBody, ScimHttpError, toScimError } from './errors.js';
@@ -127,6 +128,13 @@ export const registerScimRoutes = (app: FastifyInstance, container: Container): 
         const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
         if (!m) throw new ScimHttpError(401, null, 'The Authorization header must be "Bearer <SCIM token>".');
         principals.set(req, await tokens.authenticate(m[1]!));
+      });
+
+      // SPEC §8 Text: one check of everything the request carries, before any route reads it.
+      scim.addHook('preHandler', async (req) => {
+        const where =
+          findIllFormedText(req.params, 'path') ?? findIllFormedText(req.query, 'query') ?? findIllFormedText(req.body, 'body');
+        if (where !== null) throw badRequest('invalidValue', `${where} ${ILL_FORMED_TEXT}.`);
       });
 
       // ---- discovery (RFC 7644 §4) ----
