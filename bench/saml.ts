@@ -37,6 +37,7 @@ import { verifySamlResponse } from '../src/transports/saml/verification.js';
 import { startChild } from './lib/child.js';
 import { cpuDelta, postgresCpu } from './lib/postgres-cpu.js';
 import { createBenchDatabase } from './lib/database.js';
+import { benchSamlJunk } from './saml-junk.js';
 import { httpRequest, type HttpReply as Reply, percentile } from './lib/load.js';
 
 const GATEWAY_SCRIPT = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
@@ -249,7 +250,20 @@ export async function benchSaml(options: { quick?: boolean } = {}): Promise<Reco
       await check.end();
     }
 
+    // SPEC §8: junk refusals and a genuine sign-in's p99 under junk load (bench/saml-junk.ts).
+    const junkFigures = await benchSamlJunk({
+      connection,
+      otherCert: keyPair().cert,
+      acs: ACS,
+      audience: AUDIENCE,
+      base,
+      connectionId: CONNECTION,
+      genuine: () => signedResponse(keys, Math.floor(Math.random() * users)),
+      quick,
+    });
+
     return {
+      ...junkFigures,
       'returning sign-ins/s (target ≥ 180)': round(measured.rate, 1),
       'returning latency p50 ms': round(measured.p50),
       'returning latency p99 ms': round(measured.p99),

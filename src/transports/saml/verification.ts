@@ -9,11 +9,13 @@
  *  3. rejectDtd           at most 5,000 elements (counted on the raw text, before any parse);
  *                         no DOCTYPE, no ENTITY declarations
  *  4. parseResponse       well-formed XML (every parser warning fatal); root samlp:Response
- *  5. validateSchema      SAML 2.0 protocol XSD (xmllint-wasm)
  *  6. checkStructure      status Success; exactly one (Encrypted)Assertion in the whole
  *                         document, a child of the Response
  *  7. decryptAssertion    EncryptedAssertion only with the connection's SP key; the decrypted
- *                         document goes through steps 3–6 again
+ *                         text goes through step 3, the document through steps 4 and 6 again
+ *  8a. checkSignedInfo    the SignedInfo of step 8, before anything else reads the document
+ *  5. validateSchema      SAML 2.0 protocol XSD (xmllint-wasm), the response and the
+ *                         decrypted one
  *  8. verifySignature     the assertion's own enveloped signature, by one of the connection's
  *                         certificates (KeyInfo is ignored): the small SignedInfo is checked
  *                         against the keys first, and only content it vouches for is digested,
@@ -259,13 +261,18 @@ export const signaturePathRuns = { fast: 0, xmlCrypto: 0 };
  * Verifies the assertion's own signature over the original bytes and returns the
  * assertion re-parsed from the canonical signed reference: the only thing read afterwards.
  */
-export const verifySignature = (
-  xml: string,
-  assertion: Element,
-  certificates: readonly string[],
-  /** Tests: force xml-crypto's checkSignature even where the fast path applies. */
-  path: 'auto' | 'xml-crypto' = 'auto',
-): Element => {
+interface SignatureParts {
+  id: string;
+  signature: Element;
+  signedInfo: Element;
+  reference: Element;
+  c14nMethod: string;
+  signatureMethod: string;
+  digestMethod: string;
+}
+
+/** The assertion's one enveloped signature and its algorithms, each checked against the allow-lists. */
+const readSignature = (assertion: Element): SignatureParts => {
   const step = 'verifySignature';
   if (nodesOfType(assertion, COMMENT_NODE).length > 0)
     throw rejected(step, 'The assertion contains XML comments, which identity providers do not send; it is refused (comment injection).');
@@ -303,7 +310,32 @@ export const verifySignature = (
   for (const el of nodesOfType(assertion.ownerDocument ?? assertion, ELEMENT_NODE))
     if (el !== assertion && (el as Element).getAttribute('ID') === id)
       throw rejected(step, 'The signature does not verify: another element carries the assertion ID (signature wrapping?).', 'duplicate ID');
+  return { id, signature, signedInfo, reference, c14nMethod, signatureMethod, digestMethod };
+};
 
+const NOT_VERIFIED = "The assertion's signature does not verify with this SAML connection's certificates (wrong key, or the content was changed).";
+
+/**
+ * Step 8, first half, run before schema validation: the small SignedInfo must be signed by
+ * one of the connection's keys. Junk is refused here for the cost of parsing it and a few
+ * RSA verifications, whatever it names; nothing large is validated or digested.
+ */
+export const checkSignedInfo = (assertion: Element, certificates: readonly string[]): void => {
+  const { signature, signedInfo, signatureMethod, c14nMethod } = readSignature(assertion);
+  const failures: string[] = [];
+  if (keysVouchingFor(signature, signedInfo, signatureMethod, c14nMethod, certificates, failures).length === 0)
+    throw rejected('verifySignature', NOT_VERIFIED, failures.join('; '));
+};
+
+export const verifySignature = (
+  xml: string,
+  assertion: Element,
+  certificates: readonly string[],
+  /** Tests: force xml-crypto's checkSignature even where the fast path applies. */
+  path: 'auto' | 'xml-crypto' = 'auto',
+): Element => {
+  const step = 'verifySignature';
+  const { id, signature, signedInfo, reference, c14nMethod, signatureMethod, digestMethod } = readSignature(assertion);
   const failures: string[] = [];
   // SignedInfo first: only keys that vouch for it go on to the digest of the assertion.
   const keys = keysVouchingFor(signature, signedInfo, signatureMethod, c14nMethod, certificates, failures);
@@ -316,8 +348,7 @@ export const verifySignature = (
       : fast
         ? digestMatches(assertion, signature, reference, digestMethod, failures)
         : verifyWithXmlCrypto(xml, signature, signatureMethod, c14nMethod, keys, failures);
-  if (canonical === null)
-    throw rejected(step, "The assertion's signature does not verify with this SAML connection's certificates (wrong key, or the content was changed).", failures.join('; '));
+  if (canonical === null) throw rejected(step, NOT_VERIFIED, failures.join('; '));
   let verified: Element;
   try {
     verified = parseXml(canonical).documentElement!;
@@ -653,19 +684,23 @@ export const verifySamlResponse = async (body: unknown, ctx: VerificationContext
   let xml = decodeBase64(samlResponse);
   rejectDtd(xml);
   let { doc, response } = parseResponse(xml);
-  await validateSchema(xml, validator);
+  // Structure and the SignedInfo check come before schema validation: they cost the same
+  // small amount for any document, so junk never reaches the validator's queue.
   const structure = checkStructure(doc, response);
   let assertion = structure.assertion;
+  const outer = xml;
   if (structure.encrypted) {
     const opened = await decryptAssertion(xml, ctx.connection);
     rejectDtd(opened.decrypted);
     xml = opened.xml;
     rejectDtd(xml);
     ({ doc, response } = parseResponse(xml));
-    await validateSchema(xml, validator);
     assertion = checkStructure(doc, response).assertion;
     if (!assertion) throw rejected('decryptAssertion', 'The decrypted assertion is not an assertion.');
   }
+  checkSignedInfo(assertion!, ctx.connection.signingCertificates);
+  await validateSchema(outer, validator);
+  if (xml !== outer) await validateSchema(xml, validator);
   const verified = verifySignature(xml, assertion!, ctx.connection.signingCertificates);
   checkIssuer(verified, response, ctx.connection.idpEntityId);
   const confirmation = checkDestination(verified, response, ctx.acsUrl);
