@@ -25,6 +25,7 @@ import { type Database, openDatabase } from '../persistence/orm.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createRateLimits, type RateLimits } from './rate-limits.js';
 
 export interface Container {
   readonly config: Config;
@@ -45,6 +46,8 @@ export interface Container {
   readonly tokens: TokenService;
   readonly events: EventHub;
   readonly outbox: OutboxSender;
+  /** SPEC §8 rate limits per client address and per credential (src/app/rate-limits.ts). */
+  readonly rateLimits: RateLimits;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
   /** A membership event stream for one subscriber; rejects with NOT_FOUND / FORBIDDEN / BAD_USER_INPUT before it starts. */
@@ -129,6 +132,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const scim = new ScimService(tx);
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
   const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => samlSignIn.forget(id));
+  const rateLimits = createRateLimits(config.rateLimits, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory'));
 
   return {
     config,
@@ -147,6 +151,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     tokens,
     events,
     outbox,
+    rateLimits,
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     async readiness() {
@@ -163,6 +168,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       }
     },
     async close() {
+      await rateLimits.stop();
       await events.stop();
       await outbox.stop();
       stopCounting();

@@ -1,5 +1,5 @@
 /** GraphQL over HTTP (Apollo on Fastify) and graphql-ws subscriptions on the same path. */
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -23,6 +23,7 @@ import type { Container } from '../../app/container.js';
 import { endedSessions } from '../../domain/identity/ended-sessions.js';
 import { isDomainError } from '../../domain/model/index.js';
 import { authenticate } from '../http/authentication.js';
+import { addressBlocked, countCredential, countUnauthenticated, RATE_LIMITED, rateLimitMessage } from '../http/rate-limit.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
 import { asCostError, checkResultSize, costRules, parseOptions } from './cost-limits.js';
@@ -212,6 +213,15 @@ const sharedSubscribe = async (args: ExecutionArgs) => {
   return new ResultStream((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), args, key);
 };
 
+/** graphql-ws close code for a refused connection_init over the rate limit (4429, as HTTP 429). */
+const RATE_LIMITED_CLOSE = 4429;
+
+class RateLimitedConnection extends Error {
+  constructor(readonly seconds: number) {
+    super('rate limited');
+  }
+}
+
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
   const formatError = formatGraphQLError(container.log);
@@ -268,11 +278,21 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   });
   await apollo.start();
 
+  /** SPEC §8: over the limit, HTTP 429 with Retry-After and extensions.code RATE_LIMITED. */
+  const rateLimited = (seconds: number) =>
+    new GraphQLError(rateLimitMessage(seconds), {
+      extensions: { code: RATE_LIMITED, retryAfterSeconds: seconds, http: { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) } },
+    });
+
   const context = async (request: FastifyRequest, _reply: FastifyReply): Promise<GraphQLContext> => {
+    const blocked = addressBlocked(container, request.ip);
+    if (blocked !== null) throw rateLimited(blocked);
+    let credentials: Awaited<ReturnType<typeof authenticate>>;
     try {
-      const { principal, viaCookie } = await authenticate(container, request);
-      return createContext(container, principal, viaCookie);
+      credentials = await authenticate(container, request);
     } catch (error) {
+      const wait = await countUnauthenticated(container, request.ip);
+      if (wait !== null) throw rateLimited(wait);
       // Apollo answers 500 for a plain error thrown while building the context; a
       // refused credential is the client's problem: 401 / 403 with the domain's code.
       if (isDomainError(error))
@@ -281,6 +301,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         });
       throw error;
     }
+    const { principal, viaCookie } = credentials;
+    const wait = principal ? countCredential(container, principal.sessionId) : await countUnauthenticated(container, request.ip);
+    if (wait !== null) throw rateLimited(wait);
+    return createContext(container, principal, viaCookie);
   };
   const handler = fastifyApolloHandler(apollo, { context });
 
@@ -320,10 +344,23 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         ctx.extra.socket.close(code, message.slice(0, 120));
         return false;
       };
+      const address = ctx.extra.request?.ip ?? '';
       try {
+        const blocked = addressBlocked(container, address);
+        if (blocked !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(blocked)}`);
         const bearer = typeof ctx.connectionParams?.authorization === 'string' ? ctx.connectionParams.authorization : undefined;
-        const { principal, viaCookie } = await authenticate(container, ctx.extra.request ?? { headers: {} }, bearer);
-        if (!principal) return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
+        const { principal, viaCookie } = await authenticate(container, ctx.extra.request ?? { headers: {} }, bearer).catch(async (error: unknown) => {
+          const wait = await countUnauthenticated(container, address);
+          if (wait !== null) throw new RateLimitedConnection(wait);
+          throw error;
+        });
+        if (!principal) {
+          const wait = await countUnauthenticated(container, address);
+          if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
+          return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
+        }
+        const wait = countCredential(container, principal.sessionId);
+        if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
         // The connection keeps who it is, not the user row read with the session: that
         // row would go stale over a long-lived connection, and a read is cheap.
         const { user: _user, ...connectionPrincipal } = principal;
@@ -331,6 +368,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         ctx.extra.sessionId = principal.sessionId;
         return true;
       } catch (error) {
+        if (error instanceof RateLimitedConnection) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(error.seconds)}`);
         if (isDomainError(error)) return refuse(error.code === 'FORBIDDEN' ? CloseCode.Forbidden : CloseCode.Unauthorized, `${error.code}: ${error.message}`);
         throw error;
       } finally {
@@ -340,7 +378,11 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       }
     },
-    onSubscribe(_ctx, _id, payload) {
+    onSubscribe(ctx, _id, payload) {
+      // Each operation on the socket is a request by the connection's credential.
+      const principal = ctx.extra.graphqlContext?.principal;
+      const wait = principal ? countCredential(container, principal.sessionId) : null;
+      if (wait !== null) return [new GraphQLError(rateLimitMessage(wait), { extensions: { code: RATE_LIMITED, retryAfterSeconds: wait } })];
       const refused = refusalsOf(schema, payload);
       if (refused) return refused;
       (payload as { query: string }).query = sharedQueryText(payload.query);
