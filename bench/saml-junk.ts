@@ -38,9 +38,10 @@ export const junkResponse = (opts: { c14n: string; elements: number; acs: string
   const tail = `</saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>`;
   // base64 grows 4/3, URL-encoding a few percent more: aim the XML at 70% of the form.
   const budget = Math.floor(FORM_BYTES * 0.7) - head.length - tail.length;
-  const per = Math.max(22, Math.floor(budget / opts.elements));
-  const text = 'j'.repeat(Math.max(0, per - 43));
-  const filler = (per >= 43 ? `<saml:AttributeValue>${text}</saml:AttributeValue>` : '<saml:AttributeValue/>').repeat(opts.elements);
+  const per = Math.max(4, Math.floor(budget / opts.elements));
+  const filler = (
+    per >= 43 ? `<saml:AttributeValue>${'j'.repeat(per - 43)}</saml:AttributeValue>` : per >= 22 ? '<saml:AttributeValue/>' : `<j/>${'j'.repeat(per - 4)}`
+  ).repeat(opts.elements);
   return Buffer.from(head + filler + tail).toString('base64');
 };
 
@@ -89,49 +90,62 @@ export async function benchSamlJunk(args: {
   await validator.close();
 
   // Genuine sign-ins one at a time, unloaded and with 150 junk requests in flight.
-  const post = (agent: Agent, samlResponse: string): Promise<HttpReply> =>
+  const post = (agent: Agent, samlResponse: string, from: string): Promise<HttpReply> =>
     httpRequest(agent, args.base, {
       method: 'POST',
       path: `/saml/${args.connectionId}/acs`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': from },
       body: Buffer.from(new URLSearchParams({ SAMLResponse: samlResponse }).toString()),
     });
   const genuineCount = args.quick ? 60 : 200;
-  const genuineRun = async (): Promise<number> => {
+  let genuineFrom = 0;
+  const genuineRun = async (): Promise<{ p99: number; failed: number }> => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const responses = Array.from({ length: genuineCount }, () => args.genuine());
     const latencies: number[] = [];
+    let failed = 0;
     for (const r of responses) {
       const t0 = performance.now();
-      const reply = await post(agent, r);
+      const reply = await post(agent, r, `192.0.2.${(genuineFrom++ % 200) + 1}`).catch(() => null);
       latencies.push(performance.now() - t0);
-      if (reply.status !== 200) throw new Error(`genuine sign-in failed: ${reply.status} ${reply.body.slice(0, 200)}`);
+      if (reply?.status !== 200) failed += 1;
     }
     agent.destroy();
-    return percentile(Float64Array.from(latencies).sort(), 99);
+    return { p99: percentile(Float64Array.from(latencies).sort(), 99), failed };
+  };
+  const junk = junkResponse({ c14n: INC, elements: 4_900, acs, idp: connection.idpEntityId });
+  /** 150 junk requests kept in flight while genuine sign-ins run; `from(k)` is the k-th sender's address. */
+  const underJunk = async (from: (k: number) => string) => {
+    const junkAgent = new Agent({ keepAlive: true, maxSockets: 150 });
+    let stop = false;
+    const counts = { sent: 0, limited: 0, other4xx: 0, errors: 0 };
+    const flood = Array.from({ length: 150 }, async (_, k) => {
+      while (!stop) {
+        const r = await post(junkAgent, junk, from(k)).catch(() => null);
+        counts.sent += 1;
+        if (!r) counts.errors += 1;
+        else if (r.status === 429) counts.limited += 1;
+        else if (r.status >= 400 && r.status < 500) counts.other4xx += 1;
+        else throw new Error(`junk answered ${r.status}`);
+      }
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const genuine = await genuineRun();
+    stop = true;
+    await Promise.all(flood);
+    junkAgent.destroy();
+    return { genuine, counts };
   };
   const unloaded = await genuineRun();
-  const junk = junkResponse({ c14n: INC, elements: 4_900, acs, idp: connection.idpEntityId });
-  const junkAgent = new Agent({ keepAlive: true, maxSockets: 150 });
-  let stop = false;
-  let junkSent = 0;
-  let junkNot4xx = 0;
-  const flood = Array.from({ length: 150 }, async () => {
-    while (!stop) {
-      const r = await post(junkAgent, junk);
-      junkSent += 1;
-      if (r.status < 400 || r.status >= 500) junkNot4xx += 1;
-    }
-  });
-  await new Promise((r) => setTimeout(r, 500));
-  const loaded = await genuineRun();
-  stop = true;
-  await Promise.all(flood);
-  junkAgent.destroy();
-  if (junkNot4xx > 0) throw new Error(`${junkNot4xx} junk requests were not refused with 4xx`);
-  out['genuine sign-in p99 ms, unloaded (one at a time)'] = round(unloaded);
-  out['genuine sign-in p99 ms, 150 junk requests in flight'] = round(loaded);
-  out['genuine p99 ratio, loaded / unloaded (target ≤ 2)'] = round(loaded / unloaded);
-  out['junk requests refused during the loaded run'] = junkSent;
+  out['genuine sign-in p99 ms, unloaded (one at a time)'] = round(unloaded.p99);
+  const one = await underJunk(() => '198.51.100.7');
+  out['genuine sign-in p99 ms, 150 junk requests in flight from one address'] = round(one.genuine.p99);
+  out['genuine p99 ratio, junk from one address (target ≤ 2)'] = round(one.genuine.p99 / unloaded.p99);
+  out['junk from one address: sent / refused 429 / refused 4xx'] = `${one.counts.sent} / ${one.counts.limited} / ${one.counts.other4xx}`;
+  const many = await underJunk((k) => `198.51.${100 + (k >> 8)}.${k & 255}`);
+  out['genuine sign-in p99 ms, 150 junk requests in flight from 150 addresses'] = round(many.genuine.p99);
+  out['genuine p99 ratio, junk from 150 addresses'] = round(many.genuine.p99 / unloaded.p99);
+  out['junk from 150 addresses: sent / refused 429 / refused 4xx'] = `${many.counts.sent} / ${many.counts.limited} / ${many.counts.other4xx}`;
+  out['genuine sign-ins that failed (unloaded / one address / 150 addresses)'] = `${unloaded.failed} / ${one.genuine.failed} / ${many.genuine.failed}`;
   return out;
 }

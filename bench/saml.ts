@@ -121,11 +121,12 @@ const seed = async (url: string, cert: string): Promise<void> => {
 };
 
 
-const post = (agent: Agent, base: URL, samlResponse: string): Promise<Reply> =>
+/** Sign-ins come from many browsers: each user its own client address (X-Forwarded-For; the bench gateway trusts it). */
+const post = (agent: Agent, base: URL, samlResponse: string, from = '192.0.2.1'): Promise<Reply> =>
   httpRequest(agent, base, {
     method: 'POST',
     path: `/saml/${CONNECTION}/acs`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': from },
     body: Buffer.from(new URLSearchParams({ SAMLResponse: samlResponse }).toString()),
   });
 
@@ -142,7 +143,7 @@ const closedLoop = async (agent: Agent, base: URL, responses: string[], concurre
         const i = next++;
         if (i >= responses.length) return;
         const start = performance.now();
-        const r = await post(agent, base, responses[i]!);
+        const r = await post(agent, base, responses[i]!, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
         latencies.push(performance.now() - start);
         if (r.status === 200 && r.body.includes(`"organizationId":"${ORGS[0]}"`)) ok += 1;
         else firstError ??= `${r.status} ${r.body.slice(0, 300)}`;

@@ -162,16 +162,16 @@ describe('defaults and the client address', () => {
     expectRateLimited(await gql(d, address(), 'ogws_wrong'));
   });
 
-  test('default limits: one valid credential bursts 600 requests (50 at a time) without a refusal', async () => {
+  test('default limits: one valid credential bursts 300 requests (50 at a time) without a refusal', { timeout: 120_000 }, async () => {
     const g = await startGateway();
     try {
       const { token } = await g.bootstrap();
       let ok = 0;
-      for (let round = 0; round < 12; round++) {
+      for (let round = 0; round < 6; round++) {
         const replies = await Promise.all(Array.from({ length: 50 }, () => gql(g, '127.0.0.1', token)));
         ok += replies.filter((r) => r.status === 200 && r.body.data?.viewer).length;
       }
-      expect(ok).toBe(600);
+      expect(ok).toBe(300);
       const unauthenticated = await Promise.all(Array.from({ length: 50 }, () => gql(g, '127.0.0.1', null, '{ __typename }')));
       expect(unauthenticated.every((r) => r.status === 200)).toBe(true);
       data(await g.gql('{ viewer { user { id } } }', {}, token));
