@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     files: ['src/domain/model/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': noImportMatching('^(?!\\./)', 'domain/model imports nothing but itself.') },
+    rules: { '@typescript-eslint/no-restricted-imports': noImportMatching('^(?!\\./|node:url$)', 'domain/model imports nothing but itself (and node:url for IDN domains).') },
   },
   {
     files: ['src/domain/**/*.ts'],

@@ -37,6 +37,7 @@ import { verifySamlResponse } from '../src/transports/saml/verification.js';
 import { startChild } from './lib/child.js';
 import { cpuDelta, postgresCpu } from './lib/postgres-cpu.js';
 import { createBenchDatabase } from './lib/database.js';
+import { benchSamlJunk } from './saml-junk.js';
 import { httpRequest, type HttpReply as Reply, percentile } from './lib/load.js';
 
 const GATEWAY_SCRIPT = fileURLToPath(new URL('./gateway-process.js', import.meta.url));
@@ -120,11 +121,12 @@ const seed = async (url: string, cert: string): Promise<void> => {
 };
 
 
-const post = (agent: Agent, base: URL, samlResponse: string): Promise<Reply> =>
+/** Sign-ins come from many browsers: each user its own client address (X-Forwarded-For; the bench gateway trusts it). */
+const post = (agent: Agent, base: URL, samlResponse: string, from = '192.0.2.1'): Promise<Reply> =>
   httpRequest(agent, base, {
     method: 'POST',
     path: `/saml/${CONNECTION}/acs`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': from },
     body: Buffer.from(new URLSearchParams({ SAMLResponse: samlResponse }).toString()),
   });
 
@@ -141,7 +143,7 @@ const closedLoop = async (agent: Agent, base: URL, responses: string[], concurre
         const i = next++;
         if (i >= responses.length) return;
         const start = performance.now();
-        const r = await post(agent, base, responses[i]!);
+        const r = await post(agent, base, responses[i]!, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
         latencies.push(performance.now() - start);
         if (r.status === 200 && r.body.includes(`"organizationId":"${ORGS[0]}"`)) ok += 1;
         else firstError ??= `${r.status} ${r.body.slice(0, 300)}`;
@@ -249,7 +251,20 @@ export async function benchSaml(options: { quick?: boolean } = {}): Promise<Reco
       await check.end();
     }
 
+    // SPEC §8: junk refusals and a genuine sign-in's p99 under junk load (bench/saml-junk.ts).
+    const junkFigures = await benchSamlJunk({
+      connection,
+      otherCert: keyPair().cert,
+      acs: ACS,
+      audience: AUDIENCE,
+      base,
+      connectionId: CONNECTION,
+      genuine: () => signedResponse(keys, Math.floor(Math.random() * users)),
+      quick,
+    });
+
     return {
+      ...junkFigures,
       'returning sign-ins/s (target ≥ 180)': round(measured.rate, 1),
       'returning latency p50 ms': round(measured.p50),
       'returning latency p99 ms': round(measured.p99),

@@ -27,6 +27,7 @@ import { checkPoolMode } from '../persistence/pooler-checks.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createRateLimits, type RateLimits } from './rate-limits.js';
 
 export interface Container {
   readonly config: Config;
@@ -49,6 +50,8 @@ export interface Container {
   /** Ends subscriptions whose organization no longer accepts their session. */
   readonly accessWatch: AccessWatch;
   readonly outbox: OutboxSender;
+  /** SPEC §8 rate limits per client address and per credential (src/app/rate-limits.ts). */
+  readonly rateLimits: RateLimits;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
   /** A membership event stream for one subscriber; rejects with NOT_FOUND / FORBIDDEN / BAD_USER_INPUT before it starts. */
@@ -192,6 +195,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     samlSignIn.forget(id);
     void accessWatch.recheck();
   });
+  const rateLimits = createRateLimits(config.rateLimits, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory'));
 
   return {
     config,
@@ -210,6 +214,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     tokens,
     events,
     outbox,
+    rateLimits,
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     accessWatch,
@@ -233,6 +238,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     },
     async close() {
       await accessWatch.stop();
+      await rateLimits.stop();
       await events.stop();
       await outbox.stop();
       stopCounting();

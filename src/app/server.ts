@@ -29,7 +29,8 @@ export const buildServer = async (container: Container): Promise<Server> => {
     // Requests are measured in metrics; per-request log lines would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: true,
+    // Which address is the client (rate limits): the socket's peer unless ORGWAY_TRUST_PROXY says otherwise.
+    trustProxy: container.config.trustProxy as boolean, // a number (hops) works too; Fastify's types omit it
     return503OnClosing: true,
   });
   await app.register(fastifyCookie);

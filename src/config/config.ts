@@ -80,7 +80,32 @@ const schema = z.object({
     .string()
     .regex(/^(?:[^<>]*<[^<>\s]+@[^<>\s]+>|[^<>\s]+@[^<>\s]+)$/, 'must be an address such as no-reply@example.com or "orgway <no-reply@example.com>"')
     .default('orgway <no-reply@localhost>'),
+  /**
+   * Which address is the client (Fastify trustProxy): `false` (the socket's peer), `true`
+   * (the left-most X-Forwarded-For), a number of proxy hops, or trusted proxy addresses/CIDRs.
+   */
+  ORGWAY_TRUST_PROXY: z
+    .string()
+    .trim()
+    .refine((v) => /^(true|false|\d{1,2})$/i.test(v) || v.split(',').every((p) => /^[0-9a-f.:/]+$/i.test(p.trim()) && p.trim() !== ''), 'must be true, false, a number of proxy hops, or comma-separated proxy addresses/CIDRs (e.g. 10.0.0.0/8,127.0.0.1)')
+    .transform((v): boolean | number | string[] => (/^true$/i.test(v) ? true : /^false$/i.test(v) ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((p) => p.trim())))
+    .default(false),
+  /** Unauthenticated or failed-authentication requests one client address may make per window (0 = no limit). */
+  ORGWAY_RATE_LIMIT_ADDRESS: integer('requests', 0).default(1_000),
+  /** Requests one valid credential (session, API token, SCIM token) may make per window (0 = no limit). */
+  ORGWAY_RATE_LIMIT_CREDENTIAL: integer('requests', 0).default(20_000),
+  /** The rate-limit window in seconds. */
+  ORGWAY_RATE_LIMIT_WINDOW: integer('seconds', 1, 3600).default(10),
+  /** How often an instance adds its count of credential requests to the shared one, in milliseconds. */
+  ORGWAY_RATE_LIMIT_SYNC_MS: integer('milliseconds', 10, 60_000).default(1_000),
 });
+
+export interface RateLimitConfig {
+  addressPoints: number;
+  credentialPoints: number;
+  windowSeconds: number;
+  syncMs: number;
+}
 
 export interface Config {
   port: number;
@@ -101,6 +126,8 @@ export interface Config {
   sessionRecheckMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
+  trustProxy: boolean | number | string[];
+  rateLimits: RateLimitConfig;
 }
 
 export interface DatabaseTimeouts {
@@ -181,5 +208,12 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     sessionRecheckMs: e.ORGWAY_SESSION_RECHECK_MS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.ORGWAY_MAIL_FROM,
+    trustProxy: e.ORGWAY_TRUST_PROXY,
+    rateLimits: {
+      addressPoints: e.ORGWAY_RATE_LIMIT_ADDRESS,
+      credentialPoints: e.ORGWAY_RATE_LIMIT_CREDENTIAL,
+      windowSeconds: e.ORGWAY_RATE_LIMIT_WINDOW,
+      syncMs: e.ORGWAY_RATE_LIMIT_SYNC_MS,
+    },
   };
 };

@@ -3,7 +3,8 @@
  * entity modules can import the core ones without an import cycle.
  */
 import { CORE_ENTITIES } from './entities.js';
+import { RATE_LIMIT_ENTITIES } from './rate-limit-entities.js';
 import { SAML_ENTITIES } from './saml-entities.js';
 import { SCIM_ENTITIES } from './scim-entities.js';
 
-export const ALL_ENTITIES = [...CORE_ENTITIES, ...SCIM_ENTITIES, ...SAML_ENTITIES];
+export const ALL_ENTITIES = [...CORE_ENTITIES, ...SCIM_ENTITIES, ...SAML_ENTITIES, ...RATE_LIMIT_ENTITIES];

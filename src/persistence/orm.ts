@@ -62,6 +62,8 @@ export interface Database {
   readonly sql: SqlRunner;
   /** Adds a statement observer; returns a function that removes it. */
   observeStatements(observer: StatementObserver): () => void;
+  /** The pg pool itself (PostgreSQL only), for libraries that speak pg (the rate-limit store). */
+  readonly pgPool: (() => Promise<import('pg').Pool>) | undefined;
   close(): Promise<void>;
 }
 
@@ -251,6 +253,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       em: () => orm.em.fork() as unknown as Em,
       sql: sqlRunner(orm, () => (observers.size ? notify : undefined), options.preparedStatements !== false),
       observeStatements,
+      pgPool: () => (orm.em.getConnection() as unknown as { getNativeClient(): Promise<import('pg').Pool> }).getNativeClient(),
       close: () => orm.close(),
     };
   }
@@ -271,6 +274,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     em: () => orm.em.fork() as unknown as Em,
     sql: sqlRunner(orm, () => (observers.size ? notify : undefined)),
     observeStatements,
+    pgPool: undefined,
     close: async () => {
       await orm.close();
       await pglite.close();

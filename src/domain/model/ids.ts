@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { badInput } from './errors.js';
 
 export const ORGANIZATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,14 +33,39 @@ export const checkPolicies = (policies: readonly string[], field = 'policies'): 
 };
 
 // A pragmatic address check (RFC 5322 is wider than anything an IdP sends): one @,
-// a non-empty local part without spaces, a domain with a dot.
-const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
+// a non-empty local part without spaces or control characters, a domain with a dot.
+const EMAIL_PATTERN = /^[^\s@\p{Cc}]{1,64}@[^\s@]+\.[^\s@]+$/u;
+/** What the WHATWG host parser turns into an IPv4 address (127.0.0.1, 0x7f.1, …) ends up as four decimal numbers. */
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 
-/** Emails are unique and compared lower-cased (SPEC §1). */
+/**
+ * A domain in its one canonical form (SPEC §8): lower case, IDN labels in their ASCII
+ * (punycode) form, no trailing dot. Null when it is not a domain name: IP literals
+ * (`[127.0.0.1]`, `127.0.0.1`) and whatever the URL standard's host parser refuses.
+ */
+export const canonicalDomain = (domain: string): string | null => {
+  const d = domain.endsWith('.') ? domain.slice(0, -1) : domain;
+  if (!d || d.startsWith('[') || !d.isWellFormed()) return null;
+  const ascii = domainToASCII(d);
+  if (!ascii || IPV4.test(ascii) || ascii.endsWith('.')) return null;
+  return ascii;
+};
+
+/**
+ * Emails are unique and compared in one canonical form (SPEC §1, §8): lower-cased, the
+ * domain as canonicalDomain gives it. Every edge (GraphQL, SCIM, SAML, CLI) goes through here.
+ */
 export const normalizeEmail = (email: string, field = 'email'): string => {
-  const e = email.trim().toLowerCase();
-  if (e.length > 254 || !EMAIL_PATTERN.test(e))
-    throw badInput(field, `"${truncate(email)}" is not a valid email address (expected name@example.com).`);
+  const trimmed = email.trim();
+  const at = trimmed.lastIndexOf('@');
+  const refuse = (why = 'expected name@example.com') => badInput(field, `"${truncate(email)}" is not a valid email address (${why}).`);
+  if (at <= 0 || !trimmed.isWellFormed()) throw refuse();
+  const rawDomain = trimmed.slice(at + 1);
+  if (rawDomain.startsWith('[')) throw refuse('an IP address is not accepted as the domain; use a domain name');
+  const domain = canonicalDomain(rawDomain);
+  if (domain === null) throw refuse(IPV4.test(domainToASCII(rawDomain.replace(/\.$/, ''))) ? 'an IP address is not accepted as the domain; use a domain name' : 'expected name@example.com');
+  const e = `${trimmed.slice(0, at).toLowerCase()}@${domain}`;
+  if (e.length > 254 || !EMAIL_PATTERN.test(e)) throw refuse();
   return e;
 };
 

@@ -5,3 +5,4 @@ export * from './membership-rules.js';
 export * from './ids.js';
 export * from './actor.js';
 export * from './authentication.js';
+export * from './text.js';

@@ -11,6 +11,7 @@ import {
   checkName,
   checkOrganizationId,
   DomainError,
+  canonicalDomain,
   emailDomain,
   normalizeEmail,
   notFound,
@@ -42,7 +43,7 @@ export const decideAutomaticAccess = (settings: AutomaticUserAccessSettings, ema
   return 'JOIN';
 };
 
-const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 
 export interface BootstrapResult {
   organization: OrganizationEntity;
@@ -112,7 +113,7 @@ export class OrganizationService {
       throw badInput('input.defaultRole', `${input.defaultRole} cannot be granted automatically; use one of ${ROLES_GRANTABLE_BY_AUTOMATION.join(', ')}.`, {
         allowed: ROLES_GRANTABLE_BY_AUTOMATION,
       });
-    const domains = [...new Set(input.allowedDomains.map((d) => d.trim().toLowerCase().replace(/^@/, '')))];
+    const domains = [...new Set(input.allowedDomains.map((d) => d.trim().replace(/^@/, '')).map((d) => canonicalDomain(d) ?? d.toLowerCase()))];
     for (const d of domains)
       if (!DOMAIN_PATTERN.test(d)) throw badInput('input.allowedDomains', `"${d}" is not a domain name (expected e.g. example.com).`);
     if (domains.length > 100) throw badInput('input.allowedDomains', 'at most 100 domains.');

@@ -6,6 +6,7 @@
  * (see bench/scim.ts), and and/or combine them as set operations.
  * Values travel as parameters only; attribute names come from a closed set.
  */
+import { normalizeEmail } from '../model/index.js';
 import type { GroupFilter, UserFilter } from './types.js';
 
 export interface SqlFragment {
@@ -16,6 +17,15 @@ export interface SqlFragment {
 const combine = <F extends { op: string }>(f: F & { filters: F[] }, leaf: (f: F) => SqlFragment): SqlFragment => {
   const parts = f.filters.map((x) => build(x, leaf));
   return { sql: `(${parts.map((p) => p.sql).join(f.op === 'and' ? ' and ' : ' or ')})`, params: parts.flatMap((p) => p.params) };
+};
+
+/** Users' emails are stored canonical; a value that is no valid email simply matches no user. */
+const lookupEmail = (value: string): string => {
+  try {
+    return normalizeEmail(value);
+  } catch {
+    return value.toLowerCase();
+  }
 };
 
 const build = <F extends { op: string }>(f: F, leaf: (f: F) => SqlFragment): SqlFragment =>
@@ -31,25 +41,27 @@ export const userFilterSql = (filter: UserFilter, organizationId: string): SqlFr
     switch (f.attribute) {
       case 'userName': {
         const key = f.value.toLowerCase();
+        const email = lookupEmail(f.value);
         return {
           sql: `m.id in (select s.membership_id from scim_users s where s.organization_id = ? and s.user_name_key = ?
                   union all
                   select m2.id from users u2 join memberships m2 on m2.user_id = u2.id and m2.organization_id = ?
                    where u2.email = ? and not exists (select 1 from scim_users s2 where s2.membership_id = m2.id))`,
-          params: [organizationId, key, organizationId, key],
+          params: [organizationId, key, organizationId, email],
         };
       }
       case 'externalId':
         return { sql: 'm.id in (select s.membership_id from scim_users s where s.organization_id = ? and s.external_id = ?)', params: [organizationId, f.value] };
       case 'email': {
         const e = f.value.toLowerCase();
+        const canonical = lookupEmail(f.value);
         return {
           sql: `m.id in (select m2.id from users u2 join memberships m2 on m2.user_id = u2.id and m2.organization_id = ? where u2.email = ?
                   union all
                   select s.membership_id from scim_users s where s.organization_id = ?
                      and exists (select 1 from jsonb_array_elements(case when jsonb_typeof(s.attributes->'emails') = 'array' then s.attributes->'emails' else '[]'::jsonb end) e
                                   where lower(e->>'value') = ?))`,
-          params: [organizationId, e, organizationId, e],
+          params: [organizationId, canonical, organizationId, e],
         };
       }
       case 'id':

@@ -2,6 +2,7 @@ import { Migration0001Initial } from './Migration0001Initial.js';
 import { Migration0002Saml } from './Migration0002Saml.js';
 import { Migration0003Scim } from './Migration0003Scim.js';
 import { Migration0004Trust } from './Migration0004Trust.js';
+import { Migration0005Limits } from './Migration0005Limits.js';
 import { Migration0006EventLog } from './Migration0006EventLog.js';
 
 /** Every migration in order; listed explicitly so source (tests) and dist (CLI) agree. */
@@ -10,5 +11,6 @@ export const MIGRATIONS = [
   { name: 'Migration0002Saml', class: Migration0002Saml },
   { name: 'Migration0003Scim', class: Migration0003Scim },
   { name: 'Migration0004Trust', class: Migration0004Trust },
+  { name: 'Migration0005Limits', class: Migration0005Limits },
   { name: 'Migration0006EventLog', class: Migration0006EventLog },
 ];

@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { isDomainError } from '../../domain/model/index.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
+import { asCostError } from './cost-limits.js';
+
+/** Codes the transport gives its own refusals (SPEC §8). */
+const OWN_CODES = new Set(['QUERY_TOO_COMPLEX', 'RATE_LIMITED', 'BAD_USER_INPUT']);
 
 const originalOf = (error: unknown): unknown => {
   let e = error;
@@ -15,7 +19,7 @@ const originalOf = (error: unknown): unknown => {
 export const formatGraphQLError =
   (log: Logger) =>
   (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unavailableOr(originalOf(error));
+    const original = unavailableOr(asCostError(originalOf(error)));
     if (isDomainError(original))
       return {
         message: original.message,
@@ -23,11 +27,14 @@ export const formatGraphQLError =
         path: formatted.path,
         extensions: { code: original.code, ...original.details },
       };
-    const code = formatted.extensions?.code;
+    // A limit's own code survives Apollo wrapping its validation error as GRAPHQL_VALIDATION_FAILED.
+    const ownCode = original instanceof GraphQLError ? original.extensions?.code : undefined;
+    const code = typeof ownCode === 'string' && OWN_CODES.has(ownCode) ? ownCode : formatted.extensions?.code;
     // graphql-js validation and parse errors, and Apollo's own coded errors, are the client's to fix.
     if (original instanceof GraphQLError || (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR')) {
       const mapped = code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED' || code === 'BAD_REQUEST' ? 'BAD_USER_INPUT' : code;
-      return { ...formatted, extensions: { ...formatted.extensions, code: mapped ?? 'BAD_USER_INPUT' } };
+      const { http: _http, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, message: original instanceof GraphQLError && code !== formatted.extensions?.code ? original.message : formatted.message, extensions: { ...extensions, code: mapped ?? 'BAD_USER_INPUT' } };
     }
     log.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -1,5 +1,5 @@
 /** GraphQL over HTTP (Apollo on Fastify) and graphql-ws subscriptions on the same path. */
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -10,7 +10,9 @@ import {
   type ExecutionResult,
   GraphQLError,
   type GraphQLFormattedError,
+  type GraphQLSchema,
   parse,
+  specifiedRules,
   validate,
   visit,
   BREAK,
@@ -22,9 +24,12 @@ import { endedSessions } from '../../domain/identity/ended-sessions.js';
 import { isDomainError } from '../../domain/model/index.js';
 import { unavailableOr } from '../../domain/unavailable.js';
 import { authenticate } from '../http/authentication.js';
+import { addressBlocked, countCredential, countUnauthenticated, RATE_LIMITED, rateLimitMessage } from '../http/rate-limit.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
+import { asCostError, checkResultSize, costRules, parseOptions } from './cost-limits.js';
 import { formatGraphQLError, TRY_AGAIN_LATER, unavailableHttpExtensions, unavailableStatusPlugin } from './errors.js';
+import { checkVariables, wellFormedLiteralsRule } from './text-input.js';
 import { buildGraphQLSchema } from './schema.js';
 import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
 
@@ -58,7 +63,7 @@ const documentSources = new WeakMap<DocumentNode, string>();
 const cachedParse = ((source: string) => {
   const hit = parsedDocuments.get(source);
   if (hit) return hit;
-  const document = parse(source, { noLocation: false });
+  const document = parse(source, parseOptions);
   if (parsedDocuments.size >= MAX_CACHED_DOCUMENTS) parsedDocuments.delete(parsedDocuments.keys().next().value!);
   parsedDocuments.set(source, document);
   documentSources.set(document, source);
@@ -85,13 +90,36 @@ const sharedKey = (key: string): string => {
   return key;
 };
 
+const ownRules = [...costRules, wellFormedLiteralsRule];
+const validationRules = [...specifiedRules, ...ownRules];
 const cachedValidate = ((schema, document, rules, options, typeInfo) => {
-  // Only the default rule set is cached (that is all graphql-ws asks for).
+  // Only the default rule set (with the cost limits) is cached: that is all graphql-ws asks for.
   if (rules) return validate(schema, document, rules, options, typeInfo);
   let errors = validatedDocuments.get(document);
-  if (!errors) validatedDocuments.set(document, (errors = validate(schema, document)));
+  if (!errors) validatedDocuments.set(document, (errors = validate(schema, document, validationRules)));
   return errors;
 }) as typeof validate;
+
+/**
+ * Parse, validation (cost rules included) and the result-size estimate for a graphql-ws
+ * subscribe message, before graphql-ws runs the same cached parse and validation.
+ */
+const refusalsOf = (schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): readonly GraphQLError[] | undefined => {
+  const badText = checkVariables(payload.variables);
+  if (badText) return [badText];
+  let document: DocumentNode;
+  try {
+    document = cachedParse(payload.query);
+  } catch (error) {
+    const refused = asCostError(error);
+    if (refused instanceof GraphQLError) return [refused];
+    throw error;
+  }
+  const errors = cachedValidate(schema, document);
+  if (errors.length) return errors;
+  const tooBig = checkResultSize(schema, document, payload.operationName, payload.variables);
+  return tooBig ? [tooBig] : undefined;
+};
 
 /**
  * Subscriptions with shared results. The event hub hands the same event object to every
@@ -186,6 +214,15 @@ const sharedSubscribe = async (args: ExecutionArgs) => {
   return new ResultStream((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), args, key);
 };
 
+/** graphql-ws close code for a refused connection_init over the rate limit (4429, as HTTP 429). */
+const RATE_LIMITED_CLOSE = 4429;
+
+class RateLimitedConnection extends Error {
+  constructor(readonly seconds: number) {
+    super('rate limited');
+  }
+}
+
 export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
   const formatError = formatGraphQLError(container.log);
@@ -208,6 +245,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       stop: async () => undefined,
     },
     formatError,
+    parseOptions,
+    validationRules: ownRules,
     csrfPrevention: true,
     introspection: true,
     // We drain ourselves on SIGTERM; Apollo's own handlers would stop the server mid-drain.
@@ -220,6 +259,13 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         async requestDidStart() {
           const started = process.hrtime.bigint();
           return {
+            // Every execution, cached documents included: the estimate depends on the variables.
+            async didResolveOperation({ document, operationName, request }) {
+              const badText = checkVariables(request.variables);
+              if (badText) throw badText;
+              const tooBig = checkResultSize(schema, document, operationName, request.variables);
+              if (tooBig) throw tooBig;
+            },
             async willSendResponse({ errors, operationName }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
               container.metrics.operationDuration.observe(
@@ -234,22 +280,36 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   });
   await apollo.start();
 
+  /** SPEC §8: over the limit, HTTP 429 with Retry-After and extensions.code RATE_LIMITED. */
+  const rateLimited = (seconds: number) =>
+    new GraphQLError(rateLimitMessage(seconds), {
+      extensions: { code: RATE_LIMITED, retryAfterSeconds: seconds, http: { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) } },
+    });
+
   const context = async (request: FastifyRequest, _reply: FastifyReply): Promise<GraphQLContext> => {
+    const blocked = addressBlocked(container, request.ip);
+    if (blocked !== null) throw rateLimited(blocked);
+    let credentials: Awaited<ReturnType<typeof authenticate>>;
     try {
-      const { principal, viaCookie } = await authenticate(container, request);
-      return createContext(container, principal, viaCookie);
+      credentials = await authenticate(container, request);
     } catch (thrown) {
       // Apollo answers 500 for a plain error thrown while building the context; a
       // refused credential is the client's problem: 401 / 403 with the domain's code.
       const error = unavailableOr(thrown);
       if (isDomainError(error) && error.code === 'UNAVAILABLE')
         throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, ...unavailableHttpExtensions() } });
+      const wait = await countUnauthenticated(container, request.ip);
+      if (wait !== null) throw rateLimited(wait);
       if (isDomainError(error))
         throw new GraphQLError(error.message, {
           extensions: { code: error.code, http: { status: error.code === 'FORBIDDEN' ? 403 : 401 } },
         });
       throw error;
     }
+    const { principal, viaCookie } = credentials;
+    const wait = principal ? countCredential(container, principal.sessionId) : await countUnauthenticated(container, request.ip);
+    if (wait !== null) throw rateLimited(wait);
+    return createContext(container, principal, viaCookie);
   };
   const handler = fastifyApolloHandler(apollo, { context });
 
@@ -289,10 +349,23 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         ctx.extra.socket.close(code, message.slice(0, 120));
         return false;
       };
+      const address = ctx.extra.request?.ip ?? '';
       try {
+        const blocked = addressBlocked(container, address);
+        if (blocked !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(blocked)}`);
         const bearer = typeof ctx.connectionParams?.authorization === 'string' ? ctx.connectionParams.authorization : undefined;
-        const { principal, viaCookie } = await authenticate(container, ctx.extra.request ?? { headers: {} }, bearer);
-        if (!principal) return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
+        const { principal, viaCookie } = await authenticate(container, ctx.extra.request ?? { headers: {} }, bearer).catch(async (error: unknown) => {
+          const wait = await countUnauthenticated(container, address);
+          if (wait !== null) throw new RateLimitedConnection(wait);
+          throw error;
+        });
+        if (!principal) {
+          const wait = await countUnauthenticated(container, address);
+          if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
+          return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
+        }
+        const wait = countCredential(container, principal.sessionId);
+        if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
         // The connection keeps who it is, not the user row read with the session: that
         // row would go stale over a long-lived connection, and a read is cheap.
         const { user: _user, ...connectionPrincipal } = principal;
@@ -300,6 +373,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         ctx.extra.sessionId = principal.sessionId;
         return true;
       } catch (thrown) {
+        if (thrown instanceof RateLimitedConnection) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(thrown.seconds)}`);
         const error = unavailableOr(thrown);
         // The database is away: "try again later", which graphql-ws clients retry.
         if (isDomainError(error) && error.code === 'UNAVAILABLE') return refuse(TRY_AGAIN_LATER, `${error.code}: the database is unavailable; reconnect later`);
@@ -312,8 +386,15 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       }
     },
-    onSubscribe(_ctx, _id, payload) {
+    onSubscribe(ctx, _id, payload) {
+      // Each operation on the socket is a request by the connection's credential.
+      const principal = ctx.extra.graphqlContext?.principal;
+      const wait = principal ? countCredential(container, principal.sessionId) : null;
+      if (wait !== null) return [new GraphQLError(rateLimitMessage(wait), { extensions: { code: RATE_LIMITED, retryAfterSeconds: wait } })];
+      const refused = refusalsOf(schema, payload);
+      if (refused) return refused;
       (payload as { query: string }).query = sharedQueryText(payload.query);
+      return undefined;
     },
     context: (ctx) => {
       const base = ctx.extra.graphqlContext!;

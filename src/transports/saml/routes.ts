@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
+import { RATE_LIMITED, rateLimitMessage, unauthenticatedRateLimit } from '../http/rate-limit.js';
 import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
 import { AUTHN_REQUEST_TTL_SECONDS } from '../../domain/saml-sign-in/sign-in-service.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
@@ -136,7 +137,16 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
       return sendError(request, reply, internalError(), 500);
     });
 
-    scope.post<{ Params: { connectionId: string } }>('/saml/:connectionId/acs', { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
+    // SPEC §8: every ACS request counts against the client address (no credential yet), before its body is read.
+    // Not recorded as a refused sign-in: a flood must cost no writes.
+    const rateLimit = unauthenticatedRateLimit(container, (request, reply, seconds) => {
+      const message = rateLimitMessage(seconds);
+      reply.code(429).header('cache-control', 'no-store');
+      if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: RATE_LIMITED, message } });
+      return reply.type('text/html; charset=utf-8').send(errorPage(RATE_LIMITED, message));
+    });
+
+    scope.post<{ Params: { connectionId: string } }>('/saml/:connectionId/acs', { bodyLimit: MAX_BODY_BYTES, onRequest: rateLimit }, async (request, reply) => {
       const { connectionId } = request.params;
       let email: string | null = null;
       try {

@@ -6,15 +6,20 @@
  *
  *  1. readForm            one SAMLResponse field (the body limit, 256 KiB, is the route's)
  *  2. decodeBase64        strict base64, UTF-8
- *  3. rejectDtd           no DOCTYPE, no ENTITY declarations
+ *  3. rejectDtd           at most 5,000 elements (counted on the raw text, before any parse);
+ *                         no DOCTYPE, no ENTITY declarations
  *  4. parseResponse       well-formed XML (every parser warning fatal); root samlp:Response
- *  5. validateSchema      SAML 2.0 protocol XSD (xmllint-wasm)
  *  6. checkStructure      status Success; exactly one (Encrypted)Assertion in the whole
  *                         document, a child of the Response
  *  7. decryptAssertion    EncryptedAssertion only with the connection's SP key; the decrypted
- *                         document goes through steps 3–6 again
+ *                         text goes through step 3, the document through steps 4 and 6 again
+ *  8a. checkSignedInfo    the SignedInfo of step 8, before anything else reads the document
+ *  5. validateSchema      SAML 2.0 protocol XSD (xmllint-wasm), the response and the
+ *                         decrypted one
  *  8. verifySignature     the assertion's own enveloped signature, by one of the connection's
- *                         certificates (KeyInfo is ignored), one Reference to the assertion's
+ *                         certificates (KeyInfo is ignored): the small SignedInfo is checked
+ *                         against the keys first, and only content it vouches for is digested,
+ *                         whatever algorithms it names; one Reference to the assertion's
  *                         unique ID, no SHA-1, no comments, RSA keys only (xml-crypto's
  *                         tables cut to the allow-list); everything after this step reads
  *                         only the signed bytes (xml-crypto's canonical signed reference)
@@ -31,8 +36,9 @@
  * across gateway instances).
  */
 import { SamlLib } from 'samlify';
-import { constants, createHash, createPublicKey, type KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
-import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
+import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { C14nCanonicalization, ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
+import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
 import { DomainError, truncate } from '../../domain/model/index.js';
 import type { SamlConnectionConfig, VerifiedSamlAssertion } from '../../domain/saml-sign-in/types.js';
 import type { SchemaValidator } from './schema-validator.js';
@@ -135,7 +141,23 @@ export const decodeBase64 = (value: string): string => {
 
 // ---------------------------------------------------------------- 3. rejectDtd
 
+/** SPEC §8: more elements than any real response has, refused before any work that grows with size. */
+export const MAX_ELEMENTS = 5_000;
+
+/** Start tags in the raw text (`<` followed by a name): comments, PIs, CDATA and end tags are not elements. */
+export const countElements = (xml: string, stopAfter = MAX_ELEMENTS): number => {
+  let count = 0;
+  for (let i = xml.indexOf('<'); i !== -1 && count <= stopAfter; i = xml.indexOf('<', i + 1)) {
+    const c = xml.charCodeAt(i + 1);
+    // Not '/', '!', '?': an element's start tag (a name start character).
+    if (c !== 47 && c !== 33 && c !== 63 && !Number.isNaN(c)) count += 1;
+  }
+  return count;
+};
+
 export const rejectDtd = (xml: string): void => {
+  if (countElements(xml) > MAX_ELEMENTS)
+    throw invalid('rejectDtd', `The SAML response has more than ${MAX_ELEMENTS} elements; identity providers send a few dozen. It is refused unread.`);
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml))
     throw invalid('rejectDtd', 'The SAML response contains a DTD (<!DOCTYPE> or <!ENTITY>); SAML messages must not, and this one is refused.');
 };
@@ -199,12 +221,14 @@ export const checkStructure = (doc: Document, response: Element): { assertion: E
 
 // ---------------------------------------------------------------- 7. decryptAssertion
 
-export const decryptAssertion = async (xml: string, connection: SamlConnectionConfig): Promise<string> => {
+export const decryptAssertion = async (xml: string, connection: SamlConnectionConfig): Promise<{ xml: string; decrypted: string }> => {
   if (!connection.spDecryptionKey)
     throw rejected('decryptAssertion', 'The assertion is encrypted, but this SAML connection has no decryption key. Ask an ORG_ADMIN to add one, or turn off assertion encryption at the identity provider.');
   try {
-    const [decrypted] = await SamlLib.decryptAssertion({ entitySetting: { encPrivateKey: connection.spDecryptionKey } } as never, xml);
-    return decrypted;
+    // samlify answers the response with the assertion put in, and the decrypted text as it was
+    // (its DOM keeps only the root element, so a DTD there would be lost: the caller checks it).
+    const [response, decrypted] = (await SamlLib.decryptAssertion({ entitySetting: { encPrivateKey: connection.spDecryptionKey } } as never, xml)) as [string, string];
+    return { xml: response, decrypted };
   } catch (error) {
     throw rejected('decryptAssertion', "The encrypted assertion could not be decrypted with this connection's SP key.", String((error as Error)?.message ?? error));
   }
@@ -237,13 +261,18 @@ export const signaturePathRuns = { fast: 0, xmlCrypto: 0 };
  * Verifies the assertion's own signature over the original bytes and returns the
  * assertion re-parsed from the canonical signed reference: the only thing read afterwards.
  */
-export const verifySignature = (
-  xml: string,
-  assertion: Element,
-  certificates: readonly string[],
-  /** Tests: force xml-crypto's checkSignature even where the fast path applies. */
-  path: 'auto' | 'xml-crypto' = 'auto',
-): Element => {
+interface SignatureParts {
+  id: string;
+  signature: Element;
+  signedInfo: Element;
+  reference: Element;
+  c14nMethod: string;
+  signatureMethod: string;
+  digestMethod: string;
+}
+
+/** The assertion's one enveloped signature and its algorithms, each checked against the allow-lists. */
+const readSignature = (assertion: Element): SignatureParts => {
   const step = 'verifySignature';
   if (nodesOfType(assertion, COMMENT_NODE).length > 0)
     throw rejected(step, 'The assertion contains XML comments, which identity providers do not send; it is refused (comment injection).');
@@ -281,16 +310,45 @@ export const verifySignature = (
   for (const el of nodesOfType(assertion.ownerDocument ?? assertion, ELEMENT_NODE))
     if (el !== assertion && (el as Element).getAttribute('ID') === id)
       throw rejected(step, 'The signature does not verify: another element carries the assertion ID (signature wrapping?).', 'duplicate ID');
+  return { id, signature, signedInfo, reference, c14nMethod, signatureMethod, digestMethod };
+};
 
+const NOT_VERIFIED = "The assertion's signature does not verify with this SAML connection's certificates (wrong key, or the content was changed).";
+
+/**
+ * Step 8, first half, run before schema validation: the small SignedInfo must be signed by
+ * one of the connection's keys. Junk is refused here for the cost of parsing it and a few
+ * RSA verifications, whatever it names; nothing large is validated or digested.
+ */
+export const checkSignedInfo = (assertion: Element, certificates: readonly string[]): void => {
+  const { signature, signedInfo, signatureMethod, c14nMethod } = readSignature(assertion);
   const failures: string[] = [];
+  if (keysVouchingFor(signature, signedInfo, signatureMethod, c14nMethod, certificates, failures).length === 0)
+    throw rejected('verifySignature', NOT_VERIFIED, failures.join('; '));
+};
+
+export const verifySignature = (
+  xml: string,
+  assertion: Element,
+  certificates: readonly string[],
+  /** Tests: force xml-crypto's checkSignature even where the fast path applies. */
+  path: 'auto' | 'xml-crypto' = 'auto',
+): Element => {
+  const step = 'verifySignature';
+  const { id, signature, signedInfo, reference, c14nMethod, signatureMethod, digestMethod } = readSignature(assertion);
+  const failures: string[] = [];
+  // SignedInfo first: only keys that vouch for it go on to the digest of the assertion.
+  const keys = keysVouchingFor(signature, signedInfo, signatureMethod, c14nMethod, certificates, failures);
   const fast = path === 'auto' && fastPathApplies(signedInfo, reference);
   if (fast) signaturePathRuns.fast += 1;
   else signaturePathRuns.xmlCrypto += 1;
-  const canonical = fast
-    ? verifyExcC14nRsa(assertion, signature, signedInfo, reference, signatureMethod, digestMethod, certificates, failures)
-    : verifyWithXmlCrypto(xml, signature, signatureMethod, c14nMethod, certificates, failures);
-  if (canonical === null)
-    throw rejected(step, "The assertion's signature does not verify with this SAML connection's certificates (wrong key, or the content was changed).", failures.join('; '));
+  const canonical =
+    keys.length === 0
+      ? null
+      : fast
+        ? digestMatches(assertion, signature, reference, digestMethod, failures)
+        : verifyWithXmlCrypto(xml, signature, signatureMethod, c14nMethod, keys, failures);
+  if (canonical === null) throw rejected(step, NOT_VERIFIED, failures.join('; '));
   let verified: Element;
   try {
     verified = parseXml(canonical).documentElement!;
@@ -416,33 +474,56 @@ const isRsaCertificate = (cert: string, i: number, failures: string[]): boolean 
 };
 
 /**
- * XML-DSig core validation for the common shape, on our own parse of the original bytes,
- * with xml-crypto's exclusive canonicalizer and node:crypto — the same computation as
- * xml-crypto's checkSignature without its XPath passes (3–5 times faster). Reference
- * validation: the assertion minus its enveloped Signature, canonicalized, must digest to
- * DigestValue; signature validation: the canonical SignedInfo verifies under one of the
- * certificates. Returns the canonical assertion — the signed bytes, the only thing read later.
- * Tests compare it with xml-crypto's path on valid and attacked documents.
+ * The signature value of the canonical SignedInfo, checked against each certificate with
+ * the algorithm SignedInfo names: a small, fixed amount of work whatever the document holds.
+ * Returns the certificates that verify it (usually one); nothing is digested before this.
  */
-const verifyExcC14nRsa = (
-  assertion: Element,
+const keysVouchingFor = (
   signature: Element,
   signedInfo: Element,
-  reference: Element,
   signatureMethod: string,
-  digestMethod: string,
+  c14nMethod: string,
   certificates: readonly string[],
   failures: string[],
-): string | null => {
-  const c14n = new ExclusiveCanonicalization();
+): string[] => {
+  const signatureValue = base64Of(child(signature, NS.ds, 'SignatureValue'), 'SignatureValue').toString('base64');
+  const ancestorNamespaces = findAncestorNsForElement(signedInfo);
+  // Exclusive C14N reads an InclusiveNamespaces PrefixList under CanonicalizationMethod itself.
+  const canonicalizer = c14nMethod === EXC_C14N ? new ExclusiveCanonicalization() : new C14nCanonicalization();
+  const material = canonicalizer.process(signedInfo, { ancestorNamespaces });
+  const Algorithm = new SignedXml().SignatureAlgorithms[signatureMethod]!;
+  const vouching: string[] = [];
+  for (const [i, cert] of certificates.entries()) {
+    if (!isRsaCertificate(cert, i, failures)) continue;
+    let ok: boolean;
+    try {
+      ok = new Algorithm().verifySignature(material, publicKeyOf(cert), signatureValue);
+    } catch (error) {
+      failures.push(`certificate ${i + 1}: ${(error as Error).message}`);
+      continue;
+    }
+    if (ok) vouching.push(cert);
+    else failures.push(`certificate ${i + 1}: the SignedInfo signature does not match`);
+  }
+  return vouching;
+};
+
+/**
+ * Reference validation for the common shape, on our own parse of the original bytes, with
+ * xml-crypto's exclusive canonicalizer and node:crypto (xml-crypto's checkSignature does
+ * the same with XPath passes): the assertion minus its enveloped Signature, canonicalized,
+ * must digest to DigestValue. Called only once SignedInfo verified under a connection key.
+ * Returns the canonical assertion — the signed bytes, the only thing read later. Tests
+ * compare it with xml-crypto's path on valid and attacked documents.
+ */
+const digestMatches = (assertion: Element, signature: Element, reference: Element, digestMethod: string, failures: string[]): string | null => {
   const digestValue = base64Of(child(reference, NS.ds, 'DigestValue'), 'DigestValue');
-  const signatureValue = base64Of(child(signature, NS.ds, 'SignatureValue'), 'SignatureValue');
   // Enveloped-signature transform: the assertion without its Signature (restored right after).
   const next = signature.nextSibling;
   assertion.removeChild(signature);
   let canonical: string;
   try {
-    canonical = c14n.process(assertion, {});
+    canonical = new ExclusiveCanonicalization().process(assertion, {});
   } finally {
     assertion.insertBefore(signature, next);
   }
@@ -451,20 +532,7 @@ const verifyExcC14nRsa = (
     failures.push('the digest of the assertion does not match DigestValue (the content was changed)');
     return null;
   }
-  const signedInfoBytes = Buffer.from(c14n.process(signedInfo, {}), 'utf8');
-  for (const [i, cert] of certificates.entries()) {
-    if (!isRsaCertificate(cert, i, failures)) continue;
-    let ok: boolean;
-    try {
-      ok = cryptoVerify(RSA_HASH[signatureMethod]!, signedInfoBytes, { key: publicKeyOf(cert), padding: constants.RSA_PKCS1_PADDING }, signatureValue);
-    } catch (error) {
-      failures.push(`certificate ${i + 1}: ${(error as Error).message}`);
-      continue;
-    }
-    if (ok) return canonical;
-    failures.push(`certificate ${i + 1}: signature value does not match`);
-  }
-  return null;
+  return canonical;
 };
 
 // ---------------------------------------------------------------- 9. checkIssuer
@@ -616,17 +684,23 @@ export const verifySamlResponse = async (body: unknown, ctx: VerificationContext
   let xml = decodeBase64(samlResponse);
   rejectDtd(xml);
   let { doc, response } = parseResponse(xml);
-  await validateSchema(xml, validator);
+  // Structure and the SignedInfo check come before schema validation: they cost the same
+  // small amount for any document, so junk never reaches the validator's queue.
   const structure = checkStructure(doc, response);
   let assertion = structure.assertion;
+  const outer = xml;
   if (structure.encrypted) {
-    xml = await decryptAssertion(xml, ctx.connection);
+    const opened = await decryptAssertion(xml, ctx.connection);
+    rejectDtd(opened.decrypted);
+    xml = opened.xml;
     rejectDtd(xml);
     ({ doc, response } = parseResponse(xml));
-    await validateSchema(xml, validator);
     assertion = checkStructure(doc, response).assertion;
     if (!assertion) throw rejected('decryptAssertion', 'The decrypted assertion is not an assertion.');
   }
+  checkSignedInfo(assertion!, ctx.connection.signingCertificates);
+  await validateSchema(outer, validator);
+  if (xml !== outer) await validateSchema(xml, validator);
   const verified = verifySignature(xml, assertion!, ctx.connection.signingCertificates);
   checkIssuer(verified, response, ctx.connection.idpEntityId);
   const confirmation = checkDestination(verified, response, ctx.acsUrl);

@@ -8,6 +8,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
+import { findIllFormedText, ILL_FORMED_TEXT } from '../../domain/model/index.js';
+import { addressBlocked, countCredential, countUnauthenticated, rateLimitMessage } from '../http/rate-limit.js';
 import { SCIM_DEFAULT_COUNT, SCIM_MAX_RESULTS, type ScimPrincipal } from '../../domain/scim/types.js';
 import { RETRY_AFTER_SECONDS } from '../../domain/unavailable.js';
 import { findResourceType, resourceType, resourceTypes, schemaResources, serviceProviderConfig } from './discovery.js';
@@ -123,12 +125,35 @@ export const registerScimRoutes = (app: FastifyInstance, container: Container): 
       });
 
       // Every SCIM request, discovery included, needs a live token of some organization.
-      scim.addHook('onRequest', async (req) => {
-        const header = req.headers.authorization;
-        if (!header) throw new ScimHttpError(401, null, 'Send "Authorization: Bearer <SCIM token>"; an ORG_ADMIN creates one with the createScimToken mutation.');
-        const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-        if (!m) throw new ScimHttpError(401, null, 'The Authorization header must be "Bearer <SCIM token>".');
-        principals.set(req, await tokens.authenticate(m[1]!));
+      // SPEC §8 rate limits: the address before the token is looked up and when it fails, the token when it is valid.
+      scim.addHook('onRequest', async (req, reply) => {
+        const refuse = (seconds: number) => {
+          reply.header('retry-after', String(seconds));
+          return new ScimHttpError(429, null, rateLimitMessage(seconds));
+        };
+        const blocked = addressBlocked(container, req.ip);
+        if (blocked !== null) throw refuse(blocked);
+        let principal: ScimPrincipal;
+        try {
+          const header = req.headers.authorization;
+          if (!header) throw new ScimHttpError(401, null, 'Send "Authorization: Bearer <SCIM token>"; an ORG_ADMIN creates one with the createScimToken mutation.');
+          const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+          if (!m) throw new ScimHttpError(401, null, 'The Authorization header must be "Bearer <SCIM token>".');
+          principal = await tokens.authenticate(m[1]!);
+        } catch (error) {
+          const wait = await countUnauthenticated(container, req.ip);
+          throw wait === null ? error : refuse(wait);
+        }
+        const wait = countCredential(container, principal.tokenId);
+        if (wait !== null) throw refuse(wait);
+        principals.set(req, principal);
+      });
+
+      // SPEC §8 Text: one check of everything the request carries, before any route reads it.
+      scim.addHook('preHandler', async (req) => {
+        const where =
+          findIllFormedText(req.params, 'path') ?? findIllFormedText(req.query, 'query') ?? findIllFormedText(req.body, 'body');
+        if (where !== null) throw badRequest('invalidValue', `${where} ${ILL_FORMED_TEXT}.`);
       });
 
       // ---- discovery (RFC 7644 §4) ----

@@ -1,0 +1,166 @@
+/**
+ * SPEC §8 GraphQL cost limits: depth 12, 50 aliases, 10,000 estimated result nodes,
+ * refused with QUERY_TOO_COMPLEX before execution, over HTTP (first and second execution
+ * of a document: the second would run compiled) and over graphql-ws.
+ */
+import { getIntrospectionQuery, print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { data, STAGE } from '../helpers/events.js';
+import { type Gateway, type GqlResult, startGateway } from '../helpers/gateway.js';
+import { ViewerOrganizationsDocument } from '../generated/graphql.js';
+
+let gw: Gateway;
+let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
+beforeAll(async () => {
+  gw = await startGateway();
+  admin = await gw.bootstrap();
+});
+afterAll(() => gw?.close());
+
+/** `n` nested fields starting on Membership: organization { viewerMembership { organization { … id } } }. */
+const chainOf = (n: number): string => {
+  let q = 'id';
+  for (let k = n - 1; k >= 0; k--) q = `${k % 2 === 0 ? 'organization' : 'viewerMembership'} { ${q} }`;
+  return q;
+};
+/** A query `depth` fields deep: viewer, currentMembership, the chain, and a scalar. */
+const deep = (depth: number): string => `{ viewer { currentMembership { ${chainOf(depth - 3)} } } }`;
+
+const aliases = (n: number): string => `{ viewer { ${Array.from({ length: n }, (_, i) => `a${i}: user { id }`).join(' ')} } }`;
+
+const NESTED_MEMBERS = `query($o: ID!, $n: Int) { organization(id: $o) { members(first: $n) { edges { node { organization { members(first: $n) { edges { node { user { id email } } } } } } } } } }`;
+
+const post = async (query: string, variables?: Record<string, unknown>, token: string | null = admin.token) => {
+  const res = await fetch(`${gw.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: (await res.json()) as GqlResult<any> };
+};
+
+const overWs = (query: string, variables?: Record<string, unknown>): Promise<{ data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }> =>
+  new Promise((resolve) => {
+    const client = gw.ws(admin.token);
+    let result: { data?: unknown; errors?: any[] } = {};
+    client.subscribe(
+      { query, variables },
+      {
+        next: (v) => (result = v as never),
+        error: (e) => resolve({ errors: Array.isArray(e) ? e : [{ message: String(e) }] }),
+        complete: () => resolve(result),
+      },
+    );
+  });
+
+const expectTooComplex = (errors: { message: string; extensions?: Record<string, unknown> }[] | undefined, message: RegExp) => {
+  expect(errors, JSON.stringify(errors)).toHaveLength(1);
+  expect(errors![0]!.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  expect(errors![0]!.message).toMatch(message);
+  expect(errors![0]!.extensions).not.toHaveProperty('http');
+};
+
+describe('depth 12', () => {
+  test('the document counts the depth it claims (a test of the test)', async () => {
+    const r = await post(deep(12));
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data.viewer).toBeDefined();
+  });
+
+  test('depth 13 is refused over HTTP, twice (cached document), and over graphql-ws', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await post(deep(13));
+      expect(r.status).toBe(400);
+      expect(r.body.data).toBeUndefined();
+      expectTooComplex(r.body.errors, /depth limit of 12 exceeded, found 13/);
+    }
+    expectTooComplex((await overWs(deep(13))).errors, /depth limit of 12 exceeded, found 13/);
+    expect((await overWs(deep(12))).errors).toBeUndefined();
+  });
+
+  test('fragments do not hide depth', async () => {
+    const q = `query { viewer { ...V } } fragment V on Viewer { currentMembership { ...M } } fragment M on Membership { ${chainOf(10)} }`;
+    expectTooComplex((await post(q)).body.errors, /depth limit of 12 exceeded, found 13/);
+  });
+
+  test('a document nested thousands of levels is refused before parsing recurses (no stack overflow)', async () => {
+    const q = `{ ${'viewer { '.repeat(5_000)}id${' }'.repeat(5_000)} }`;
+    const r = await post(q);
+    expect(r.status).toBe(400);
+    expectTooComplex(r.body.errors, /more than 2000 tokens, the limit/);
+    expectTooComplex((await overWs(q)).errors, /more than 2000 tokens, the limit/);
+  });
+
+  test('the standard introspection query is answered (tooling), over HTTP and graphql-ws', async () => {
+    const r = await post(getIntrospectionQuery());
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data.__schema.types.length).toBeGreaterThan(10);
+    expect((await overWs(getIntrospectionQuery())).errors).toBeUndefined();
+  });
+
+  test('nested introspection is refused (the rule graphql-js has, as QUERY_TOO_COMPLEX)', async () => {
+    let q = 'name';
+    for (let i = 0; i < 4; i++) q = `fields { type { ofType { ${q} } } }`;
+    const r = await post(`{ __schema { types { ${q} } } }`);
+    expectTooComplex(r.body.errors, /Introspection nested more than 3 levels/);
+    expectTooComplex((await overWs(`{ __schema { types { ${q} } } }`)).errors, /Introspection nested more than 3 levels/);
+  });
+});
+
+describe('50 aliases', () => {
+  test('50 pass, 51 are refused over HTTP (twice) and graphql-ws', async () => {
+    expect((await post(aliases(50))).body.errors).toBeUndefined();
+    for (let i = 0; i < 2; i++) expectTooComplex((await post(aliases(51))).body.errors, /Aliases limit of 50 exceeded, found 51/);
+    expectTooComplex((await overWs(aliases(51))).errors, /Aliases limit of 50 exceeded, found 51/);
+  });
+
+  test('a refused mutation changes nothing (no resolver ran)', async () => {
+    const stages = Array.from({ length: 51 }, (_, i) => `s${i}: stageUser(organizationId: $o, email: "alias${i}@example.com") { id }`).join(' ');
+    const r = await post(`mutation($o: ID!) { ${stages} }`, { o: admin.orgId });
+    expectTooComplex(r.body.errors, /Aliases limit of 50 exceeded, found 51/);
+    const rows = await gw.t.db.em().execute<{ n: number }[]>(`select count(*)::int as n from users where email like 'alias%@example.com'`);
+    expect(rows[0]!.n).toBe(0);
+  });
+});
+
+describe('10,000 estimated result nodes', () => {
+  test('members(first: 100) inside members(first: 100) is refused; the same document with small pages runs, also compiled', async () => {
+    // Small pages: executed three times (from the second on it runs compiled), answered.
+    const compiledBefore = (await gw.container.metrics.compiledOperations.get()).values[0]?.value ?? 0;
+    for (let i = 0; i < 3; i++) {
+      const r = await post(NESTED_MEMBERS, { o: admin.orgId, n: 5 });
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data.organization.members.edges).toHaveLength(1);
+    }
+    expect((await gw.container.metrics.compiledOperations.get()).values[0]?.value).toBeGreaterThan(compiledBefore);
+    // The same (cached, compiled) document with large pages is refused before execution.
+    const r = await post(NESTED_MEMBERS, { o: admin.orgId, n: 100 });
+    expect(r.status).toBe(400);
+    expect(r.body.data).toBeUndefined();
+    expectTooComplex(r.body.errors, /limit of 10000 nodes exceeded, found \d{5,}/);
+    expectTooComplex((await overWs(NESTED_MEMBERS, { o: admin.orgId, n: 100 })).errors, /limit of 10000 nodes exceeded/);
+    expect((await overWs(NESTED_MEMBERS, { o: admin.orgId, n: 5 })).errors).toBeUndefined();
+  });
+
+  test('the estimate multiplies first by nested lists (named in the message)', async () => {
+    // 1 + 100 × (1 + edges 1 + node 1 + teams 10 × (1 + 2 aliases … )) — just over the limit with enough fields under a list.
+    const fields = Array.from({ length: 9 }, (_, i) => `t${i}: teams { id name }`).join(' ');
+    const r = await post(`query($o: ID!) { organization(id: $o) { members(first: 100) { edges { node { ${fields} } } } } }`, { o: admin.orgId });
+    // 100 × (edges 1 + node 1 + 9 × 10 × 3) = 27,2xx
+    expectTooComplex(r.body.errors, /found 27\d{3}/);
+  });
+
+  test('the Viewer query at first: 100 stays well inside, over HTTP (also compiled) and graphql-ws', async () => {
+    for (let i = 0; i < 2; i++) data(await gw.gql(ViewerOrganizationsDocument, { first: 100 }, admin.token));
+    expect((await overWs(print(ViewerOrganizationsDocument), { first: 100 })).errors).toBeUndefined();
+  });
+
+  test('first above 100 is still the domain refusal (BAD_USER_INPUT), not a cost refusal', async () => {
+    const r = await gw.gql(ViewerOrganizationsDocument, { first: 101 }, admin.token);
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  test('an unrelated mutation still works (stageUser)', async () => {
+    data(await gw.gql(STAGE, { o: admin.orgId, e: 'cost.ok@example.com', r: 'MEMBER' }, admin.token));
+  });
+});
