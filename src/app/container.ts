@@ -5,6 +5,7 @@
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Principal } from '../domain/access.js';
+import { AuditLog } from '../domain/events/audit-log.js';
 import { EventHub } from '../domain/events/event-hub.js';
 import { EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
@@ -45,6 +46,8 @@ export interface Container {
   readonly tokens: TokenService;
   readonly events: EventHub;
   readonly outbox: OutboxSender;
+  /** Organization.events (SPEC §10). */
+  readonly auditLog: AuditLog;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
   /** A membership event stream for one subscriber; rejects with NOT_FOUND / FORBIDDEN / BAD_USER_INPUT before it starts. */
@@ -147,6 +150,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     tokens,
     events,
     outbox,
+    auditLog: new AuditLog(tx),
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     async readiness() {

@@ -171,6 +171,8 @@ export interface ReadEventsFilter {
   after: string;
   organizationId?: string | undefined;
   userId?: string | undefined;
+  /** Only these types (with `organizationId`); each is read as its own index range. */
+  types?: readonly MembershipEventType[] | undefined;
   limit: number;
 }
 
@@ -186,11 +188,18 @@ export const readEventsAfter = async (em: Em, f: ReadEventsFilter): Promise<Memb
     where.push('user_id = ?');
     params.push(f.userId);
   }
+  let sql = `select * from membership_events where ${where.join(' and ')} order by id limit ?`;
+  if (f.types !== undefined) {
+    // One ordered, limited range of the (organization_id, type, id) index per type, merged:
+    // a rare type costs no scan over the others (docs/audit-log.md).
+    if (f.types.length === 0) return [];
+    const branches = f.types.map(() => `(select * from membership_events where ${where.join(' and ')} and type = ? order by id limit ?)`);
+    sql = `select * from (${branches.join(' union all ')}) e order by id limit ?`;
+    const base = params.splice(0);
+    for (const type of f.types) params.push(...base, type, f.limit);
+  }
   params.push(f.limit);
-  const rows = await em.execute<EventRow[]>(
-    `select * from membership_events where ${where.join(' and ')} order by id limit ?`,
-    params,
-  );
+  const rows = await em.execute<EventRow[]>(sql, params);
   return rows.map(toRecord);
 };
 
