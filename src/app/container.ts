@@ -20,11 +20,14 @@ import { SamlConnectionService } from '../domain/saml-connections/connection-ser
 import { SamlSignInService } from '../domain/saml-sign-in/sign-in-service.js';
 import { TeamService } from '../domain/team/team-service.js';
 import { TokenService } from '../domain/tokens/token-service.js';
+import { WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
+import { WebhookService } from '../domain/webhooks/webhook-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
+import { createWebhookHttpClient, type Resolver } from '../transports/webhooks/http-client.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 export interface Container {
@@ -48,6 +51,9 @@ export interface Container {
   readonly outbox: OutboxSender;
   /** Organization.events (SPEC §10). */
   readonly auditLog: AuditLog;
+  /** Webhook endpoints (SPEC §10) and the dispatcher that delivers to them. */
+  readonly webhooks: WebhookService;
+  readonly webhookDispatcher: WebhookDispatcher;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
   /** A membership event stream for one subscriber; rejects with NOT_FOUND / FORBIDDEN / BAD_USER_INPUT before it starts. */
@@ -71,8 +77,10 @@ export interface ContainerOptions {
    * (zero set-up), no for PostgreSQL (run `orgway migrate`; serving refuses until then).
    */
   migrate?: boolean;
-  /** Start the event hub and the outbox sender (default true). */
+  /** Start the event hub, the outbox sender and the webhook dispatcher (default true). */
   startBackground?: boolean;
+  /** Name resolution of the webhook HTTP client (tests: a name that resolves to a chosen address). */
+  webhookResolver?: Resolver;
 }
 
 export const createContainer = async (config: Config, options: ContainerOptions = {}): Promise<Container> => {
@@ -101,10 +109,34 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   });
   await tokens.ensureSigningKey();
 
-  const wakeSource: EventWakeSource =
+  const webhookHttp = createWebhookHttpClient({
+    allowPrivate: config.webhookAllowPrivate,
+    timeoutMs: config.webhookTimeoutMs,
+    ...(options.webhookResolver ? { resolve: options.webhookResolver } : {}),
+  });
+  for (const outcome of ['success', 'http_error', 'network_error']) metrics.webhookDeliveries.inc({ outcome }, 0);
+  const webhookDispatcher = new WebhookDispatcher({
+    db,
+    http: webhookHttp,
+    log: log.child({ component: 'webhooks' }),
+    clock,
+    concurrency: config.webhookConcurrency,
+    stats: { attempted: (outcome) => metrics.webhookDeliveries.inc({ outcome }), disabled: () => undefined },
+  });
+
+  const listenSource: EventWakeSource =
     db.kind === 'pglite' && db.pglite
       ? new PgliteListenSource(db.pglite, EVENTS_CHANNEL)
       : new PostgresListenSource(db.databaseUrl!, EVENTS_CHANNEL, (error) => log.warn({ err: error }, 'event listener connection lost; reconnecting'));
+  // The bus's notification wakes the hub and the webhook dispatcher alike.
+  const wakeSource: EventWakeSource = {
+    start: (wake) =>
+      listenSource.start(() => {
+        wake();
+        webhookDispatcher.wake();
+      }),
+    stop: () => listenSource.stop(),
+  };
   const events = new EventHub(
     () => db.em(),
     wakeSource,
@@ -123,6 +155,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   if (options.startBackground !== false) {
     await events.start();
     outbox.start();
+    webhookDispatcher.start();
   }
 
   const identity = new IdentityService(tx, clock, config.sessionTtlSeconds);
@@ -132,6 +165,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const scim = new ScimService(tx);
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
   const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => samlSignIn.forget(id));
+  const webhooks = new WebhookService(tx, webhookHttp, () => webhookDispatcher.wake());
+  metrics.webhookStats = () => webhooks.stats();
 
   return {
     config,
@@ -151,6 +186,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     events,
     outbox,
     auditLog: new AuditLog(tx),
+    webhooks,
+    webhookDispatcher,
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     async readiness() {
@@ -169,6 +206,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     async close() {
       await events.stop();
       await outbox.stop();
+      await webhookDispatcher.stop();
+      webhookHttp.close();
       stopCounting();
       if (ownsDb) await db.close();
     },

@@ -54,6 +54,18 @@ const schema = z.object({
     .string()
     .regex(/^(?:[^<>]*<[^<>\s]+@[^<>\s]+>|[^<>\s]+@[^<>\s]+)$/, 'must be an address such as no-reply@example.com or "orgway <no-reply@example.com>"')
     .default('orgway <no-reply@localhost>'),
+  /** Let webhook endpoints be http and resolve to loopback/private/link-local addresses (development and tests only). */
+  ORGWAY_WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false'], { error: 'must be true or false' }))
+    .transform((v) => v === 'true')
+    .default(false),
+  /** Deadline of one webhook request, connect to last byte read. */
+  ORGWAY_WEBHOOK_TIMEOUT_MS: integer('milliseconds', 1000, 60_000).default(10_000),
+  /** Webhook endpoints one instance delivers to at the same time. */
+  ORGWAY_WEBHOOK_CONCURRENCY: integer('', 1, 256).default(16),
 });
 
 export interface Config {
@@ -71,6 +83,9 @@ export interface Config {
   sessionRecheckMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
+  webhookAllowPrivate: boolean;
+  webhookTimeoutMs: number;
+  webhookConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -113,5 +128,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     sessionRecheckMs: e.ORGWAY_SESSION_RECHECK_MS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.ORGWAY_MAIL_FROM,
+    webhookAllowPrivate: e.ORGWAY_WEBHOOK_ALLOW_PRIVATE,
+    webhookTimeoutMs: e.ORGWAY_WEBHOOK_TIMEOUT_MS,
+    webhookConcurrency: e.ORGWAY_WEBHOOK_CONCURRENCY,
   };
 };

@@ -10,6 +10,7 @@ import { type Container, createContainer } from '../../src/app/container.js';
 import { buildServer, type Server } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/runtime.js';
+import type { Resolver } from '../../src/transports/webhooks/http-client.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GqlResult<T> {
@@ -39,6 +40,8 @@ export interface StartOptions {
   t?: TestDatabase;
   env?: Record<string, string>;
   clock?: Clock;
+  /** Name resolution of the webhook HTTP client. */
+  webhookResolver?: Resolver;
 }
 
 export const startGateway = async (options: StartOptions = {}): Promise<Gateway> => {
@@ -51,7 +54,11 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
     ORGWAY_SHUTDOWN_TIMEOUT_MS: '3000',
     ...options.env,
   });
-  const container = await createContainer(config, { db: await t.open(), ...(options.clock ? { clock: options.clock } : {}) });
+  const container = await createContainer(config, {
+    db: await t.open(),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
+  });
   const server = await buildServer(container);
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const address = server.app.server.address();

@@ -1,0 +1,328 @@
+/**
+ * Delivers membership events to webhook endpoints (SPEC §10), driven from the event log by a
+ * cursor per endpoint: no queue besides the log, no broker.
+ *
+ * - Claim: an endpoint with work (events past its cursor, or a requested redelivery) is
+ *   leased (`locked_until`) in one statement whose subquery takes `for update skip locked`,
+ *   so instances sharing the database never work on one endpoint at the same time. Every
+ *   write while working is guarded by that lease; one that finds the lease gone (expired and
+ *   taken over, the endpoint deleted or disabled) stops the work.
+ * - Order: events are read through the event log's `readEventsAfter` (the reader subscription
+ *   replay uses, which is where gap-free reading is guaranteed) and sent one at a time in id
+ *   order. The cursor moves past an event only once it was delivered (a 2xx) or is not of a
+ *   selected type; a failure keeps the cursor, so that event is retried before any later one.
+ * - At least once: the cursor is saved after each delivery; a crash between "the receiver
+ *   answered 2xx" and that save sends the event again (same `webhook-id`).
+ * - Retries: exponential backoff (5 s doubling, at most 1 h) for the event at the head; once
+ *   it has failed for `retryWindowMs` (24 h) the endpoint is disabled with the reason.
+ * - Isolation: at most `concurrency` endpoints are worked on at a time per instance, each
+ *   request has the HTTP client's deadline, a failing endpoint waits out its backoff without
+ *   holding a slot, and new sends stop once half the lease is gone (so a batch never outlives it).
+ * - Wake-up: the event bus's notification (`wake()`) and a periodic poll, which also picks up
+ *   endpoints whose backoff has passed.
+ */
+import type { Database } from '../../persistence/orm.js';
+import { type MembershipEventRecord, readEventsAfter } from '../events/event-log.js';
+import type { MembershipEventType } from '../model/index.js';
+import { type Clock, systemClock } from '../runtime.js';
+import { dateFromDb } from '../timestamps.js';
+import type { Row } from './rows.js';
+import { webhookBody, webhookHeaders } from './signing.js';
+import type { WebhookHttp } from './types.js';
+
+export type DeliveryOutcome = 'success' | 'http_error' | 'network_error';
+
+export interface WebhookDispatcherLog {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface WebhookDispatcherOptions {
+  db: Database;
+  http: WebhookHttp;
+  log: WebhookDispatcherLog;
+  clock?: Clock;
+  /** Endpoints worked on at the same time by this instance. Default 16. */
+  concurrency?: number;
+  /** Poll period; `wake()` shortcuts it. Default 5 s. */
+  pollIntervalMs?: number;
+  /** Lease on a claimed endpoint; must well exceed the HTTP deadline. Default 60 s. */
+  leaseMs?: number;
+  /** Events read from the log at a time per endpoint. Default 100. */
+  batchSize?: number;
+  /** How long the head event is retried before the endpoint is disabled. Default 24 h. */
+  retryWindowMs?: number;
+  /** Delay after the n-th failed attempt (1-based). Default 5 s doubling, at most 1 h. */
+  backoffMs?: (attempt: number) => number;
+  stats?: { attempted(outcome: DeliveryOutcome): void; disabled(): void };
+}
+
+interface Claimed {
+  id: string;
+  organizationId: string;
+  url: string;
+  eventTypes: Set<MembershipEventType>;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  cursor: string;
+  enabled: boolean;
+  attempts: number;
+  failingSince: Date | null;
+  nextAttemptAt: Date;
+}
+
+interface Attempt {
+  ok: boolean;
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+const MAX_ERROR_LENGTH = 1000;
+const REDELIVERIES_PER_CLAIM = 10;
+
+export const defaultWebhookBackoff = (attempt: number): number => Math.min(5_000 * 2 ** (attempt - 1), 3_600_000);
+
+const claimed = (r: Row): Claimed => ({
+  id: r.id as string,
+  organizationId: r.organization_id as string,
+  url: r.url as string,
+  eventTypes: new Set(typeof r.event_types === 'string' ? (JSON.parse(r.event_types) as MembershipEventType[]) : (r.event_types as MembershipEventType[])),
+  secret: r.secret as string,
+  previousSecret: (r.previous_secret as string | null) ?? null,
+  previousSecretExpiresAt: r.previous_secret_expires_at == null ? null : dateFromDb(r.previous_secret_expires_at),
+  cursor: String(r.cursor),
+  enabled: Boolean(r.enabled),
+  attempts: Number(r.attempts),
+  failingSince: r.failing_since == null ? null : dateFromDb(r.failing_since),
+  nextAttemptAt: dateFromDb(r.next_attempt_at),
+});
+
+export class WebhookDispatcher {
+  readonly #db: Database;
+  readonly #http: WebhookHttp;
+  readonly #log: WebhookDispatcherLog;
+  readonly #clock: Clock;
+  readonly #concurrency: number;
+  readonly #pollIntervalMs: number;
+  readonly #leaseMs: number;
+  readonly #batchSize: number;
+  readonly #retryWindowMs: number;
+  readonly #backoffMs: (attempt: number) => number;
+  readonly #stats: NonNullable<WebhookDispatcherOptions['stats']>;
+
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
+  #claiming: Promise<void> | undefined;
+  #again = false;
+  readonly #working = new Set<Promise<void>>();
+
+  constructor(o: WebhookDispatcherOptions) {
+    this.#db = o.db;
+    this.#http = o.http;
+    this.#log = o.log;
+    this.#clock = o.clock ?? systemClock;
+    this.#concurrency = o.concurrency ?? 16;
+    this.#pollIntervalMs = o.pollIntervalMs ?? 5_000;
+    this.#leaseMs = o.leaseMs ?? 60_000;
+    this.#batchSize = o.batchSize ?? 100;
+    this.#retryWindowMs = o.retryWindowMs ?? 24 * 3600 * 1000;
+    this.#backoffMs = o.backoffMs ?? defaultWebhookBackoff;
+    this.#stats = o.stats ?? { attempted: () => undefined, disabled: () => undefined };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    // unref: a pending poll must not keep the process (CLI, tests) alive.
+    this.#timer = setInterval(() => this.wake(), this.#pollIntervalMs).unref();
+    this.wake();
+  }
+
+  /** Looks for work now (after a commit, a notification, a finished endpoint). No-op unless started. */
+  wake(): void {
+    if (!this.#running) return;
+    if (this.#claiming) {
+      this.#again = true;
+      return;
+    }
+    this.#claiming = this.#fill()
+      .catch((error: unknown) => this.#log.error({ err: error }, 'claiming webhook endpoints failed'))
+      .finally(() => {
+        this.#claiming = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Stops claiming and waits for the endpoints being worked on (each bounded by the HTTP deadline). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearInterval(this.#timer);
+    await this.#claiming;
+    await Promise.all(this.#working);
+  }
+
+  /** Claims endpoints with work while slots are free, and starts working on each. */
+  async #fill(): Promise<void> {
+    for (;;) {
+      this.#again = false;
+      const free = this.#concurrency - this.#working.size;
+      if (free <= 0 || !this.#running) return;
+      const now = this.#clock.now();
+      const lease = new Date(now.getTime() + this.#leaseMs);
+      const rows = await this.#db.sql.execute<Row[]>(
+        `update webhook_endpoints w set locked_until = ?
+          where w.id in (
+            select c.id from webhook_endpoints c
+             where (c.locked_until is null or c.locked_until < ?)
+               and ((c.enabled and c.next_attempt_at <= ?
+                     and exists (select 1 from membership_events e where e.organization_id = c.organization_id and e.id > c.cursor))
+                    or exists (select 1 from webhook_deliveries d where d.endpoint_id = c.id and d.status = 'PENDING'))
+             order by c.next_attempt_at
+             limit ?
+             for update skip locked)
+          returning id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, cursor::text as cursor,
+                    enabled, attempts, failing_since, next_attempt_at`,
+        [lease, now, now, free],
+      );
+      for (const row of rows) {
+        const work: Promise<void> = this.#work(claimed(row), now, lease)
+          .then((progressed) => {
+            // More may be waiting (a batch cut short by the lease); an endpoint that had
+            // nothing to do is not woken again, so a stale hint cannot spin.
+            if (progressed) this.#again = true;
+          })
+          .catch((error: unknown) => this.#log.error({ err: error, endpointId: row.id }, 'webhook delivery failed unexpectedly'))
+          .finally(() => {
+            this.#working.delete(work);
+            this.wake();
+          });
+        this.#working.add(work);
+      }
+      if (rows.length < free && !this.#again) return;
+    }
+  }
+
+  /** Works on one leased endpoint; returns whether anything was sent or skipped. */
+  async #work(ep: Claimed, claimedAt: Date, lease: Date): Promise<boolean> {
+    const stopBy = claimedAt.getTime() + this.#leaseMs / 2;
+    const late = () => this.#clock.now().getTime() > stopBy;
+    const em = this.#db.em();
+    let progressed = false;
+
+    // Requested redeliveries: one attempt each, apart from the endpoint's order and backoff.
+    const pending = await this.#db.sql.execute<Row[]>(
+      `select id::text as id, event_id::text as event_id from webhook_deliveries where endpoint_id = ? and status = 'PENDING' order by webhook_deliveries.id limit ${REDELIVERIES_PER_CLAIM}`,
+      [ep.id],
+    );
+    for (const p of pending) {
+      if (late()) break;
+      const eventId = p.event_id as string;
+      const [event] = await readEventsAfter(em, { after: (BigInt(eventId) - 1n).toString(), organizationId: ep.organizationId, limit: 1 });
+      const attempt: Attempt =
+        event?.id === eventId ? await this.#send(ep, event) : { ok: false, status: null, durationMs: 0, error: 'The event is no longer in the log.' };
+      await this.#db.sql.execute(
+        `update webhook_deliveries set status = ?, response_status = ?, duration_ms = ?, error = ?, attempted_at = ? where id = ? and status = 'PENDING'`,
+        [attempt.ok ? 'SUCCEEDED' : 'FAILED', attempt.status, attempt.durationMs, attempt.error, this.#clock.now(), p.id],
+      );
+      progressed = true;
+    }
+
+    let cursor = ep.cursor;
+    if (ep.enabled && ep.nextAttemptAt.getTime() <= this.#clock.now().getTime()) {
+      let attempts = ep.attempts;
+      read: while (!late()) {
+        const events = await readEventsAfter(em, { after: cursor, organizationId: ep.organizationId, limit: this.#batchSize });
+        for (const event of events) {
+          if (late()) break read;
+          progressed = true;
+          if (!ep.eventTypes.has(event.type)) {
+            cursor = event.id;
+            continue;
+          }
+          const attempt = await this.#send(ep, event);
+          attempts += 1;
+          if (attempt.ok) {
+            cursor = event.id;
+            if (!(await this.#recordSuccess(ep, event, attempts, attempt, lease))) return progressed;
+            attempts = 0;
+          } else {
+            // Released in the same statement; the event stays at the head for the next attempt.
+            await this.#recordFailure(ep, event, cursor, attempts, attempt, lease);
+            return progressed;
+          }
+        }
+        if (events.length < this.#batchSize) break;
+      }
+    }
+    await this.#db.sql.execute(`update webhook_endpoints set locked_until = null, cursor = greatest(cursor, ?::bigint) where id = ? and locked_until = ?`, [
+      cursor,
+      ep.id,
+      lease,
+    ]);
+    return progressed;
+  }
+
+  async #send(ep: Claimed, event: MembershipEventRecord): Promise<Attempt> {
+    const now = this.#clock.now();
+    const secrets = [ep.secret];
+    if (ep.previousSecret && ep.previousSecretExpiresAt && ep.previousSecretExpiresAt.getTime() > now.getTime()) secrets.push(ep.previousSecret);
+    const body = webhookBody(event);
+    const started = performance.now();
+    let attempt: Attempt;
+    try {
+      const { status } = await this.#http.post(ep.url, webhookHeaders(secrets, event.id, now, body), body);
+      const ok = status >= 200 && status < 300;
+      attempt = { ok, status, durationMs: Math.round(performance.now() - started), error: ok ? null : `The receiver answered HTTP ${status}.` };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      attempt = { ok: false, status: null, durationMs: Math.round(performance.now() - started), error: message.slice(0, MAX_ERROR_LENGTH) };
+    }
+    this.#stats.attempted(attempt.ok ? 'success' : attempt.status !== null ? 'http_error' : 'network_error');
+    return attempt;
+  }
+
+  /** Records the attempt and moves the cursor; false when the lease is gone (or the endpoint was disabled or deleted). */
+  async #recordSuccess(ep: Claimed, event: MembershipEventRecord, attempt: number, a: Attempt, lease: Date): Promise<boolean> {
+    const now = this.#clock.now();
+    const rows = await this.#db.sql.execute<Row[]>(
+      `with recorded as (
+         insert into webhook_deliveries (endpoint_id, event_id, attempt, status, response_status, duration_ms, attempted_at, requested_at)
+         select id, ?, ?, 'SUCCEEDED', ?, ?, ?, ? from webhook_endpoints where id = ?)
+       update webhook_endpoints set cursor = ?, attempts = 0, failing_since = null
+        where id = ? and locked_until = ? and enabled returning id`,
+      [event.id, attempt, a.status, a.durationMs, now, now, ep.id, event.id, ep.id, lease],
+    );
+    if (rows.length === 0) this.#log.warn({ endpointId: ep.id, eventId: event.id }, 'webhook endpoint lease lost, disabled or deleted while delivering; stopping');
+    return rows.length > 0;
+  }
+
+  async #recordFailure(ep: Claimed, event: MembershipEventRecord, cursor: string, attempt: number, a: Attempt, lease: Date): Promise<void> {
+    const now = this.#clock.now();
+    // The head event is the one the endpoint was already failing on unless the cursor moved in this claim.
+    const since = cursor === ep.cursor && ep.failingSince ? ep.failingSince : now;
+    const giveUp = now.getTime() - since.getTime() >= this.#retryWindowMs;
+    const next = new Date(now.getTime() + Math.max(0, this.#backoffMs(attempt)));
+    const reason = giveUp
+      ? `Disabled at ${now.toISOString()}: event ${event.id} could not be delivered for ${Math.round((now.getTime() - since.getTime()) / 3_600_000)} hours ` +
+        `(${attempt} attempts; last: ${a.error ?? 'failed'}). Fix the receiver, then re-enable the endpoint (updateWebhookEndpoint with enabled: true); it resumes at that event.`
+      : null;
+    await this.#db.sql.execute(
+      `with recorded as (
+         insert into webhook_deliveries (endpoint_id, event_id, attempt, status, response_status, duration_ms, error, attempted_at, requested_at)
+         select id, ?, ?, 'FAILED', ?, ?, ?, ?, ? from webhook_endpoints where id = ?)
+       update webhook_endpoints set cursor = ?, attempts = ?, failing_since = ?, next_attempt_at = ?, locked_until = null,
+              enabled = enabled and not ?, disabled_reason = coalesce(?, disabled_reason), disabled_at = case when ? then ?::timestamptz else disabled_at end
+        where id = ? and locked_until = ? and enabled`,
+      [event.id, attempt, a.status, a.durationMs, a.error, now, now, ep.id, cursor, attempt, since, next, giveUp, reason, giveUp, now, ep.id, lease],
+    );
+    if (giveUp) {
+      this.#stats.disabled();
+      this.#log.warn({ endpointId: ep.id, eventId: event.id, error: a.error }, 'webhook endpoint disabled after its retry window');
+    }
+  }
+}
