@@ -121,7 +121,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     log: log.child({ component: 'webhooks' }),
     clock,
     concurrency: config.webhookConcurrency,
-    stats: { attempted: (outcome) => metrics.webhookDeliveries.inc({ outcome }), disabled: () => undefined },
+    stats: { attempted: (outcome) => metrics.webhookDeliveries.inc({ outcome }) },
   });
 
   const listenSource: EventWakeSource =

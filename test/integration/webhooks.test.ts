@@ -117,7 +117,9 @@ describe('delivery', () => {
     expect(deliveries.edges.every((e: any) => e.node.status === 'SUCCEEDED' && e.node.responseStatus === 200 && e.node.attempt === 1)).toBe(true);
     // Metrics count the outcomes.
     const metrics = await gw.container.metrics.registry.getSingleMetricAsString('orgway_webhook_deliveries_total');
-    expect(metrics).toMatch(/outcome="success"\} (\d+)/);
+    expect(metrics).toMatch(/outcome="success"\} [1-9]/);
+    const exposed = await (await fetch(`${gw.url}/metrics`)).text();
+    for (const name of ['orgway_webhook_deliveries_total', 'orgway_webhook_lag_events', 'orgway_webhook_endpoints_disabled']) expect(exposed).toContain(`# TYPE ${name}`);
   });
 
   test('only the selected event types are sent; the others move the cursor', async () => {
@@ -172,6 +174,12 @@ describe('delivery', () => {
       await skipBackoff(gw, clock, endpointId);
     }
     expect(gaps).toEqual([5_000, 10_000, 20_000]);
+    // The event it is stuck on counts in the lag of the slowest endpoint.
+    const lag = await gw.container.metrics.registry.getSingleMetricAsString('orgway_webhook_lag_events');
+    expect(lag).toMatch(/orgway_webhook_lag_events [1-9]/);
+    r.respond = () => 200;
+    await skipBackoff(gw, clock, endpointId);
+    await waitFor('caught up', async () => Number((await endpointRow(endpointId)).attempts) === 0);
   });
 
   test('a receiver that never answers does not hold up another endpoint', async () => {

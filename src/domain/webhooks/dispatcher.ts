@@ -54,7 +54,7 @@ export interface WebhookDispatcherOptions {
   retryWindowMs?: number;
   /** Delay after the n-th failed attempt (1-based). Default 5 s doubling, at most 1 h. */
   backoffMs?: (attempt: number) => number;
-  stats?: { attempted(outcome: DeliveryOutcome): void; disabled(): void };
+  stats?: { attempted(outcome: DeliveryOutcome): void };
 }
 
 interface Claimed {
@@ -129,7 +129,7 @@ export class WebhookDispatcher {
     this.#batchSize = o.batchSize ?? 100;
     this.#retryWindowMs = o.retryWindowMs ?? 24 * 3600 * 1000;
     this.#backoffMs = o.backoffMs ?? defaultWebhookBackoff;
-    this.#stats = o.stats ?? { attempted: () => undefined, disabled: () => undefined };
+    this.#stats = o.stats ?? { attempted: () => undefined };
   }
 
   start(): void {
@@ -321,7 +321,6 @@ export class WebhookDispatcher {
       [event.id, attempt, a.status, a.durationMs, a.error, now, now, ep.id, cursor, attempt, since, next, giveUp, reason, giveUp, now, ep.id, lease],
     );
     if (giveUp) {
-      this.#stats.disabled();
       this.#log.warn({ endpointId: ep.id, eventId: event.id, error: a.error }, 'webhook endpoint disabled after its retry window');
     }
   }
