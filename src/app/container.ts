@@ -121,6 +121,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     log: log.child({ component: 'webhooks' }),
     clock,
     concurrency: config.webhookConcurrency,
+    // Sends stop at half the lease: a request started then still ends well inside it.
+    leaseMs: Math.max(60_000, config.webhookTimeoutMs * 4),
     stats: { attempted: (outcome) => metrics.webhookDeliveries.inc({ outcome }) },
   });
 

@@ -74,7 +74,7 @@ export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metri
     }),
     webhookLag: new Gauge({
       name: 'orgway_webhook_lag_events',
-      help: 'Events the most-behind enabled webhook endpoint has not been given yet (all instances; counted up to 100000)',
+      help: 'Events the most-behind enabled webhook endpoint has not been given yet (all instances; counted up to 10000)',
       registers: [registry],
       async collect() {
         const s = await webhookStats();

@@ -402,6 +402,25 @@ describe('endpoint management', () => {
     expect(await tables()).toEqual(before);
   });
 
+  test('attempts older than 30 days are pruned (hourly)', async () => {
+    const { endpointId } = await setUp();
+    const old = new Date(clock.now().getTime() - 31 * 24 * 3600_000);
+    const insert = (at: Date) =>
+      t.db
+        .em()
+        .execute<{ id: string }[]>("insert into webhook_deliveries (endpoint_id, event_id, attempt, status, requested_at) values (?, 1, 1, 'FAILED', ?) returning id::text as id", [
+          endpointId,
+          at,
+        ]);
+    const [stale] = await insert(old);
+    const [recent] = await insert(new Date(clock.now().getTime() - 29 * 24 * 3600_000));
+    clock.offsetMs += 3600_000 + 1000;
+    gw.container.webhookDispatcher.wake();
+    const exists = async (id: string) => (await t.db.em().execute<unknown[]>('select 1 from webhook_deliveries where id = ?', [id])).length > 0;
+    await waitFor('the stale attempt pruned', async () => !(await exists(stale!.id)));
+    expect(await exists(recent!.id)).toBe(true);
+  });
+
   test('an organization has at most 20 endpoints (CONFLICT)', async () => {
     const admin = await gw.bootstrap();
     for (let i = 0; i < 20; i++) ok(await gw.gql(CREATE, { o: admin.orgId, url: `http://127.0.0.1:1/${i}` }, admin.token));

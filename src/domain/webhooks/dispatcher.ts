@@ -52,6 +52,8 @@ export interface WebhookDispatcherOptions {
   batchSize?: number;
   /** How long the head event is retried before the endpoint is disabled. Default 24 h. */
   retryWindowMs?: number;
+  /** How long delivery attempts are kept. Default 30 days. */
+  retentionMs?: number;
   /** Delay after the n-th failed attempt (1-based). Default 5 s doubling, at most 1 h. */
   backoffMs?: (attempt: number) => number;
   stats?: { attempted(outcome: DeliveryOutcome): void };
@@ -109,6 +111,7 @@ export class WebhookDispatcher {
   readonly #leaseMs: number;
   readonly #batchSize: number;
   readonly #retryWindowMs: number;
+  readonly #retentionMs: number;
   readonly #backoffMs: (attempt: number) => number;
   readonly #stats: NonNullable<WebhookDispatcherOptions['stats']>;
 
@@ -116,7 +119,10 @@ export class WebhookDispatcher {
   #timer: NodeJS.Timeout | undefined;
   #claiming: Promise<void> | undefined;
   #again = false;
+  /** The last claim filled every free slot: a finished endpoint frees one for those left waiting. */
+  #saturated = false;
   readonly #working = new Set<Promise<void>>();
+  #lastPrune = 0;
 
   constructor(o: WebhookDispatcherOptions) {
     this.#db = o.db;
@@ -128,6 +134,7 @@ export class WebhookDispatcher {
     this.#leaseMs = o.leaseMs ?? 60_000;
     this.#batchSize = o.batchSize ?? 100;
     this.#retryWindowMs = o.retryWindowMs ?? 24 * 3600 * 1000;
+    this.#retentionMs = o.retentionMs ?? 30 * 24 * 3600 * 1000;
     this.#backoffMs = o.backoffMs ?? defaultWebhookBackoff;
     this.#stats = o.stats ?? { attempted: () => undefined };
   }
@@ -189,22 +196,38 @@ export class WebhookDispatcher {
                     enabled, attempts, failing_since, next_attempt_at`,
         [lease, now, now, free],
       );
+      this.#saturated = rows.length === free;
       for (const row of rows) {
+        let progressed = false;
         const work: Promise<void> = this.#work(claimed(row), now, lease)
-          .then((progressed) => {
-            // More may be waiting (a batch cut short by the lease); an endpoint that had
-            // nothing to do is not woken again, so a stale hint cannot spin.
-            if (progressed) this.#again = true;
+          .then((p) => {
+            progressed = p;
           })
           .catch((error: unknown) => this.#log.error({ err: error, endpointId: row.id }, 'webhook delivery failed unexpectedly'))
           .finally(() => {
             this.#working.delete(work);
-            this.wake();
+            // More may be waiting (a batch cut short by the lease); an endpoint that had
+            // nothing to do does not trigger another claim, so a stale hint cannot spin.
+            if (progressed || this.#saturated) this.wake();
           });
         this.#working.add(work);
       }
-      if (rows.length < free && !this.#again) return;
+      if (rows.length < free && !this.#again) break;
     }
+    await this.#pruneDeliveries();
+  }
+
+  /** Deletes finished attempts older than the retention, at most hourly and in slices. */
+  async #pruneDeliveries(): Promise<void> {
+    const now = this.#clock.now().getTime();
+    // A clock that went back (or a test's) prunes again rather than waiting for it to catch up.
+    if (now >= this.#lastPrune && now - this.#lastPrune < 3_600_000) return;
+    this.#lastPrune = now;
+    await this.#db.sql.execute(
+      `delete from webhook_deliveries where id in (
+         select id from webhook_deliveries where requested_at < ? and status <> 'PENDING' order by requested_at limit 10000)`,
+      [new Date(now - this.#retentionMs)],
+    );
   }
 
   /** Works on one leased endpoint; returns whether anything was sent or skipped. */

@@ -57,7 +57,7 @@ export interface WebhookStats {
 }
 
 /** Events counted per endpoint at most when measuring lag: a scrape stays cheap behind a huge backlog. */
-const LAG_COUNT_CAP = 100_000;
+const LAG_COUNT_CAP = 10_000;
 
 export class WebhookService {
   constructor(

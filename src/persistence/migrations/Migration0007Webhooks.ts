@@ -8,7 +8,8 @@ import { Migration } from '@mikro-orm/migrations';
  *   same however long the log is;
  * - membership_events_organization_id_user_id_id_index: `Organization.events(userId: …)`;
  * - webhook_endpoints_due_index: the dispatcher's claim of due endpoints;
- * - webhook_deliveries_endpoint_id_id_index: `WebhookEndpoint.deliveries`, newest first.
+ * - webhook_deliveries_endpoint_id_id_index: `WebhookEndpoint.deliveries`, newest first;
+ * - webhook_deliveries_requested_at_index: the pruning of attempts past their retention.
  *
  * An endpoint's `cursor` is the id of the last event it has been given (delivered or not
  * selected): deliveries are driven from the event log, not from a queue. Secrets are kept
@@ -24,6 +25,7 @@ export class Migration0007Webhooks extends Migration {
     this.addSql(`alter table "webhook_endpoints" add constraint "webhook_endpoints_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on delete cascade;`);
     this.addSql(`create table "webhook_deliveries" ("id" bigserial primary key, "endpoint_id" varchar(64) not null, "event_id" bigint not null, "attempt" int not null, "redelivery" boolean not null default false, "status" varchar(16) not null, "response_status" int null, "duration_ms" int null, "error" text null, "attempted_at" timestamptz null, "requested_at" timestamptz not null);`);
     this.addSql(`create index "webhook_deliveries_endpoint_id_id_index" on "webhook_deliveries" ("endpoint_id", "id");`);
+    this.addSql(`create index "webhook_deliveries_requested_at_index" on "webhook_deliveries" ("requested_at");`);
     this.addSql(`create index "webhook_deliveries_pending_index" on "webhook_deliveries" ("endpoint_id", "id") where "status" = 'PENDING';`);
     this.addSql(`alter table "webhook_deliveries" add constraint "webhook_deliveries_endpoint_id_foreign" foreign key ("endpoint_id") references "webhook_endpoints" ("id") on delete cascade;`);
   }
