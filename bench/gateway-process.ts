@@ -27,6 +27,8 @@ const config = loadConfig({
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
   ORGWAY_PUBLIC_URL: 'http://127.0.0.1:4000',
   ORGWAY_SHUTDOWN_TIMEOUT_MS: '5000',
+  // bench/webhooks.ts delivers to receivers on loopback.
+  ORGWAY_WEBHOOK_ALLOW_PRIVATE: process.env.ORGWAY_WEBHOOK_ALLOW_PRIVATE,
 });
 const container = await createContainer(config);
 let statements = 0;

@@ -62,7 +62,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`npm run bench [-- options]   (npm run bench:quick = --quick)
   --quick                small sizes (1,000 subscribers, short phases, one round); does not write the README
-  --only viewer,switch,fanout,saml,scim   run only these phases (saml/scim run when bench/saml.ts, bench/scim.ts exist)
+  --only viewer,switch,fanout,saml,scim,webhooks   run only these phases (saml/scim/webhooks run when their bench/*.ts exist)
   --concurrency N        load workers / keep-alive sockets (default 16)
   --duration S           measured seconds per load phase (default 8; quick 3)
   --warmup S             warm-up seconds per load phase (default 2; quick 1)
@@ -104,7 +104,7 @@ const settings = {
   heapCensus: args['heap-census'] === true,
   write: args.write ?? !quick,
 };
-const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim'];
+const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim', 'webhooks'];
 const PHASES = new Set((args.only ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`--only: unknown phase "${p}" (${ALL_PHASES.join(', ')})`);
 
@@ -510,11 +510,12 @@ const figure = (v: Figures[string]): string => (typeof v === 'number' ? fmt(v, N
  * `benchSaml()` / `benchScim()` resolving to a record of figures, and is called with
  * one options argument `{ quick }` it may ignore. A missing file is skipped.
  */
-const runOptional = async (phase: 'saml' | 'scim'): Promise<{ figures: Figures | null; note: string }> => {
+const OPTIONAL_EXPORTS = { saml: 'benchSaml', scim: 'benchScim', webhooks: 'benchWebhooks' } as const;
+const runOptional = async (phase: keyof typeof OPTIONAL_EXPORTS): Promise<{ figures: Figures | null; note: string }> => {
   const specifier = `./${phase}.js`; // not a literal: the file may not exist yet
   const mod = (await import(specifier).catch(() => null)) as Record<string, unknown> | null;
-  const fn = mod?.[phase === 'saml' ? 'benchSaml' : 'benchScim'];
-  if (typeof fn !== 'function') return { figures: null, note: mod ? `bench/${phase}.ts has no bench${phase === 'saml' ? 'Saml' : 'Scim'}() export; skipped` : `bench/${phase}.ts not present; skipped` };
+  const fn = mod?.[OPTIONAL_EXPORTS[phase]];
+  if (typeof fn !== 'function') return { figures: null, note: mod ? `bench/${phase}.ts has no ${OPTIONAL_EXPORTS[phase]}() export; skipped` : `bench/${phase}.ts not present; skipped` };
   log(`${phase}: running bench/${phase}.ts`);
   const limitMs = 10 * 60_000;
   let timer: NodeJS.Timeout | undefined;
@@ -627,7 +628,7 @@ const main = async () => {
   });
 
   const figures: { viewer?: LoadPair; switch?: LoadPair; fanout?: FanoutResult } = {};
-  const optional: { phase: 'saml' | 'scim'; figures: Figures | null; note: string }[] = [];
+  const optional: { phase: keyof typeof OPTIONAL_EXPORTS; figures: Figures | null; note: string }[] = [];
   try {
     db = await createBenchDatabase();
     benchDatabaseName = db.name;
@@ -701,7 +702,7 @@ const main = async () => {
   } finally {
     await cleanup();
   }
-  for (const phase of ['saml', 'scim'] as const) if (PHASES.has(phase)) optional.push({ phase, ...(await runOptional(phase)) });
+  for (const phase of ['saml', 'scim', 'webhooks'] as const) if (PHASES.has(phase)) optional.push({ phase, ...(await runOptional(phase)) });
 
   // ---- the table
   const rows: Row[] = [
@@ -729,7 +730,7 @@ const main = async () => {
       markdownTable(rows),
       '',
       ...(missed.length ? ['Missed targets:', '', ...missed.map((m) => `- ${m}`), ''] : ['Every target was met in this run.', '']),
-      ...optional.flatMap((o) => (o.figures ? [figuresTable(o.phase === 'saml' ? 'SAML (bench/saml.ts)' : 'SCIM (bench/scim.ts)', o.figures), ''] : [`${o.note}.`, ''])),
+      ...optional.flatMap((o) => (o.figures ? [figuresTable(`${{ saml: 'SAML', scim: 'SCIM', webhooks: 'Webhooks' }[o.phase]} (bench/${o.phase}.ts)`, o.figures), ''] : [`${o.note}.`, ''])),
       ...(figures.fanout
         ? [
             `Fan-out details: connecting and subscribing took ${fmt(figures.fanout.connectSeconds, 1)} s; gateway heapUsed ` +

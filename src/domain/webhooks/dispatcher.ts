@@ -11,8 +11,8 @@
  *   replay uses, which is where gap-free reading is guaranteed) and sent one at a time in id
  *   order. The cursor moves past an event only once it was delivered (a 2xx) or is not of a
  *   selected type; a failure keeps the cursor, so that event is retried before any later one.
- * - At least once: the cursor is saved after each delivery; a crash between "the receiver
- *   answered 2xx" and that save sends the event again (same `webhook-id`).
+ * - At least once: deliveries are recorded and the cursor saved in slices (at most 50 events
+ *   or 200 ms); a crash before a slice is saved sends those events again (same `webhook-id`).
  * - Retries: exponential backoff (5 s doubling, at most 1 h) for the event at the head; once
  *   it has failed for `retryWindowMs` (24 h) the endpoint is disabled with the reason.
  * - Isolation: at most `concurrency` endpoints are worked on at a time per instance, each
@@ -72,6 +72,7 @@ interface Claimed {
   attempts: number;
   failingSince: Date | null;
   nextAttemptAt: Date;
+  hasPending: boolean;
 }
 
 interface Attempt {
@@ -82,6 +83,17 @@ interface Attempt {
 }
 
 const MAX_ERROR_LENGTH = 1000;
+/** Delivered events recorded per statement at most, and the longest a delivery waits to be recorded. */
+const SLICE_SIZE = 50;
+const SLICE_MS = 200;
+
+interface Delivered {
+  eventId: string;
+  attempt: number;
+  status: number;
+  durationMs: number;
+  at: Date;
+}
 const REDELIVERIES_PER_CLAIM = 10;
 
 export const defaultWebhookBackoff = (attempt: number): number => Math.min(5_000 * 2 ** (attempt - 1), 3_600_000);
@@ -99,6 +111,7 @@ const claimed = (r: Row): Claimed => ({
   attempts: Number(r.attempts),
   failingSince: r.failing_since == null ? null : dateFromDb(r.failing_since),
   nextAttemptAt: dateFromDb(r.next_attempt_at),
+  hasPending: Boolean(r.has_pending),
 });
 
 export class WebhookDispatcher {
@@ -193,7 +206,8 @@ export class WebhookDispatcher {
              limit ?
              for update skip locked)
           returning id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, cursor::text as cursor,
-                    enabled, attempts, failing_since, next_attempt_at`,
+                    enabled, attempts, failing_since, next_attempt_at,
+                    exists (select 1 from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'PENDING') as has_pending`,
         [lease, now, now, free],
       );
       this.#saturated = rows.length === free;
@@ -238,7 +252,7 @@ export class WebhookDispatcher {
     let progressed = false;
 
     // Requested redeliveries: one attempt each, apart from the endpoint's order and backoff.
-    const pending = await this.#db.sql.execute<Row[]>(
+    const pending = !ep.hasPending ? [] : await this.#db.sql.execute<Row[]>(
       `select id::text as id, event_id::text as event_id from webhook_deliveries where endpoint_id = ? and status = 'PENDING' order by webhook_deliveries.id limit ${REDELIVERIES_PER_CLAIM}`,
       [ep.id],
     );
@@ -258,8 +272,20 @@ export class WebhookDispatcher {
     let cursor = ep.cursor;
     if (ep.enabled && ep.nextAttemptAt.getTime() <= this.#clock.now().getTime()) {
       let attempts = ep.attempts;
+      // Successes are recorded (and the cursor saved) in slices, one statement per slice: a
+      // crash before a slice is saved sends those events again, which at-least-once allows.
+      let delivered: Delivered[] = [];
+      let sliceStarted = 0;
+      const save = async (): Promise<boolean> => {
+        if (delivered.length === 0) return true;
+        const ok = await this.#recordSuccesses(ep, delivered, cursor, lease);
+        delivered = [];
+        return ok;
+      };
+      // Reads on while the log has more (a burst is served without a new claim per event).
       read: while (!late()) {
         const events = await readEventsAfter(em, { after: cursor, organizationId: ep.organizationId, limit: this.#batchSize });
+        if (events.length === 0) break;
         for (const event of events) {
           if (late()) break read;
           progressed = true;
@@ -271,16 +297,19 @@ export class WebhookDispatcher {
           attempts += 1;
           if (attempt.ok) {
             cursor = event.id;
-            if (!(await this.#recordSuccess(ep, event, attempts, attempt, lease))) return progressed;
+            if (delivered.length === 0) sliceStarted = performance.now();
+            delivered.push({ eventId: event.id, attempt: attempts, status: attempt.status!, durationMs: attempt.durationMs, at: this.#clock.now() });
             attempts = 0;
+            if ((delivered.length >= SLICE_SIZE || performance.now() - sliceStarted >= SLICE_MS) && !(await save())) return progressed;
           } else {
+            if (!(await save())) return progressed;
             // Released in the same statement; the event stays at the head for the next attempt.
             await this.#recordFailure(ep, event, cursor, attempts, attempt, lease);
             return progressed;
           }
         }
-        if (events.length < this.#batchSize) break;
       }
+      if (!(await save())) return progressed;
     }
     await this.#db.sql.execute(`update webhook_endpoints set locked_until = null, cursor = greatest(cursor, ?::bigint) where id = ? and locked_until = ?`, [
       cursor,
@@ -309,18 +338,25 @@ export class WebhookDispatcher {
     return attempt;
   }
 
-  /** Records the attempt and moves the cursor; false when the lease is gone (or the endpoint was disabled or deleted). */
-  async #recordSuccess(ep: Claimed, event: MembershipEventRecord, attempt: number, a: Attempt, lease: Date): Promise<boolean> {
-    const now = this.#clock.now();
+  /** Records delivered events and moves the cursor; false when the lease is gone (or the endpoint was disabled or deleted). */
+  async #recordSuccesses(ep: Claimed, delivered: Delivered[], cursor: string, lease: Date): Promise<boolean> {
     const rows = await this.#db.sql.execute<Row[]>(
       `with recorded as (
          insert into webhook_deliveries (endpoint_id, event_id, attempt, status, response_status, duration_ms, attempted_at, requested_at)
-         select id, ?, ?, 'SUCCEEDED', ?, ?, ?, ? from webhook_endpoints where id = ?)
-       update webhook_endpoints set cursor = ?, attempts = 0, failing_since = null
+         select w.id, d.event_id, d.attempt, 'SUCCEEDED', d.status, d.duration_ms, d.at, d.at
+           from webhook_endpoints w cross join jsonb_to_recordset(?::jsonb) as d(event_id bigint, attempt int, status int, duration_ms int, at timestamptz)
+          where w.id = ? order by d.event_id)
+       update webhook_endpoints set cursor = greatest(cursor, ?::bigint), attempts = 0, failing_since = null
         where id = ? and locked_until = ? and enabled returning id`,
-      [event.id, attempt, a.status, a.durationMs, now, now, ep.id, event.id, ep.id, lease],
+      [
+        JSON.stringify(delivered.map((d) => ({ event_id: d.eventId, attempt: d.attempt, status: d.status, duration_ms: d.durationMs, at: d.at.toISOString() }))),
+        ep.id,
+        cursor,
+        ep.id,
+        lease,
+      ],
     );
-    if (rows.length === 0) this.#log.warn({ endpointId: ep.id, eventId: event.id }, 'webhook endpoint lease lost, disabled or deleted while delivering; stopping');
+    if (rows.length === 0) this.#log.warn({ endpointId: ep.id, cursor }, 'webhook endpoint lease lost, disabled or deleted while delivering; stopping');
     return rows.length > 0;
   }
 
