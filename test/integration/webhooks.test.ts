@@ -297,6 +297,37 @@ describe('two gateway instances on one database', () => {
   });
 });
 
+describe('leases', () => {
+  test('an endpoint leased by another instance is left alone until the lease ends', async () => {
+    const { admin, r, endpointId, start } = await setUp();
+    const lease = new Date(clock.now().getTime() + 3600_000);
+    await t.db.em().execute('update webhook_endpoints set locked_until = ? where id = ?', [lease, endpointId]);
+    await makeEvents(gw, admin, 2);
+    const expected = await orgEventIds(admin.orgId, start);
+    gw.container.webhookDispatcher.wake();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.received).toHaveLength(0);
+    // The other instance's lease expires (it stalled): this instance takes over.
+    clock.offsetMs += 3600_000 + 1000;
+    gw.container.webhookDispatcher.wake();
+    await waitFor('the cursor at the end', async () => (await endpointRow(endpointId)).cursor === expected.at(-1));
+    expect(r.ids()).toEqual(expected);
+    expect((await endpointRow(endpointId)).locked_until).toBeNull();
+  });
+
+  test('a failing endpoint whose URL is changed is tried at once', async () => {
+    const { admin, r, endpointId, secret } = await setUp();
+    r.respond = () => 500;
+    await makeEvents(gw, admin, 1);
+    await waitFor('a failure', async () => Number((await endpointRow(endpointId)).attempts) === 1);
+    const fixed = await receiver([secret]);
+    ok(await gw.gql(UPDATE, { o: admin.orgId, e: endpointId, input: { url: fixed.url } }, admin.token));
+    gw.container.webhookDispatcher.wake();
+    await waitFor('the delivery to the new URL', () => fixed.received.length >= 1);
+    expect(fixed.received[0]!.verified).not.toBeNull();
+  });
+});
+
 describe('redelivery', () => {
   test('sends one event again with the same webhook-id and records the attempt', async () => {
     const { admin, r, endpointId, start } = await setUp();

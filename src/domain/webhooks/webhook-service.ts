@@ -113,7 +113,7 @@ export class WebhookService {
                 disabled_at = case when ? then null when ? then ?::timestamptz else disabled_at end,
                 attempts = case when ? then 0 else attempts end,
                 failing_since = case when ? then null else failing_since end,
-                next_attempt_at = case when ? then ?::timestamptz else next_attempt_at end
+                next_attempt_at = case when ? or ? then ?::timestamptz else next_attempt_at end
           where id = ? returning ${ENDPOINT_COLUMNS}`,
         [
           url,
@@ -129,7 +129,9 @@ export class WebhookService {
           uow.now,
           enable,
           enable,
+          // A new URL (a fix, typically) is tried at once rather than after the backoff.
           enable,
+          url !== null && url !== current.url,
           uow.now,
           endpointId,
         ],
