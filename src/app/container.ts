@@ -167,7 +167,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const scim = new ScimService(tx);
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
   const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => samlSignIn.forget(id));
-  const webhooks = new WebhookService(tx, webhookHttp, () => webhookDispatcher.wake());
+  const webhooks = new WebhookService(tx, webhookHttp, () => webhookDispatcher.endpointsChanged());
   metrics.webhookStats = () => webhooks.stats();
 
   return {

@@ -5,5 +5,6 @@
 import { CORE_ENTITIES } from './entities.js';
 import { SAML_ENTITIES } from './saml-entities.js';
 import { SCIM_ENTITIES } from './scim-entities.js';
+import { WEBHOOK_ENTITIES } from './webhook-entities.js';
 
-export const ALL_ENTITIES = [...CORE_ENTITIES, ...SCIM_ENTITIES, ...SAML_ENTITIES];
+export const ALL_ENTITIES = [...CORE_ENTITIES, ...SCIM_ENTITIES, ...SAML_ENTITIES, ...WEBHOOK_ENTITIES];

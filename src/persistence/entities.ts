@@ -126,7 +126,13 @@ export type SigningKeyEntity = InferEntity<typeof SigningKey>;
 export const MembershipEvent = defineEntity({
   name: 'MembershipEvent',
   tableName: 'membership_events',
-  indexes: [{ properties: ['organizationId', 'id'] }, { properties: ['userId', 'id'] }],
+  indexes: [
+    { properties: ['organizationId', 'id'] },
+    { properties: ['userId', 'id'] },
+    // Organization.events filtered by types or by user (docs/audit-log.md).
+    { properties: ['organizationId', 'type', 'id'] },
+    { properties: ['organizationId', 'userId', 'id'] },
+  ],
   properties: {
     id: p.bigint('string').primary().autoincrement(),
     type: p.string().$type<MembershipEventType>().length(16),

@@ -136,6 +136,8 @@ export class WebhookDispatcher {
   #saturated = false;
   readonly #working = new Set<Promise<void>>();
   #lastPrune = 0;
+  /** Whether any endpoint existed at the last poll (or was created here since). */
+  #endpointsExist = false;
 
   constructor(o: WebhookDispatcherOptions) {
     this.#db = o.db;
@@ -156,13 +158,34 @@ export class WebhookDispatcher {
     if (this.#running) return;
     this.#running = true;
     // unref: a pending poll must not keep the process (CLI, tests) alive.
-    this.#timer = setInterval(() => this.wake(), this.#pollIntervalMs).unref();
+    this.#timer = setInterval(() => void this.#poll(), this.#pollIntervalMs).unref();
+    void this.#poll();
+  }
+
+  /** An endpoint was created or re-enabled here: claim without waiting for the poll. */
+  endpointsChanged(): void {
+    this.#endpointsExist = true;
+    this.wake();
+  }
+
+  /**
+   * The poll: learns whether any endpoint exists (one created on another instance is seen
+   * here within a poll), then looks for work. Without endpoints, notifications cost nothing.
+   */
+  async #poll(): Promise<void> {
+    if (!this.#running) return;
+    try {
+      const [row] = await this.#db.sql.execute<{ e: boolean }[]>('select exists (select 1 from webhook_endpoints) as e');
+      this.#endpointsExist = Boolean(row?.e);
+    } catch (error) {
+      this.#log.error({ err: error }, 'checking for webhook endpoints failed');
+    }
     this.wake();
   }
 
   /** Looks for work now (after a commit, a notification, a finished endpoint). No-op unless started. */
   wake(): void {
-    if (!this.#running) return;
+    if (!this.#running || !this.#endpointsExist) return;
     if (this.#claiming) {
       this.#again = true;
       return;

@@ -86,6 +86,7 @@ export class WebhookService {
          values (?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?) returning ${ENDPOINT_COLUMNS}`,
         [newId('whep'), organizationId, url, JSON.stringify(eventTypes), secret, cursor, uow.now, principal.userId, uow.now, uow.now],
       );
+      uow.afterCommit(this.wake);
       return { secret, endpoint: endpointFromRow(row!) };
     });
   }
@@ -136,7 +137,7 @@ export class WebhookService {
           endpointId,
         ],
       );
-      if (enable) uow.afterCommit(this.wake);
+      if (enable || url !== null) uow.afterCommit(this.wake);
       return endpointFromRow(row!);
     });
   }
