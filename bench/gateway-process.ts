@@ -31,6 +31,8 @@ const config = loadConfig({
   // token's load phases must not be throttled (credentials are still counted: that cost is measured).
   ORGWAY_TRUST_PROXY: 'true',
   ORGWAY_RATE_LIMIT_CREDENTIAL: '100000000',
+  // bench/webhooks.ts delivers to receivers on loopback.
+  ORGWAY_WEBHOOK_ALLOW_PRIVATE: process.env.ORGWAY_WEBHOOK_ALLOW_PRIVATE,
 });
 const container = await createContainer(config);
 let statements = 0;

@@ -62,7 +62,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`npm run bench [-- options]   (npm run bench:quick = --quick)
   --quick                small sizes (1,000 subscribers, short phases, one round); does not write the README
-  --only viewer,switch,fanout,saml,scim   run only these phases (saml/scim run when bench/saml.ts, bench/scim.ts exist)
+  --only viewer,switch,fanout,saml,scim,webhooks   run only these phases (saml/scim/webhooks run when their bench/*.ts exist)
   --concurrency N        load workers / keep-alive sockets (default 16)
   --duration S           measured seconds per load phase (default 8; quick 3)
   --warmup S             warm-up seconds per load phase (default 2; quick 1)
@@ -104,7 +104,7 @@ const settings = {
   heapCensus: args['heap-census'] === true,
   write: args.write ?? !quick,
 };
-const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim', 'eventlog'];
+const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim', 'eventlog', 'webhooks'];
 const PHASES = new Set((args.only ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`--only: unknown phase "${p}" (${ALL_PHASES.join(', ')})`);
 
@@ -510,7 +510,7 @@ const figure = (v: Figures[string]): string => (typeof v === 'number' ? fmt(v, N
  * `benchSaml()` / `benchScim()` resolving to a record of figures, and is called with
  * one options argument `{ quick }` it may ignore. A missing file is skipped.
  */
-const OPTIONAL = { saml: ['saml', 'benchSaml'], scim: ['scim', 'benchScim'], eventlog: ['event-log', 'benchEventLog'] } as const;
+const OPTIONAL = { saml: ['saml', 'benchSaml'], scim: ['scim', 'benchScim'], eventlog: ['event-log', 'benchEventLog'], webhooks: ['webhooks', 'benchWebhooks'] } as const;
 const runOptional = async (phase: keyof typeof OPTIONAL): Promise<{ figures: Figures | null; note: string }> => {
   const [file, exported] = OPTIONAL[phase];
   const specifier = `./${file}.js`; // not a literal: the file may not exist yet
@@ -703,7 +703,7 @@ const main = async () => {
   } finally {
     await cleanup();
   }
-  for (const phase of ['saml', 'scim', 'eventlog'] as const) if (PHASES.has(phase)) optional.push({ phase, ...(await runOptional(phase)) });
+  for (const phase of ['saml', 'scim', 'eventlog', 'webhooks'] as const) if (PHASES.has(phase)) optional.push({ phase, ...(await runOptional(phase)) });
 
   // ---- the table
   const rows: Row[] = [
@@ -731,7 +731,7 @@ const main = async () => {
       markdownTable(rows),
       '',
       ...(missed.length ? ['Missed targets:', '', ...missed.map((m) => `- ${m}`), ''] : ['Every target was met in this run.', '']),
-      ...optional.flatMap((o) => (o.figures ? [figuresTable({ saml: 'SAML (bench/saml.ts)', scim: 'SCIM (bench/scim.ts)', eventlog: 'Event log writes (bench/event-log.ts)' }[o.phase], o.figures), ''] : [`${o.note}.`, ''])),
+      ...optional.flatMap((o) => (o.figures ? [figuresTable({ saml: 'SAML (bench/saml.ts)', scim: 'SCIM (bench/scim.ts)', eventlog: 'Event log writes (bench/event-log.ts)', webhooks: 'Webhooks (bench/webhooks.ts)' }[o.phase], o.figures), ''] : [`${o.note}.`, ''])),
       ...(figures.fanout
         ? [
             `Fan-out details: connecting and subscribing took ${fmt(figures.fanout.connectSeconds, 1)} s; gateway heapUsed ` +

@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Principal } from '../domain/access.js';
 import { ACCESS_CHANNEL, AccessWatch } from '../domain/events/access-watch.js';
+import { AuditLog } from '../domain/events/audit-log.js';
 import { EventHub } from '../domain/events/event-hub.js';
 import { CommitNotifier, EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
@@ -20,12 +21,15 @@ import { SamlConnectionService } from '../domain/saml-connections/connection-ser
 import { SamlSignInService } from '../domain/saml-sign-in/sign-in-service.js';
 import { TeamService } from '../domain/team/team-service.js';
 import { TokenService } from '../domain/tokens/token-service.js';
+import { WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
+import { WebhookService } from '../domain/webhooks/webhook-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
 import { checkPoolMode } from '../persistence/pooler-checks.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
+import { createWebhookHttpClient, type Resolver } from '../transports/webhooks/http-client.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 
@@ -52,6 +56,11 @@ export interface Container {
   readonly outbox: OutboxSender;
   /** SPEC §8 rate limits per client address and per credential (src/app/rate-limits.ts). */
   readonly rateLimits: RateLimits;
+  /** Organization.events (SPEC §10). */
+  readonly auditLog: AuditLog;
+  /** Webhook endpoints (SPEC §10) and the dispatcher that delivers to them. */
+  readonly webhooks: WebhookService;
+  readonly webhookDispatcher: WebhookDispatcher;
   /** The read side for one request. */
   readScope(principal: Principal): ReadScope;
   /** A membership event stream for one subscriber; rejects with NOT_FOUND / FORBIDDEN / BAD_USER_INPUT before it starts. */
@@ -77,8 +86,10 @@ export interface ContainerOptions {
    * (zero set-up), no for PostgreSQL (run `orgway migrate`; serving refuses until then).
    */
   migrate?: boolean;
-  /** Start the event hub and the outbox sender (default true). */
+  /** Start the event hub, the outbox sender and the webhook dispatcher (default true). */
   startBackground?: boolean;
+  /** Name resolution of the webhook HTTP client (tests: a name that resolves to a chosen address). */
+  webhookResolver?: Resolver;
 }
 
 export const createContainer = async (config: Config, options: ContainerOptions = {}): Promise<Container> => {
@@ -132,7 +143,24 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   });
   await tokens.ensureSigningKey();
 
-  const wakeSource: EventWakeSource =
+  const webhookHttp = createWebhookHttpClient({
+    allowPrivate: config.webhookAllowPrivate,
+    timeoutMs: config.webhookTimeoutMs,
+    ...(options.webhookResolver ? { resolve: options.webhookResolver } : {}),
+  });
+  for (const outcome of ['success', 'http_error', 'network_error']) metrics.webhookDeliveries.inc({ outcome }, 0);
+  const webhookDispatcher = new WebhookDispatcher({
+    db,
+    http: webhookHttp,
+    log: log.child({ component: 'webhooks' }),
+    clock,
+    concurrency: config.webhookConcurrency,
+    // Sends stop at half the lease: a request started then still ends well inside it.
+    leaseMs: Math.max(60_000, config.webhookTimeoutMs * 4),
+    stats: { attempted: (outcome) => metrics.webhookDeliveries.inc({ outcome }) },
+  });
+
+  const listenSource: EventWakeSource =
     db.kind === 'pglite' && db.pglite
       ? new PgliteListenSource(db.pglite, EVENTS_CHANNEL)
       : new PostgresListenSource(
@@ -143,6 +171,15 @@ export const createContainer = async (config: Config, options: ContainerOptions 
           config.eventPollMs,
           async (channel) => void (await db.sql.execute("select pg_notify(?, '')", [channel])),
         );
+  // The bus's notification wakes the hub and the webhook dispatcher alike.
+  const wakeSource: EventWakeSource = {
+    start: (wake) =>
+      listenSource.start(() => {
+        wake();
+        webhookDispatcher.wake();
+      }),
+    stop: () => listenSource.stop(),
+  };
   const events = new EventHub(() => db.em(), wakeSource, { published: (n) => metrics.eventsDelivered.inc(n) }, {
     pollIntervalMs: config.eventPollMs,
     stallAfterMs: config.eventStallMs,
@@ -183,6 +220,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       throw error;
     }
     outbox.start();
+    webhookDispatcher.start();
   }
 
   const identity = new IdentityService(tx, clock, config.sessionTtlSeconds);
@@ -196,6 +234,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     void accessWatch.recheck();
   });
   const rateLimits = createRateLimits(config.rateLimits, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory'));
+  const webhooks = new WebhookService(tx, webhookHttp, () => webhookDispatcher.endpointsChanged());
+  metrics.webhookStats = () => webhooks.stats();
 
   return {
     config,
@@ -215,6 +255,9 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     events,
     outbox,
     rateLimits,
+    auditLog: new AuditLog(tx),
+    webhooks,
+    webhookDispatcher,
     readScope: (principal) => new ReadScope(db.sql, principal),
     eventStream: (o) => openEventStream(events, () => db.em(), o),
     accessWatch,
@@ -241,6 +284,8 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       await rateLimits.stop();
       await events.stop();
       await outbox.stop();
+      await webhookDispatcher.stop();
+      webhookHttp.close();
       stopCounting();
       if (ownsDb) await db.close();
     },

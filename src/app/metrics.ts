@@ -10,13 +10,22 @@ export interface Metrics {
   eventsDelivered: Counter;
   sqlStatements: Counter;
   compiledOperations: Gauge;
+  webhookDeliveries: Counter<'outcome'>;
+  webhookLag: Gauge;
+  webhookEndpointsDisabled: Gauge;
+  /** Read at each scrape for the webhook gauges; the composition root sets it. */
+  webhookStats: (() => Promise<{ maxLagEvents: number; disabledEndpoints: number }>) | undefined;
 }
 
 export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metrics => {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'orgway_' });
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-  return {
+  // One read per scrape serves both webhook gauges.
+  let webhookRead: Promise<{ maxLagEvents: number; disabledEndpoints: number } | undefined> | undefined;
+  const webhookStats = (): Promise<{ maxLagEvents: number; disabledEndpoints: number } | undefined> =>
+    (webhookRead ??= (metrics.webhookStats?.() ?? Promise.resolve(undefined)).finally(() => setImmediate(() => (webhookRead = undefined))));
+  const metrics: Metrics = {
     registry,
     httpRequestDuration: new Histogram({
       name: 'orgway_http_request_duration_seconds',
@@ -57,5 +66,31 @@ export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metri
       help: 'GraphQL operations kept compiled (graphql-jit) by this instance',
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: 'orgway_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this instance, by outcome (success, http_error, network_error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookLag: new Gauge({
+      name: 'orgway_webhook_lag_events',
+      help: 'Events the most-behind enabled webhook endpoint has not been given yet (all instances; counted up to 10000)',
+      registers: [registry],
+      async collect() {
+        const s = await webhookStats();
+        if (s) this.set(s.maxLagEvents);
+      },
+    }),
+    webhookEndpointsDisabled: new Gauge({
+      name: 'orgway_webhook_endpoints_disabled',
+      help: 'Webhook endpoints currently disabled (after their retry window, or by an admin)',
+      registers: [registry],
+      async collect() {
+        const s = await webhookStats();
+        if (s) this.set(s.disabledEndpoints);
+      },
+    }),
+    webhookStats: undefined,
   };
+  return metrics;
 };

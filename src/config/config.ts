@@ -98,6 +98,18 @@ const schema = z.object({
   ORGWAY_RATE_LIMIT_WINDOW: integer('seconds', 1, 3600).default(10),
   /** How often an instance adds its count of credential requests to the shared one, in milliseconds. */
   ORGWAY_RATE_LIMIT_SYNC_MS: integer('milliseconds', 10, 60_000).default(1_000),
+  /** Let webhook endpoints be http and resolve to loopback/private/link-local addresses (development and tests only). */
+  ORGWAY_WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false'], { error: 'must be true or false' }))
+    .transform((v) => v === 'true')
+    .default(false),
+  /** Deadline of one webhook request, connect to last byte read. */
+  ORGWAY_WEBHOOK_TIMEOUT_MS: integer('milliseconds', 1000, 60_000).default(10_000),
+  /** Webhook endpoints one instance delivers to at the same time. */
+  ORGWAY_WEBHOOK_CONCURRENCY: integer('', 1, 256).default(16),
 });
 
 export interface RateLimitConfig {
@@ -128,6 +140,9 @@ export interface Config {
   mailFrom: string;
   trustProxy: boolean | number | string[];
   rateLimits: RateLimitConfig;
+  webhookAllowPrivate: boolean;
+  webhookTimeoutMs: number;
+  webhookConcurrency: number;
 }
 
 export interface DatabaseTimeouts {
@@ -215,5 +230,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       windowSeconds: e.ORGWAY_RATE_LIMIT_WINDOW,
       syncMs: e.ORGWAY_RATE_LIMIT_SYNC_MS,
     },
+    webhookAllowPrivate: e.ORGWAY_WEBHOOK_ALLOW_PRIVATE,
+    webhookTimeoutMs: e.ORGWAY_WEBHOOK_TIMEOUT_MS,
+    webhookConcurrency: e.ORGWAY_WEBHOOK_CONCURRENCY,
   };
 };

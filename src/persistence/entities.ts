@@ -130,7 +130,13 @@ export type SigningKeyEntity = InferEntity<typeof SigningKey>;
 export const MembershipEvent = defineEntity({
   name: 'MembershipEvent',
   tableName: 'membership_events',
-  indexes: [{ properties: ['organizationId', 'id'] }, { properties: ['userId', 'id'] }],
+  indexes: [
+    { properties: ['organizationId', 'id'] },
+    { properties: ['userId', 'id'] },
+    // Organization.events filtered by types or by user (docs/audit-log.md).
+    { properties: ['organizationId', 'type', 'id'] },
+    { properties: ['organizationId', 'userId', 'id'] },
+  ],
   properties: {
     // Written by the append: (transaction id << 20) + place in the transaction (docs/events.md).
     id: p.bigint('string').primary().autoincrement(false),

@@ -11,6 +11,7 @@ import { buildServer, type Server } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
 import type { Clock } from '../../src/domain/runtime.js';
+import type { Resolver } from '../../src/transports/webhooks/http-client.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GqlResult<T> {
@@ -42,6 +43,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Reach the test database at this URL (e.g. through a TCP proxy), with the configured timeouts. */
   databaseUrl?: string;
+  /** Name resolution of the webhook HTTP client. */
+  webhookResolver?: Resolver;
 }
 
 export const startGateway = async (options: StartOptions = {}): Promise<Gateway> => {
@@ -63,7 +66,11 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
         transactionPooler: config.database.poolMode === 'transaction',
       })
     : undefined;
-  const container = await createContainer(config, { db: own ?? (await t.open()), ...(options.clock ? { clock: options.clock } : {}) });
+  const container = await createContainer(config, {
+    db: own ?? (await t.open()),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
+  });
   const server = await buildServer(container);
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const address = server.app.server.address();

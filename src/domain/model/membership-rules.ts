@@ -7,6 +7,7 @@ export type MembershipSource = (typeof MEMBERSHIP_SOURCES)[number];
 
 export const MEMBERSHIP_EVENT_TYPES = ['JOINED', 'ROLE_CHANGED', 'STATUS_CHANGED', 'TEAMS_CHANGED', 'LEFT'] as const;
 export type MembershipEventType = (typeof MEMBERSHIP_EVENT_TYPES)[number];
+export const isMembershipEventType = (value: string): value is MembershipEventType => (MEMBERSHIP_EVENT_TYPES as readonly string[]).includes(value);
 
 /** A membership can be entered when it is not DISABLED and its role is not NO_ACCESS. */
 export const canEnter = (m: { role: OrganizationRole; status: UserStatus }): boolean =>

@@ -4,6 +4,7 @@ import { Migration0003Scim } from './Migration0003Scim.js';
 import { Migration0004Trust } from './Migration0004Trust.js';
 import { Migration0005Limits } from './Migration0005Limits.js';
 import { Migration0006EventLog } from './Migration0006EventLog.js';
+import { Migration0007Webhooks } from './Migration0007Webhooks.js';
 
 /** Every migration in order; listed explicitly so source (tests) and dist (CLI) agree. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   { name: 'Migration0004Trust', class: Migration0004Trust },
   { name: 'Migration0005Limits', class: Migration0005Limits },
   { name: 'Migration0006EventLog', class: Migration0006EventLog },
+  { name: 'Migration0007Webhooks', class: Migration0007Webhooks },
 ];
