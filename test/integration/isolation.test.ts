@@ -38,6 +38,8 @@ const SHARED_TEAM_ID = 'ugr-same';
 /** A's own SAML connection and SCIM token (targets of the connection and token probes). */
 let aConnectionId: string;
 let aScimTokenId: string;
+let aWebhookEndpointId: string;
+let aEventId: string;
 /** X: the SAML world's owner organization, which trusts connection C (w.connectionId); A does not. */
 let xOrg: string;
 let xAdminToken: string;
@@ -53,7 +55,8 @@ let untrusted: { userId: string; email: string; token: string };
 let ssoApiToken: string;
 
 beforeAll(async () => {
-  w = await startSamlWorld();
+  // Webhook endpoints on loopback (disabled below: nothing is delivered).
+  w = await startSamlWorld({ env: { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true' } });
   gw = w.gw;
   xOrg = w.owner.orgId;
   xAdminToken = w.owner.adminToken;
@@ -84,6 +87,11 @@ beforeAll(async () => {
     await gw.gql<any>(`mutation($o: ID!, $m: String!) { createSamlConnection(organizationId: $o, metadataXml: $m) { id } }`, { o: a.orgId, m: A_METADATA }, a.token),
   ).createSamlConnection.id;
   aScimTokenId = ok(await gw.gql<any>(`mutation($o: ID!) { createScimToken(organizationId: $o, name: "A's IdP") { scimToken { id } } }`, { o: a.orgId }, a.token)).createScimToken.scimToken.id;
+  aWebhookEndpointId = ok(
+    await gw.gql<any>(`mutation($o: ID!) { createWebhookEndpoint(organizationId: $o, input: { url: "http://127.0.0.1:9/hook" }) { endpoint { id } } }`, { o: a.orgId }, a.token),
+  ).createWebhookEndpoint.endpoint.id;
+  ok(await gw.gql(`mutation($o: ID!, $e: ID!) { updateWebhookEndpoint(organizationId: $o, endpointId: $e, input: { enabled: false }) { id } }`, { o: a.orgId, e: aWebhookEndpointId }, a.token));
+  aEventId = ok(await gw.gql<any>(`query($o: ID!) { organization(id: $o) { events(first: 1) { edges { node { id } } } } }`, { o: a.orgId }, a.token)).organization.events.edges[0].node.id;
 
   // ssoOnly: ORG_ADMIN of A, MEMBER of X, signs in through C (which only X trusts).
   const adminOfA = await addMember(gw, a, 'ORG_ADMIN', 'ACTIVE');
@@ -118,6 +126,8 @@ const fullSnapshot = async () => {
     saml_connections: await q('select * from saml_connections order by id'),
     saml_trusts: await q('select * from saml_trusts order by id'),
     scim_tokens: await q('select * from scim_tokens order by id'),
+    webhook_endpoints: await q('select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled from webhook_endpoints order by id'),
+    webhook_redeliveries: await q('select endpoint_id, event_id from webhook_deliveries where redelivery order by id'),
   };
 };
 
@@ -137,6 +147,8 @@ interface ProbeIds {
   /** A connection the organization does not trust (to trust). */
   otherConnectionId: string;
   scimTokenId: string;
+  webhookEndpointId: string;
+  eventId: string;
 }
 
 /** Every mutation that takes an organization id (or an id of something it owns), aimed at `o`, with ids that exist there. */
@@ -168,6 +180,19 @@ const mutationsOn = (o: string, ids: ProbeIds): Probe[] => [
   { name: 'untrustSamlConnection', query: `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`, variables: { o, c: ids.connectionId } },
   { name: 'createScimToken', query: `mutation($o: ID!) { createScimToken(organizationId: $o, name: "probe") { token } }`, variables: { o } },
   { name: 'revokeScimToken', query: `mutation($o: ID!, $t: ID!) { revokeScimToken(organizationId: $o, tokenId: $t) { id revokedAt } }`, variables: { o, t: ids.scimTokenId } },
+  { name: 'createWebhookEndpoint', query: `mutation($o: ID!) { createWebhookEndpoint(organizationId: $o, input: { url: "http://127.0.0.1:9/probe" }) { secret } }`, variables: { o } },
+  {
+    name: 'updateWebhookEndpoint',
+    query: `mutation($o: ID!, $e: ID!) { updateWebhookEndpoint(organizationId: $o, endpointId: $e, input: { url: "http://127.0.0.1:9/moved", enabled: true }) { id } }`,
+    variables: { o, e: ids.webhookEndpointId },
+  },
+  { name: 'rotateWebhookSecret', query: `mutation($o: ID!, $e: ID!) { rotateWebhookSecret(organizationId: $o, endpointId: $e) { secret } }`, variables: { o, e: ids.webhookEndpointId } },
+  { name: 'deleteWebhookEndpoint', query: `mutation($o: ID!, $e: ID!) { deleteWebhookEndpoint(organizationId: $o, endpointId: $e) }`, variables: { o, e: ids.webhookEndpointId } },
+  {
+    name: 'redeliverWebhookEvent',
+    query: `mutation($o: ID!, $e: ID!, $v: ID!) { redeliverWebhookEvent(organizationId: $o, endpointId: $e, eventId: $v) { id } }`,
+    variables: { o, e: ids.webhookEndpointId, v: ids.eventId },
+  },
 ];
 
 const PROBE_METADATA = idpMetadataXml('https://idp.probe.example/metadata', 'https://idp.probe.example/sso', [testKeyPair('probe-idp')]);
@@ -181,6 +206,8 @@ const idsInA = (selfId: string): ProbeIds => ({
   connectionId: aConnectionId,
   otherConnectionId: w.connectionId,
   scimTokenId: aScimTokenId,
+  webhookEndpointId: aWebhookEndpointId,
+  eventId: aEventId,
 });
 /** The same probes on an organization (and connection) that do not exist. */
 const ghostProbes = (selfId: string): Probe[] => [...mutationsOn(GHOST, { ...idsInA(selfId), connectionId: GHOST_CONNECTION }), SWITCH_PROBE(GHOST)];
@@ -432,7 +459,7 @@ describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credential
     const before = await fullSnapshot();
     const r = await gw.gql<any>(VIEWER_READ_ALL, {}, token);
     // A MEMBER of X may not read X's connections and tokens; nothing else is refused, and no refusal names A.
-    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|scimTokens)$/)] });
+    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|scimTokens|webhookEndpoints|events)$/)] });
     expect(JSON.stringify(r.errors ?? [])).not.toContain(a.orgId);
     const text = JSON.stringify(r.data);
     expect(text).not.toContain(a.orgId);
@@ -513,7 +540,7 @@ describe('the probe tables cover schema.graphql', () => {
       for (const f of Object.values(root.getFields())) {
         const key = `${root.name}.${f.name}`;
         if (!probed.has(key) && !EXEMPT[key]) missing.push(`${key}(${f.args.map((x) => x.name).join(', ')})`);
-        if (EXEMPT[key] && f.args.some((x) => /^(organizationId|connectionId|tokenId)$/.test(x.name)) && !key.startsWith('Subscription.'))
+        if (EXEMPT[key] && f.args.some((x) => /^(organizationId|connectionId|tokenId|endpointId)$/.test(x.name)) && !key.startsWith('Subscription.'))
           missing.push(`${key} is exempt but takes ${f.args.map((x) => x.name).join(', ')}`);
       }
     expect(missing).toEqual([]);

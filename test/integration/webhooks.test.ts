@@ -112,7 +112,7 @@ describe('delivery', () => {
     const list = ok(await gw.gql<any>(LIST, { o: admin.orgId }, admin.token)).organization.webhookEndpoints;
     expect(JSON.stringify(list)).not.toContain(secret.slice(6));
     expect(list).toEqual([expect.objectContaining({ id: endpointId, enabled: true, lastEventId: expected.at(-1) })]);
-    const deliveries = ok(await gw.gql<any>(DELIVERIES, { o: admin.orgId, first: 100 }, admin.token)).organization.webhookEndpoints[0].deliveries;
+    const deliveries = ok(await gw.gql<any>(DELIVERIES, { o: admin.orgId, first: 50 }, admin.token)).organization.webhookEndpoints[0].deliveries;
     expect(deliveries.edges.map((e: any) => e.node.eventId)).toEqual([...expected].reverse());
     expect(deliveries.edges.every((e: any) => e.node.status === 'SUCCEEDED' && e.node.responseStatus === 200 && e.node.attempt === 1)).toBe(true);
     // Metrics count the outcomes.
@@ -146,7 +146,7 @@ describe('delivery', () => {
     await new Promise((res) => setTimeout(res, 200));
     expect(r.ids()).toEqual([expected[0], expected[0], expected[0], ...expected]);
     expect(r.received.every((m) => m.verified !== null)).toBe(true);
-    const deliveries = ok(await gw.gql<any>(DELIVERIES, { o: admin.orgId, first: 100 }, admin.token)).organization.webhookEndpoints[0].deliveries.edges.map(
+    const deliveries = ok(await gw.gql<any>(DELIVERIES, { o: admin.orgId, first: 50 }, admin.token)).organization.webhookEndpoints[0].deliveries.edges.map(
       (e: any) => e.node,
     );
     const head = deliveries.filter((d: any) => d.eventId === expected[0]).reverse();
@@ -286,11 +286,12 @@ describe('two gateway instances on one database', () => {
       await makeEvents(gw, admin, 10);
       await makeEvents(second, admin, 10);
       const expected = await orgEventIds(admin.orgId, start);
-      expect(expected).toHaveLength(20);
+      // The endpoint starts after the newest final event at its creation: a set-up event still settling then comes too.
+      expect(expected.length).toBeGreaterThanOrEqual(20);
       await waitFor('the cursor at the end', async () => (await endpointRow(endpointId)).cursor === expected.at(-1));
       expect(r.ids()).toEqual(expected);
       const [count] = await t.db.em().execute<{ n: number }[]>('select count(*)::int as n from webhook_deliveries where endpoint_id = ?', [endpointId]);
-      expect(count!.n).toBe(20);
+      expect(count!.n).toBe(expected.length);
     } finally {
       await second.close();
     }
@@ -426,7 +427,7 @@ describe('endpoint management', () => {
     expect(refused(await gw.gql(UPDATE, { o: admin.orgId, e: endpointId, input: { url: 'nope' } }, admin.token)).code).toBe('BAD_USER_INPUT');
     expect(refused(await gw.gql(ROTATE, { o: admin.orgId, e: endpointId, overlap: -1 }, admin.token)).code).toBe('BAD_USER_INPUT');
     expect(refused(await gw.gql(ROTATE, { o: admin.orgId, e: endpointId, overlap: 604801 }, admin.token)).code).toBe('BAD_USER_INPUT');
-    const tooMany = await gw.gql<any>(DELIVERIES, { o: admin.orgId, first: 101 }, admin.token);
+    const tooMany = await gw.gql<any>(`query($o: ID!) { organization(id: $o) { webhookEndpoints { deliveries(first: 101) { edges { node { id } } } } } }`, { o: admin.orgId }, admin.token);
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(tooMany.errors?.[0]?.message).toContain('100');
     expect(refused(await gw.gql(UPDATE, { o: admin.orgId, e: 'whep_nope', input: { enabled: true } }, admin.token)).code).toBe('NOT_FOUND');
