@@ -9,7 +9,10 @@ import { ACCESS_CHANNEL, AccessWatch } from '../domain/events/access-watch.js';
 import { EventHub } from '../domain/events/event-hub.js';
 import { EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
+import { DomainService } from '../domain/domains/domain-service.js';
+import { EmailSignInService } from '../domain/email-sign-in/email-sign-in-service.js';
 import { IdentityService } from '../domain/identity/identity-service.js';
+import { InvitationService } from '../domain/invitations/invitation-service.js';
 import { OutboxSender } from '../domain/invitations/sender.js';
 import { MembershipService } from '../domain/membership/membership-service.js';
 import { OrganizationService } from '../domain/organization/organization-service.js';
@@ -23,6 +26,7 @@ import { TokenService } from '../domain/tokens/token-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
+import { createTxtResolver } from '../transports/dns/txt-resolver.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -44,6 +48,12 @@ export interface Container {
   readonly samlSignIn: SamlSignInService;
   readonly samlConnections: SamlConnectionService;
   readonly tokens: TokenService;
+  /** Email codes and links, home-realm discovery (SPEC §7). */
+  readonly emailSignIn: EmailSignInService;
+  /** Invitation links (SPEC §7). */
+  readonly invitations: InvitationService;
+  /** Verified domains (SPEC §7). */
+  readonly domains: DomainService;
   readonly events: EventHub;
   /** Ends subscriptions whose organization no longer accepts their session. */
   readonly accessWatch: AccessWatch;
@@ -135,7 +145,15 @@ export const createContainer = async (config: Config, options: ContainerOptions 
 
   const identity = new IdentityService(tx, clock, config.sessionTtlSeconds);
   const organizations = new OrganizationService(tx);
-  const memberships = new MembershipService(tx, tokens, config.appUrl, () => outbox.wake());
+  const memberships = new MembershipService(tx, tokens, config.publicUrl, () => outbox.wake());
+  const emailSignIn = new EmailSignInService(tx, {
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    signUp: config.emailSignUp,
+    publicUrl: config.publicUrl,
+    mailEnqueued: () => outbox.wake(),
+  });
+  const invitations = new InvitationService(tx, config.sessionTtlSeconds);
+  const domains = new DomainService(tx, createTxtResolver(config.dnsServers));
   const teams = new TeamService(tx);
   const scim = new ScimService(tx);
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
@@ -159,6 +177,9 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     samlSignIn,
     samlConnections,
     tokens,
+    emailSignIn,
+    invitations,
+    domains,
     events,
     outbox,
     readScope: (principal) => new ReadScope(db.sql, principal),

@@ -54,6 +54,20 @@ const schema = z.object({
     .string()
     .regex(/^(?:[^<>]*<[^<>\s]+@[^<>\s]+>|[^<>\s]+@[^<>\s]+)$/, 'must be an address such as no-reply@example.com or "orgway <no-reply@example.com>"')
     .default('orgway <no-reply@localhost>'),
+  /** Unknown emails may sign up by email code or link (SPEC §7). */
+  ORGWAY_EMAIL_SIGN_UP: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  /** DNS servers for domain verification, e.g. `127.0.0.1:5353,[::1]:53`; unset: the system resolver. */
+  ORGWAY_DNS_SERVERS: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((s) => /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(s.trim())),
+      'must be a comma-separated list of IP addresses with optional ports, e.g. 127.0.0.1:5353,1.1.1.1',
+    )
+    .optional(),
+  /** Sign-in routes (/auth/*, /invitations/*): requests per client address per minute. */
+  ORGWAY_AUTH_RATE_PER_ADDRESS: integer('requests per minute', 1).default(60),
+  /** Email sign-in codes sent to one email per 10 minutes. */
+  ORGWAY_EMAIL_RATE_PER_EMAIL: integer('emails per 10 minutes', 1).default(5),
 });
 
 export interface Config {
@@ -71,6 +85,11 @@ export interface Config {
   sessionRecheckMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
+  emailSignUp: boolean;
+  /** Empty: the system resolver. */
+  dnsServers: string[];
+  authRatePerAddress: number;
+  emailRatePerEmail: number;
 }
 
 export class ConfigError extends Error {
@@ -113,5 +132,9 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     sessionRecheckMs: e.ORGWAY_SESSION_RECHECK_MS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.ORGWAY_MAIL_FROM,
+    emailSignUp: e.ORGWAY_EMAIL_SIGN_UP === 'true',
+    dnsServers: e.ORGWAY_DNS_SERVERS ? e.ORGWAY_DNS_SERVERS.split(',').map((s) => s.trim()) : [],
+    authRatePerAddress: e.ORGWAY_AUTH_RATE_PER_ADDRESS,
+    emailRatePerEmail: e.ORGWAY_EMAIL_RATE_PER_EMAIL,
   };
 };

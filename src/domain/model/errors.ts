@@ -16,6 +16,15 @@ export const ERROR_CODES = [
   'UNKNOWN_ORGANIZATION',
   'UNKNOWN_TEAM',
   'SAML_REJECTED',
+  // Email sign-in and invitation links (SPEC §7; docs/sign-in.md).
+  'INVALID_CODE',
+  'CODE_EXPIRED',
+  'CODE_USED',
+  'TOO_MANY_ATTEMPTS',
+  'INVALID_LINK',
+  'INVITATION_USED',
+  'INVITATION_REVOKED',
+  'INVITATION_EXPIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

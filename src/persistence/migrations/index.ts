@@ -2,6 +2,7 @@ import { Migration0001Initial } from './Migration0001Initial.js';
 import { Migration0002Saml } from './Migration0002Saml.js';
 import { Migration0003Scim } from './Migration0003Scim.js';
 import { Migration0004Trust } from './Migration0004Trust.js';
+import { Migration0008EmailSignIn } from './Migration0008EmailSignIn.js';
 
 /** Every migration in order; listed explicitly so source (tests) and dist (CLI) agree. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   { name: 'Migration0002Saml', class: Migration0002Saml },
   { name: 'Migration0003Scim', class: Migration0003Scim },
   { name: 'Migration0004Trust', class: Migration0004Trust },
+  { name: 'Migration0008EmailSignIn', class: Migration0008EmailSignIn },
 ];
