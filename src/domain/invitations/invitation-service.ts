@@ -119,6 +119,7 @@ export class InvitationService {
       }
       await uow.em.execute("update invitations set ended_at = ?, ended_reason = 'USED' where id = ?", [uow.now, inv.id]);
       enter(uow, membership);
+      await uow.em.flush(); // the sign-in reads memberships with SQL
       const result = await completeEmailSignIn(uow, membership.user.getEntity(), {
         createUser: false,
         ttlSeconds: this.sessionTtlSeconds,

@@ -18,6 +18,7 @@ import {
 import { type GraphQLContext, requireViewer } from './context.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
+import { SIGN_IN_RESOLVERS } from './sign-in-resolvers.js';
 import {
   AccessTokenType,
   AutomaticUserAccessInput,
@@ -439,4 +440,5 @@ export const RESOLVERS = [
   MembershipEventResolver,
   ...SCIM_RESOLVERS,
   ...SAML_RESOLVERS,
+  ...SIGN_IN_RESOLVERS,
 ] as const;
