@@ -48,7 +48,9 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
 };
 
 const isForm = (request: FastifyRequest): boolean => /^application\/x-www-form-urlencoded\b/i.test(String(request.headers['content-type'] ?? ''));
+/** JSON for clients that ask for it or send it, and always for discovery (an API of the sign-in page). */
 const wantsJson = (request: FastifyRequest): boolean =>
+  request.routeOptions.url === '/auth/discover' ||
   /\bapplication\/json\b/i.test(String(request.headers.accept ?? '')) || /^application\/json\b/i.test(String(request.headers['content-type'] ?? ''));
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
