@@ -113,6 +113,18 @@ describe('opening the invitation link', () => {
     expect(await status(org.orgId, userId)).toBe('INVITED');
   });
 
+  test('a DISABLED membership is not entered by its link: 403 NO_ACCESS, and nothing changes', async () => {
+    const org = await w.org();
+    const { userId, link } = await invite(org.orgId, org.adminToken);
+    ok(await gql('mutation($o: ID!, $u: ID!) { setMembershipStatus(organizationId: $o, userId: $u, status: DISABLED) { status } }', { o: org.orgId, u: userId }, org.adminToken));
+    const r = await open(link, true);
+    expect(r.status).toBe(403);
+    expect((await r.json()).error.code).toBe('NO_ACCESS');
+    expect(await status(org.orgId, userId)).toBe('DISABLED');
+    expect(await w.gw.t.db.em().execute("select id from sessions where user_id = ? and kind = 'SESSION'", [userId])).toEqual([]);
+    expect(await w.gw.t.db.em().execute('select id from invitations where user_id = ? and ended_at is not null', [userId])).toEqual([]);
+  });
+
   test('an unknown token is an invalid link', async () => {
     const r = await open(`${w.gw.url}/invitations/ogwi_nope`, true);
     expect(r.status).toBe(400);
