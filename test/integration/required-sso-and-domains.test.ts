@@ -110,6 +110,15 @@ describe('setRequireSso', () => {
     // An admin signed in through the trusted connection may.
     const ssoAdmin = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${w.connectionId}`]);
     expect(ok(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, ssoAdmin.token)).setRequireSso.requireSso).toBe(true);
+    // The admin's EMAIL session is now a stranger there: admin mutations and reads answer NOT_FOUND.
+    for (const [q, v] of [
+      ['mutation($o: ID!) { inviteUser(organizationId: $o, email: "x@example.com") { id } }', { o: org.orgId }],
+      [SET_REQUIRE_SSO, { o: org.orgId, r: false }],
+      [ADD, { o: org.orgId, d: newDomain() }],
+      ['mutation($o: ID!) { switchOrganization(organizationId: $o) { organization { id } } }', { o: org.orgId }],
+    ] as const)
+      expect(refused(await gql(q, v, emailAdmin.token)).code, q).toBe('NOT_FOUND');
+    expect(ok(await gql('query($o: ID!) { organization(id: $o) { id } }', { o: org.orgId }, emailAdmin.token)).organization).toBeNull();
   });
 });
 
