@@ -32,7 +32,7 @@ export const findMembership = (em: Em, userId: string, organizationId: string): 
 
 export const organizationNotFound = (id: string): DomainError => notFound('Organization', id);
 
-const PARAMETERS = { operator: '?::boolean', email: '?::boolean', connectionIds: '?::jsonb' };
+const PARAMETERS = { operator: '?::boolean', email: '?::boolean', connectionIds: '?::text[]' };
 
 /**
  * SQL condition: organization `org` (an alias of `organizations`) accepts the principal's
@@ -42,10 +42,10 @@ const PARAMETERS = { operator: '?::boolean', email: '?::boolean', connectionIds:
  */
 export const acceptsSql = (org: string, scope: { operator: string; email: string; connectionIds: string } = PARAMETERS): string =>
   `(${scope.operator} or (${scope.email} and not ${org}.require_sso)
-    or exists (select 1 from saml_trusts st where st.organization_id = ${org}.id
-                  and st.connection_id in (select jsonb_array_elements_text(${scope.connectionIds}))))`;
+    or exists (select 1 from saml_trusts st where st.organization_id = ${org}.id and st.connection_id = any(${scope.connectionIds})))`;
 
-export const acceptsParams = (p: Pick<Principal, 'scope'>): [boolean, boolean, string] => [p.scope.operator, p.scope.email, JSON.stringify(p.scope.connectionIds)];
+/** Connection ids are `[A-Za-z0-9_-]` only (isAuthentication), so the array literal needs no quoting. */
+export const acceptsParams = (p: Pick<Principal, 'scope'>): [boolean, boolean, string] => [p.scope.operator, p.scope.email, `{${p.scope.connectionIds.join(',')}}`];
 
 /** Does the organization accept the principal's authentications (SPEC §6)? */
 export const acceptsPrincipal = async (sql: SqlRunner, principal: Pick<Principal, 'scope'>, organizationId: string): Promise<boolean> => {

@@ -1,7 +1,7 @@
 /**
  * Wake-up sources for the event hub: PostgreSQL LISTEN on a dedicated connection
  * (works across gateway instances), or PGlite's in-process listen (embedded mode,
- * one instance; STACK.md: NOTIFY across pglite-socket connections is broken).
+ * one instance; NOTIFY across pglite-socket connections does not reach the listener).
  */
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';

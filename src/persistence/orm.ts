@@ -156,7 +156,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
   const orm = await PgliteORM.init({
     ...common,
     dbName: 'postgres',
-    // A function, not the instance: MikroORM deep-copies plain option objects (STACK.md P6).
+    // A function, not the instance: MikroORM deep-copies plain option objects, which breaks instances with private fields.
     driverOptions: { pglite: () => pglite },
   });
   return {

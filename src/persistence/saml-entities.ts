@@ -56,7 +56,7 @@ export const SamlRequest = defineEntity({
     connection: () => p.manyToOne(SamlConnection).ref().deleteRule('cascade'),
     /** The organization the sign-in was started for (the RelayState we sent). */
     organizationId: p.string().length(64).nullable(),
-    /** The browser session that started it, if any: a sign-in by the same user adds to that session. */
+    /** The browser session that started it, if any (a record only: a sign-in adds to a session only when the ACS request presents its secret). */
     sessionId: p.string().length(64).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     expiresAt: p.datetime(),

@@ -206,3 +206,139 @@ describe('migrate and serve on an unmigrated database', () => {
     expect(r.stderr).toMatch(/^orgway: .*ECONNREFUSED/);
   });
 });
+
+describe('grant-admin', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway({ t });
+  });
+  afterAll(() => gw?.close());
+
+  interface GrantOutput {
+    organization: { id: string; name: string };
+    admin: { userId: string; email: string; role: string; status: string };
+    apiToken: { id: string; token: string; authentications: string[] };
+  }
+  const grant = async (orgId: string, email: string): Promise<GrantOutput> => {
+    const r = await orgway(['grant-admin', '--org-id', orgId, '--admin-email', email, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as GrantOutput;
+  };
+  const membership = async (orgId: string, userId: string) =>
+    (await t.db.em().execute<any[]>('select role, status, source from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0];
+  const eventsOf = async (orgId: string, userId: string, after = 0) =>
+    (
+      await t.db
+        .em()
+        .execute<any[]>('select type, actor, role, status, previous_role, previous_status from membership_events where organization_id = ? and user_id = ? and id > ? order by id', [orgId, userId, after])
+    ).map((e) => [e.type, e.actor, e.previous_role, e.role, e.previous_status, e.status]);
+  const lastEvent = async () => Number((await t.db.em().execute<{ id: string }[]>('select coalesce(max(id), 0)::text as id from membership_events'))[0]!.id);
+  const stage = (o: string, e: string, r: string, token: string) =>
+    gw.gql<any>('mutation($o: ID!, $e: String!, $r: OrganizationRole) { stageUser(organizationId: $o, email: $e, role: $r) { user { id } } }', { o, e, r }, token);
+
+  test('a new email: creates the user and an ACTIVE ORG_ADMIN membership (event by cli), and prints an OPERATOR token that administers the organization', async () => {
+    const org = await gw.bootstrap('Recover Me');
+    const before = await counts();
+    const out = await grant(org.orgId, 'Rescuer@Recover.example');
+    expect(out).toEqual({
+      organization: { id: org.orgId, name: 'Recover Me' },
+      admin: { userId: expect.stringMatching(/^usr_/), email: 'rescuer@recover.example', role: 'ORG_ADMIN', status: 'ACTIVE' },
+      apiToken: { id: expect.any(String), token: expect.stringMatching(/^ogwa_/), authentications: ['OPERATOR'] },
+    });
+    expect(await counts()).toEqual({ ...before, users: before.users + 1, memberships: before.memberships + 1, events: before.events + 1, sessions: before.sessions + 1 });
+    expect(await membership(org.orgId, out.admin.userId)).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+    expect(await eventsOf(org.orgId, out.admin.userId)).toEqual([['JOINED', 'cli', null, 'ORG_ADMIN', null, 'ACTIVE']]);
+    const [session] = await t.db.em().execute<any[]>('select kind, user_id, current_organization_id, authentications, expires_at from sessions where id = ?', [out.apiToken.id]);
+    expect({ ...session, authentications: typeof session.authentications === 'string' ? JSON.parse(session.authentications) : session.authentications }).toEqual({
+      kind: 'API_TOKEN',
+      user_id: out.admin.userId,
+      current_organization_id: org.orgId,
+      authentications: ['OPERATOR'],
+      expires_at: null,
+    });
+    // The token acts in the organization: reads it and performs an admin mutation.
+    const read = await gw.gql<any>('query($o: ID!) { organization(id: $o) { id viewerMembership { role status } scimTokens { id } } }', { o: org.orgId }, out.apiToken.token);
+    expect(read).toEqual({ data: { organization: { id: org.orgId, viewerMembership: { role: 'ORG_ADMIN', status: 'ACTIVE' }, scimTokens: [] } } });
+    const staged = await stage(org.orgId, 'helper@recover.example', 'MEMBER', out.apiToken.token);
+    expect(staged.errors).toBeUndefined();
+  });
+
+  test('a DISABLED ORG_ADMIN is re-activated, a STAGED MEMBER promoted and activated (events by cli); the same user gets no second identity', async () => {
+    const org = await gw.bootstrap('Locked Out');
+    const disabledUser = (await stage(org.orgId, 'gone.admin@locked.example', 'ORG_ADMIN', org.token)).data.stageUser.user.id as string;
+    const disabled = await gw.gql<any>('mutation($o: ID!, $u: ID!) { setMembershipStatus(organizationId: $o, userId: $u, status: DISABLED) { status } }', { o: org.orgId, u: disabledUser }, org.token);
+    expect(disabled.errors).toBeUndefined();
+    const stagedUser = (await stage(org.orgId, 'staged.member@locked.example', 'MEMBER', org.token)).data.stageUser.user.id as string;
+
+    let mark = await lastEvent();
+    const users = (await counts()).users;
+    const reactivated = await grant(org.orgId, 'GONE.admin@locked.example');
+    expect(reactivated.admin.userId).toBe(disabledUser);
+    expect(await membership(org.orgId, disabledUser)).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+    expect(await eventsOf(org.orgId, disabledUser, mark)).toEqual([['STATUS_CHANGED', 'cli', 'ORG_ADMIN', 'ORG_ADMIN', 'DISABLED', 'ACTIVE']]);
+
+    mark = await lastEvent();
+    const promoted = await grant(org.orgId, 'staged.member@locked.example');
+    expect(promoted.admin.userId).toBe(stagedUser);
+    expect(await membership(org.orgId, stagedUser)).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
+    const events = await eventsOf(org.orgId, stagedUser, mark);
+    expect(events.map((e) => [e[0], e[1]])).toEqual([
+      ['ROLE_CHANGED', 'cli'],
+      ['STATUS_CHANGED', 'cli'],
+    ]);
+    expect(events[events.length - 1]!.slice(2)).toEqual(['ORG_ADMIN', 'ORG_ADMIN', 'STAGED', 'ACTIVE']);
+    expect((await counts()).users).toBe(users);
+
+    // An ACTIVE ORG_ADMIN already: no event, only a new token.
+    mark = await lastEvent();
+    const again = await grant(org.orgId, 'staged.member@locked.example');
+    expect(again.admin.userId).toBe(stagedUser);
+    expect(again.apiToken.token).not.toBe(promoted.apiToken.token);
+    expect(await lastEvent()).toBe(mark);
+  });
+
+  test('without --json it prints a readable summary with the token', async () => {
+    const org = await gw.bootstrap('Readable');
+    const r = await orgway(['grant-admin', '--org-id', org.orgId, '--admin-email', 'reader@readable.example'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^reader@readable\\.example \\(usr_\\w+\\) is now an ACTIVE ORG_ADMIN of Readable \\(${org.orgId}\\)\\nOPERATOR API token \\(shown once; use as "Authorization: Bearer <token>"\\):\\n {2}ogwa_\\S+\\n$`),
+    );
+    const token = /\n {2}(ogwa_\S+)\n$/.exec(r.stdout)![1]!;
+    expect((await gw.gql<any>('{ viewer { currentOrganization { id } } }', {}, token)).data.viewer.currentOrganization.id).toBe(org.orgId);
+  });
+
+  test('an unknown organization exits 1 with NOT_FOUND; nothing is created', async () => {
+    const before = await counts();
+    const r = await orgway(['grant-admin', '--org-id', 'no-such-org', '--admin-email', 'nobody.new@example.com', '--json'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^orgway: NOT_FOUND: .*no-such-org/);
+    expect(r.stdout).toBe('');
+    expect(await counts()).toEqual(before);
+  });
+
+  test('usage errors exit 2 with the usage or a message naming the flag; nothing is created', async () => {
+    const before = await counts();
+    for (const [args, message] of [
+      [['grant-admin'], 'grant-admin needs --org-id and --admin-email.'],
+      [['grant-admin', '--org-id', 'x'], 'grant-admin needs --admin-email.'],
+      [['grant-admin', '--admin-email', 'x@example.com', '--json'], 'grant-admin needs --org-id.'],
+      [['grant-admin', '--org-id', 'x', '--admin-email', 'x@example.com', '--org-name', 'Y'], '--org-name'],
+      [['grant-admin', '--org-id', 'x', '--admin-email', 'not-an-email'], '--admin-email: "not-an-email" is not a valid email address'],
+      [['grant-admin', '--org-id', 'has space', '--admin-email', 'x@example.com'], '--org-id: "has space" is not a valid organization id'],
+    ] as const) {
+      const r = await orgway([...args], env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(message);
+      expect(r.stdout).toBe('');
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  test('--help and the usage name grant-admin', async () => {
+    const r = await orgway(['grant-admin', '--help'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('orgway grant-admin --org-id <id> --admin-email <email> [--json]');
+  });
+});

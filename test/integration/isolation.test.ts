@@ -1,14 +1,23 @@
 /**
- * Isolation between organizations (issue point 8). Members of organization B, including
- * its ORG_ADMIN, probe every field and mutation that takes an organization, user or team
- * id of organization A: reads answer null, writes NOT_FOUND, and nothing changes anywhere.
- * Members of A who are not ORG_ADMIN (or cannot enter) are FORBIDDEN on admin mutations.
+ * Isolation between organizations. Members of organization B, including its ORG_ADMIN, probe
+ * every field and mutation that takes an organization, user, team, connection or token id of
+ * organization A: reads answer null, writes NOT_FOUND, and nothing changes anywhere. Members
+ * of A who are not ORG_ADMIN (or cannot enter) are FORBIDDEN on admin mutations.
+ *
+ * Out-of-scope members (SPEC §6): ORG_ADMINs of A whose session came from a SAML sign-in
+ * through a connection A does not trust (now) get exactly the answers of a non-member.
+ * The probe tables are checked against schema.graphql, so a new field cannot be forgotten.
  */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { buildSchema, getNamedType, type GraphQLObjectType, isNonNullType, isObjectType, parse, type OperationDefinitionNode, type FieldNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
-import { addMember, type Admin, type Member, ok, refused, snapshot, STAGE } from '../helpers/world.js';
+import { type Gateway, take } from '../helpers/gateway.js';
+import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
+import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { addMember, type Admin, jwtPayload, lastEventId, type Member, ok, refused, snapshot, STAGE } from '../helpers/world.js';
 
+let w: SamlWorld;
 let gw: Gateway;
 /** Organization A and its people. */
 let a: Admin;
@@ -26,8 +35,28 @@ let dual: { userId: string; email: string; token: string };
 const TEAM_ONLY_IN_A = 'a-only';
 const SHARED_TEAM_ID = 'ugr-same';
 
+/** A's own SAML connection and SCIM token (targets of the connection and token probes). */
+let aConnectionId: string;
+let aScimTokenId: string;
+/** X: the SAML world's owner organization, which trusts connection C (w.connectionId); A does not. */
+let xOrg: string;
+let xAdminToken: string;
+/**
+ * Out-of-scope members: ORG_ADMINs of A (ACTIVE) whose credentials A does not accept.
+ * - ssoOnly: also a MEMBER of X; signed in through C (landing in X); A never trusted C.
+ * - untrusted: signed in through C while A trusted it (landing in A: current and last visited
+ *   organization), then A untrusted C.
+ * - ssoApiToken: an API token ssoOnly created from that session.
+ */
+let ssoOnly: { userId: string; email: string; token: string };
+let untrusted: { userId: string; email: string; token: string };
+let ssoApiToken: string;
+
 beforeAll(async () => {
-  gw = await startGateway();
+  w = await startSamlWorld();
+  gw = w.gw;
+  xOrg = w.owner.orgId;
+  xAdminToken = w.owner.adminToken;
   a = await gw.bootstrap('Alpha Corp');
   b = await gw.bootstrap('Beta Corp');
   aAdminRole = await addMember(gw, a, 'ADMIN', 'ACTIVE');
@@ -50,8 +79,47 @@ beforeAll(async () => {
       ok(await gw.gql(`mutation($o: ID!, $i: CreateTeamInput!) { createTeam(organizationId: $o, input: $i) { id } }`, { o: admin.orgId, i: { id, name: `${id} of ${admin.orgId}`, policies: ['x:y'] } }, admin.token));
   ok(await gw.gql(`mutation($o: ID!, $u: [ID!]!) { addTeamMembers(organizationId: $o, teamId: "${SHARED_TEAM_ID}", userIds: $u) { id } }`, { o: a.orgId, u: [aMember.userId] }, a.token));
   ok(await gw.gql(`mutation($o: ID!, $u: [ID!]!) { addTeamMembers(organizationId: $o, teamId: "${SHARED_TEAM_ID}", userIds: $u) { id } }`, { o: b.orgId, u: [bMember.userId] }, b.token));
+
+  aConnectionId = ok(
+    await gw.gql<any>(`mutation($o: ID!, $m: String!) { createSamlConnection(organizationId: $o, metadataXml: $m) { id } }`, { o: a.orgId, m: A_METADATA }, a.token),
+  ).createSamlConnection.id;
+  aScimTokenId = ok(await gw.gql<any>(`mutation($o: ID!) { createScimToken(organizationId: $o, name: "A's IdP") { scimToken { id } } }`, { o: a.orgId }, a.token)).createScimToken.scimToken.id;
+
+  // ssoOnly: ORG_ADMIN of A, MEMBER of X, signs in through C (which only X trusts).
+  const adminOfA = await addMember(gw, a, 'ORG_ADMIN', 'ACTIVE');
+  ok(await gw.gql(STAGE, { o: xOrg, e: adminOfA.email, r: 'MEMBER' }, xAdminToken));
+  const signIn = await w.post(await w.samlify({ nameId: adminOfA.email }), { relayState: xOrg, json: true });
+  expect(signIn.status, signIn.text).toBe(200);
+  ssoOnly = { userId: adminOfA.userId, email: adminOfA.email, token: signIn.json.sessionToken };
+  expect((await w.principal(ssoOnly.token)).authentications).toEqual([`SSO:${w.connectionId}`]);
+  expect(signIn.json.memberships.map((m: any) => m.organizationId)).toEqual([xOrg]);
+  ssoApiToken = ok(await gw.gql<any>('mutation { createApiToken(name: "script") { token } }', {}, ssoOnly.token)).createApiToken.token;
+
+  // untrusted: ORG_ADMIN of A who signed in through C while A trusted it; then A stops trusting C.
+  const aPrincipal = await w.principal(a.token);
+  await gw.container.samlConnections.trust(aPrincipal, a.orgId, w.connectionId);
+  const otherAdminOfA = await addMember(gw, a, 'ORG_ADMIN', 'ACTIVE');
+  const landed = await w.post(await w.samlify({ nameId: otherAdminOfA.email }), { relayState: a.orgId, json: true });
+  expect(landed.status, landed.text).toBe(200);
+  expect(landed.json.organizationId).toBe(a.orgId);
+  untrusted = { userId: otherAdminOfA.userId, email: otherAdminOfA.email, token: landed.json.sessionToken };
+  expect(await gw.container.samlConnections.untrust(aPrincipal, a.orgId, w.connectionId)).toBe(true);
 });
 afterAll(() => gw?.close());
+
+const A_METADATA = idpMetadataXml('https://idp.alpha.example/metadata', 'https://idp.alpha.example/sso', [testKeyPair('alpha-idp')]);
+
+/** Every table a probe could change: the membership tables and sessions (scope included), SAML connections and trusts, SCIM tokens. */
+const fullSnapshot = async () => {
+  const q = (sql: string) => gw.t.db.em().execute<Record<string, unknown>[]>(sql);
+  return {
+    ...(await snapshot(gw)),
+    sessions: await q('select id, user_id, kind, name, token_hash, current_organization_id, authentications, expires_at, revoked_at from sessions order by id'),
+    saml_connections: await q('select * from saml_connections order by id'),
+    saml_trusts: await q('select * from saml_trusts order by id'),
+    scim_tokens: await q('select * from scim_tokens order by id'),
+  };
+};
 
 interface Probe {
   name: string;
@@ -59,8 +127,20 @@ interface Probe {
   variables: Record<string, unknown>;
 }
 
-/** Every mutation that takes an organization id, aimed at `o`, with user and team ids that exist there. */
-const mutationsOn = (o: string, ids: { memberId: string; memberEmail: string; selfId: string; teamId: string }): Probe[] => [
+interface ProbeIds {
+  memberId: string;
+  memberEmail: string;
+  selfId: string;
+  teamId: string;
+  /** A connection the organization owns. */
+  connectionId: string;
+  /** A connection the organization does not trust (to trust). */
+  otherConnectionId: string;
+  scimTokenId: string;
+}
+
+/** Every mutation that takes an organization id (or an id of something it owns), aimed at `o`, with ids that exist there. */
+const mutationsOn = (o: string, ids: ProbeIds): Probe[] => [
   { name: 'stageUser (new email)', query: `mutation($o: ID!) { stageUser(organizationId: $o, email: "probe.new@example.com") { id } }`, variables: { o } },
   { name: 'stageUser (a member)', query: `mutation($o: ID!, $e: String!) { stageUser(organizationId: $o, email: $e) { id } }`, variables: { o, e: ids.memberEmail } },
   { name: 'inviteUser', query: `mutation($o: ID!) { inviteUser(organizationId: $o, email: "probe.invite@example.com", role: ORG_ADMIN) { id } }`, variables: { o } },
@@ -78,7 +158,35 @@ const mutationsOn = (o: string, ids: { memberId: string; memberEmail: string; se
   { name: 'deleteTeam', query: `mutation($o: ID!, $t: ID!) { deleteTeam(organizationId: $o, teamId: $t) }`, variables: { o, t: ids.teamId } },
   { name: 'addTeamMembers (self)', query: `mutation($o: ID!, $t: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: $t, userIds: [$u]) { id } }`, variables: { o, t: ids.teamId, u: ids.selfId } },
   { name: 'removeTeamMembers', query: `mutation($o: ID!, $t: ID!, $u: ID!) { removeTeamMembers(organizationId: $o, teamId: $t, userIds: [$u]) { id } }`, variables: { o, t: ids.teamId, u: ids.memberId } },
+  { name: 'createSamlConnection', query: `mutation($o: ID!, $m: String!) { createSamlConnection(organizationId: $o, metadataXml: $m) { id } }`, variables: { o, m: PROBE_METADATA } },
+  {
+    name: 'updateSamlConnection',
+    query: `mutation($c: ID!) { updateSamlConnection(connectionId: $c, input: { name: "probe", allowIdpInitiated: true }) { id } }`,
+    variables: { c: ids.connectionId },
+  },
+  { name: 'trustSamlConnection', query: `mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }`, variables: { o, c: ids.otherConnectionId } },
+  { name: 'untrustSamlConnection', query: `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`, variables: { o, c: ids.connectionId } },
+  { name: 'createScimToken', query: `mutation($o: ID!) { createScimToken(organizationId: $o, name: "probe") { token } }`, variables: { o } },
+  { name: 'revokeScimToken', query: `mutation($o: ID!, $t: ID!) { revokeScimToken(organizationId: $o, tokenId: $t) { id revokedAt } }`, variables: { o, t: ids.scimTokenId } },
 ];
+
+const PROBE_METADATA = idpMetadataXml('https://idp.probe.example/metadata', 'https://idp.probe.example/sso', [testKeyPair('probe-idp')]);
+const GHOST = 'no-such-organization';
+const GHOST_CONNECTION = 'scn_no_such_connection';
+const idsInA = (selfId: string): ProbeIds => ({
+  memberId: aMember.userId,
+  memberEmail: aMember.email,
+  selfId,
+  teamId: SHARED_TEAM_ID,
+  connectionId: aConnectionId,
+  otherConnectionId: w.connectionId,
+  scimTokenId: aScimTokenId,
+});
+/** The same probes on an organization (and connection) that do not exist. */
+const ghostProbes = (selfId: string): Probe[] => [...mutationsOn(GHOST, { ...idsInA(selfId), connectionId: GHOST_CONNECTION }), SWITCH_PROBE(GHOST)];
+const probesOnA = (selfId: string): Probe[] => [...mutationsOn(a.orgId, idsInA(selfId)), SWITCH_PROBE(a.orgId)];
+/** What an answer says once A's ids read as the ghost's. */
+const asGhost = (message: string) => message.replaceAll(a.orgId, GHOST).replaceAll(aConnectionId, GHOST_CONNECTION);
 
 const SWITCH_PROBE = (o: string): Probe => ({
   name: 'switchOrganization',
@@ -90,6 +198,29 @@ const ORGANIZATION_READ = `query($o: ID!) { organization(id: $o) {
   id name createdAt viewerMembership { id } automaticUserAccess { enabled }
   members { totalCount edges { node { id user { id email } teams { id } permissions } } } teams { id name policies }
 } }`;
+
+const SCHEMA = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+
+/**
+ * Every field of a type, generated from schema.graphql (a new field is probed without editing this
+ * file); object fields select their id (when they have one) and, `depth` levels down, all their fields.
+ */
+const selectAll = (type: GraphQLObjectType, depth: number): string =>
+  Object.values(type.getFields())
+    .map((f) => {
+      const required = f.args.filter((arg) => isNonNullType(arg.type) && arg.defaultValue === undefined);
+      if (required.length) throw new Error(`${type.name}.${f.name} has required arguments: give the generated probe values for them`);
+      const named = getNamedType(f.type);
+      if (!isObjectType(named)) return f.name;
+      if (depth > 0) return `${f.name} { __typename ${selectAll(named, depth - 1)} }`;
+      return `${f.name} { __typename${named.getFields().id ? ' id' : ''} }`;
+    })
+    .join(' ');
+
+/** organization(id) with every field of Organization and of what it links to. */
+const ORGANIZATION_READ_ALL = `query($o: ID!) { organization(id: $o) { ${selectAll(SCHEMA.getType('Organization') as GraphQLObjectType, 1)} } }`;
+/** viewer with every field, two levels down (currentOrganization, organizations' nodes, the user's last visited organization, ...). */
+const VIEWER_READ_ALL = `{ viewer { ${selectAll(SCHEMA.getType('Viewer') as GraphQLObjectType, 2)} } }`;
 
 /** Runs the probes as `token`; returns code and message of each. */
 const run = async (token: string, probes: Probe[]) => {
@@ -105,27 +236,22 @@ describe('a member of B probing organization A', () => {
   const asOutsider = (who: () => { token: string; userId: string }, label: string) =>
     test(`${label}: organization(A) is null, A is not listed, every mutation on A is NOT_FOUND, nothing changed`, async () => {
       const { token, userId } = who();
-      const before = await snapshot(gw);
+      const before = await fullSnapshot();
 
-      const read = await gw.gql<any>(ORGANIZATION_READ, { o: a.orgId }, token);
-      expect(read).toEqual({ data: { organization: null } });
+      expect(await gw.gql<any>(ORGANIZATION_READ, { o: a.orgId }, token)).toEqual({ data: { organization: null } });
+      expect(await gw.gql<any>(ORGANIZATION_READ_ALL, { o: a.orgId }, token)).toEqual({ data: { organization: null } });
       const listed = ok(await gw.gql<any>('{ viewer { organizations(first: 100) { totalCount edges { node { id } } } } }', {}, token));
       expect(listed.viewer.organizations.edges.map((e: any) => e.node.id)).not.toContain(a.orgId);
 
-      const probes = [...mutationsOn(a.orgId, { memberId: aMember.userId, memberEmail: aMember.email, selfId: userId, teamId: SHARED_TEAM_ID }), SWITCH_PROBE(a.orgId)];
-      const results = await run(token, probes);
+      const results = await run(token, probesOnA(userId));
       for (const r of results) expect(r, r.name).toMatchObject({ code: 'NOT_FOUND' });
 
       // Indistinguishable from an organization that does not exist: same code, same message.
-      const ghost = 'no-such-organization';
-      const ghostResults = await run(token, [
-        ...mutationsOn(ghost, { memberId: aMember.userId, memberEmail: aMember.email, selfId: userId, teamId: SHARED_TEAM_ID }),
-        SWITCH_PROBE(ghost),
-      ]);
-      for (const [i, r] of results.entries()) expect(r.message.replaceAll(a.orgId, ghost), r.name).toBe(ghostResults[i]!.message);
-      expect(await gw.gql<any>(ORGANIZATION_READ, { o: ghost }, token)).toEqual({ data: { organization: null } });
+      const ghostResults = await run(token, ghostProbes(userId));
+      for (const [i, r] of results.entries()) expect(asGhost(r.message), r.name).toBe(ghostResults[i]!.message);
+      expect(await gw.gql<any>(ORGANIZATION_READ, { o: GHOST }, token)).toEqual({ data: { organization: null } });
 
-      expect(await snapshot(gw)).toEqual(before);
+      expect(await fullSnapshot()).toEqual(before);
     });
 
   asOutsider(() => b, "B's ORG_ADMIN");
@@ -202,8 +328,7 @@ describe("A's ORG_ADMIN and B's users", () => {
 });
 
 describe('members of A without ORG_ADMIN', () => {
-  const adminProbes = () =>
-    mutationsOn(a.orgId, { memberId: aMember.userId, memberEmail: aMember.email, selfId: aViewer.userId, teamId: SHARED_TEAM_ID });
+  const adminProbes = () => mutationsOn(a.orgId, idsInA(aViewer.userId));
 
   const cases: [string, () => { token: string; userId: string }, string][] = [
     ['ADMIN', () => aAdminRole, 'FORBIDDEN'],
@@ -255,8 +380,156 @@ describe('members of A without ORG_ADMIN', () => {
 
 test('without a token every probe is UNAUTHENTICATED and nothing changes', async () => {
   const before = await snapshot(gw);
-  const probes = [...mutationsOn(a.orgId, { memberId: aMember.userId, memberEmail: aMember.email, selfId: aMember.userId, teamId: SHARED_TEAM_ID }), SWITCH_PROBE(a.orgId)];
+  const probes = probesOnA(aMember.userId);
   for (const p of probes) expect(refused(await gw.gql(p.query, p.variables)).code, p.name).toBe('UNAUTHENTICATED');
   expect(refused(await gw.gql(ORGANIZATION_READ, { o: a.orgId })).code).toBe('UNAUTHENTICATED');
   expect(await snapshot(gw)).toEqual(before);
+});
+
+describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credentials A does not accept', () => {
+  const cases: [string, () => { token: string; userId: string; membershipOfA: () => Promise<string> }][] = [
+    ['signed in through a connection A never trusted', () => ({ ...ssoOnly, membershipOfA: () => membershipIdInA(ssoOnly.userId) })],
+    ['API token made from that session', () => ({ token: ssoApiToken, userId: ssoOnly.userId, membershipOfA: () => membershipIdInA(ssoOnly.userId) })],
+    ['signed in into A through a connection A untrusted since', () => ({ ...untrusted, membershipOfA: () => membershipIdInA(untrusted.userId) })],
+  ];
+  const membershipIdInA = async (userId: string) =>
+    (await gw.t.db.em().execute<{ id: string }[]>('select id from memberships where organization_id = ? and user_id = ?', [a.orgId, userId]))[0]!.id;
+
+  test('the out-of-scope members are ACTIVE ORG_ADMINs of A (what they are refused, they could do in scope)', async () => {
+    for (const who of [ssoOnly, untrusted]) {
+      const row = (await gw.t.db.em().execute<any[]>('select role, status from memberships where organization_id = ? and user_id = ?', [a.orgId, who.userId]))[0];
+      expect(row).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE' });
+    }
+    // The same user with an OPERATOR session reads all of A through the generated query.
+    const operator = await gw.container.identity.createSession(ssoOnly.userId, a.orgId, ['OPERATOR']);
+    const read = await gw.gql<any>(ORGANIZATION_READ_ALL, { o: a.orgId }, operator.token);
+    expect(read.errors).toBeUndefined();
+    expect(read.data.organization.id).toBe(a.orgId);
+    expect(read.data.organization.scimTokens.map((t: any) => t.id)).toContain(aScimTokenId);
+  });
+
+  test.each(cases)('%s: every probe answers exactly what a non-member gets, and nothing changes', async (_label, who) => {
+    const { token, userId } = who();
+    const before = await fullSnapshot();
+
+    expect(await gw.gql<any>(ORGANIZATION_READ_ALL, { o: a.orgId }, token)).toEqual({ data: { organization: null } });
+    const results = await run(token, probesOnA(userId));
+    const nonMember = await run(b.token, probesOnA(b.userId));
+    const ghost = await run(token, ghostProbes(userId));
+    for (const [i, r] of results.entries()) {
+      expect(r, r.name).toMatchObject({ code: 'NOT_FOUND' });
+      expect(r.message.replaceAll(userId, '<self>'), r.name).toBe(nonMember[i]!.message.replaceAll(b.userId, '<self>'));
+      expect(asGhost(r.message), r.name).toBe(ghost[i]!.message);
+    }
+    // Nothing of the refused attempts stuck: still nothing of A is readable.
+    expect(await gw.gql<any>(ORGANIZATION_READ_ALL, { o: a.orgId }, token)).toEqual({ data: { organization: null } });
+    expect(await fullSnapshot()).toEqual(before);
+  });
+
+  test.each(cases)('%s: the whole viewer (every field, two levels down) never mentions A', async (_label, who) => {
+    const { token } = who();
+    const membershipOfA = await who().membershipOfA();
+    const before = await fullSnapshot();
+    const r = await gw.gql<any>(VIEWER_READ_ALL, {}, token);
+    // A MEMBER of X may not read X's connections and tokens; nothing else is refused, and no refusal names A.
+    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|scimTokens)$/)] });
+    expect(JSON.stringify(r.errors ?? [])).not.toContain(a.orgId);
+    const text = JSON.stringify(r.data);
+    expect(text).not.toContain(a.orgId);
+    expect(text).not.toContain(membershipOfA);
+    if (r.data.viewer.accessToken) expect(JSON.stringify(jwtPayload(r.data.viewer.accessToken.token))).not.toContain(a.orgId);
+    expect(r.data.viewer.organizations.edges.map((e: any) => e.node.id)).not.toContain(a.orgId);
+    expect(await fullSnapshot()).toEqual(before);
+  });
+
+  test('the session that landed in A before the untrust: current organization, current membership, access token and last visited organization read as none', async () => {
+    const [row] = await gw.t.db.em().execute<any[]>('select s.current_organization_id, u.last_visited_organization_id from sessions s join users u on u.id = s.user_id where s.user_id = ? and s.kind = ?', [untrusted.userId, 'SESSION']);
+    expect(row).toEqual({ current_organization_id: a.orgId, last_visited_organization_id: a.orgId });
+    const r = ok(await gw.gql<any>('{ viewer { currentOrganization { id } currentMembership { id } accessToken { token } user { lastVisitedOrganization { id } } organizations { totalCount } } }', {}, untrusted.token));
+    expect(r.viewer).toEqual({ currentOrganization: null, currentMembership: null, accessToken: null, user: { lastVisitedOrganization: null }, organizations: { totalCount: 0 } });
+  });
+
+  test('after the refused switch, the access token is still for the organization the session is in (X), never A', async () => {
+    expect(refused(await gw.gql(SWITCH_PROBE(a.orgId).query, { o: a.orgId }, ssoOnly.token)).code).toBe('NOT_FOUND');
+    const r = ok(await gw.gql<any>('{ viewer { currentOrganization { id } accessToken { token organizationId } } }', {}, ssoOnly.token));
+    expect(r.viewer.currentOrganization.id).toBe(xOrg);
+    expect(r.viewer.accessToken.organizationId).toBe(xOrg);
+    expect(jwtPayload(r.viewer.accessToken.token).org).toBe(xOrg);
+  });
+
+  test.each(cases)("%s: subscribing to A's membership events is NOT_FOUND, with a non-member's message", async (_label, who) => {
+    const subscribe = async (token: string, o: string) => {
+      const sub = take<any>(gw.ws(token), 'subscription($o: ID) { membershipChanged(organizationId: $o) { id } }', { o }, 1, 5_000);
+      await sub.done;
+      expect(sub.values).toEqual([]);
+      expect(sub.errors).toHaveLength(1);
+      const e = sub.errors[0] as any;
+      return { code: e.extensions?.code ?? e[0]?.extensions?.code, message: e.message ?? e[0]?.message };
+    };
+    const outOfScope = await subscribe(who().token, a.orgId);
+    expect(outOfScope).toEqual(await subscribe(b.token, a.orgId));
+    expect(outOfScope.code).toBe('NOT_FOUND');
+    expect({ ...outOfScope, message: asGhost(outOfScope.message) }).toEqual(await subscribe(who().token, GHOST));
+  });
+
+  test("the viewer's own event stream passes the viewer's events of X and none of A", async () => {
+    // From the last event on: whether the changes below arrive replayed or live, each comes once, in order; the first must be X's.
+    const sub = take<any>(gw.ws(ssoOnly.token), 'subscription($after: ID) { membershipChanged(after: $after) { id organizationId type } }', { after: await lastEventId(gw) }, 1, 10_000);
+    ok(await gw.gql(`mutation($o: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: "${TEAM_ONLY_IN_A}", userIds: [$u]) { id } }`, { o: a.orgId, u: ssoOnly.userId }, a.token));
+    ok(await gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, { o: xOrg, u: ssoOnly.userId }, xAdminToken));
+    await sub.done;
+    expect(sub.errors).toEqual([]);
+    expect(sub.values.map((v) => v.membershipChanged)).toEqual([expect.objectContaining({ organizationId: xOrg, type: 'ROLE_CHANGED' })]);
+    // Replaying the log from before both changes skips A's event too.
+    ok(await gw.gql(`mutation($o: ID!, $u: ID!) { removeTeamMembers(organizationId: $o, teamId: "${TEAM_ONLY_IN_A}", userIds: [$u]) { id } }`, { o: a.orgId, u: ssoOnly.userId }, a.token));
+    const replay = take<any>(gw.ws(ssoOnly.token), 'subscription($after: ID) { membershipChanged(after: $after) { organizationId } }', { after: '0' }, 50, 3_000);
+    await replay.done;
+    expect(replay.errors).toEqual([]);
+    expect(replay.values.length).toBeGreaterThan(0);
+    expect(replay.values.map((v) => v.membershipChanged.organizationId)).not.toContain(a.orgId);
+  });
+});
+
+describe('the probe tables cover schema.graphql', () => {
+  /** Root fields probed elsewhere in this file, or that take no organization (with where they are tried). */
+  const EXEMPT: Record<string, string> = {
+    'Query.viewer': 'VIEWER_READ_ALL (every field, generated)',
+    'Query.organization': 'ORGANIZATION_READ_ALL (every field, generated)',
+    'Subscription.membershipChanged': 'the subscription probes above',
+    'Mutation.createOrganization': 'takes no organization id (trust-attacks.test.ts tries it)',
+    'Mutation.createApiToken': 'takes no organization id (the API token case above)',
+    'Mutation.signOut': 'takes no organization id',
+  };
+
+  test('every root field that takes an organization, connection or token id has a probe; every other root field is listed as exempt', () => {
+    const probed = new Set(
+      probesOnA('u').map((p) => {
+        const op = parse(p.query).definitions[0] as OperationDefinitionNode;
+        return `Mutation.${(op.selectionSet.selections[0] as FieldNode).name.value}`;
+      }),
+    );
+    const missing: string[] = [];
+    for (const root of [SCHEMA.getQueryType()!, SCHEMA.getMutationType()!, SCHEMA.getSubscriptionType()!])
+      for (const f of Object.values(root.getFields())) {
+        const key = `${root.name}.${f.name}`;
+        if (!probed.has(key) && !EXEMPT[key]) missing.push(`${key}(${f.args.map((x) => x.name).join(', ')})`);
+        if (EXEMPT[key] && f.args.some((x) => /^(organizationId|connectionId|tokenId)$/.test(x.name)) && !key.startsWith('Subscription.'))
+          missing.push(`${key} is exempt but takes ${f.args.map((x) => x.name).join(', ')}`);
+      }
+    expect(missing).toEqual([]);
+  });
+
+  test('the generated reads select every field of Organization and Viewer', () => {
+    for (const [typeName, query] of [
+      ['Organization', ORGANIZATION_READ_ALL],
+      ['Viewer', VIEWER_READ_ALL],
+    ] as const) {
+      const op = parse(query).definitions[0] as OperationDefinitionNode;
+      let set = (op.selectionSet.selections[0] as FieldNode).selectionSet!;
+      if (typeName === 'Organization') expect((op.selectionSet.selections[0] as FieldNode).name.value).toBe('organization');
+      set = set ?? op.selectionSet;
+      const selected = set.selections.map((x) => (x as FieldNode).name.value).filter((n) => n !== '__typename');
+      expect(selected.sort()).toEqual(Object.keys((SCHEMA.getType(typeName) as GraphQLObjectType).getFields()).sort());
+    }
+  });
 });

@@ -298,14 +298,19 @@ describe('sign-ins in one browser', () => {
     for (const o of [c1.orgId, c2.orgId]) expect(code(await gql(`mutation($o: ID!) { switchOrganization(organizationId: $o) { organization { id } } }`, { o }, token))).toBeUndefined();
   });
 
-  test('an SP-initiated sign-in started with the session cookie adds to that session even when the IdP’s POST carries no cookie', async () => {
+  test('an SP-initiated sign-in started with the session cookie adds to that session through the ACS-only sign-in cookie', async () => {
     const email = `${uniq('sp')}@members.example`;
     const first = await w.post(await w.samlify({ nameId: email, attributes: { OrgAndRole: [`SPOTINST-${c1.orgId}-VIEWER`] } }), { json: true });
     const login = await fetch(`${w.gw.url}/saml/${second.connectionId}/login?organizationId=${c2.orgId}`, { redirect: 'manual', headers: { cookie: `orgway_session=${first.session}` } });
     expect(login.status).toBe(302);
-    const requestId = (await queryRows<{ id: string; session_id: string }>(w.gw.t.url, 'select id, session_id from saml_requests where connection_id = $1 order by created_at desc limit 1', [second.connectionId]))[0]!;
-    expect(requestId.session_id).toBe(await sessionRow(first.json.sessionToken));
-    const next = await acs(second.connectionId, second.response(email, { OrgAndRole: [`SPOTINST-${c2.orgId}-VIEWER`] }, requestId.id));
+    const signInCookie = /orgway_sign_in=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1]!;
+    const requestId = (await queryRows<{ id: string }>(w.gw.t.url, 'select id from saml_requests where connection_id = $1 order by created_at desc limit 1', [second.connectionId]))[0]!;
+    const res = await fetch(`${w.gw.url}/saml/${second.connectionId}/acs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', cookie: `orgway_sign_in=${signInCookie}` },
+      body: new URLSearchParams({ SAMLResponse: second.response(email, { OrgAndRole: [`SPOTINST-${c2.orgId}-VIEWER`] }, requestId.id) }).toString(),
+    });
+    const next = { status: res.status, json: (await res.json()) as any, text: '' };
     expect(next.status, next.text).toBe(200);
     expect(names(await gql(ORGS, {}, next.json.sessionToken))).toEqual([c1.orgId, c2.orgId].sort());
   });
@@ -322,7 +327,7 @@ describe('sign-ins in one browser', () => {
     await expect(w.principal(a.json.sessionToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
-  test('a session planted by someone else (same user, started by their login) gains nothing: its secret is rotated away', async () => {
+  test('a session that started a login gains nothing when someone else’s browser answers it', async () => {
     // An attacker holding a session for the victim's identity starts a login at the victim's
     // connection; the victim completes it. The attacker's secret stops working.
     const email = `${uniq('fix')}@members.example`;
@@ -331,7 +336,8 @@ describe('sign-ins in one browser', () => {
     const requestId = (await queryRows<{ id: string }>(w.gw.t.url, 'select id from saml_requests where connection_id = $1 order by created_at desc limit 1', [w.connectionId]))[0]!.id;
     const victim = await w.post(await w.samlify({ nameId: email, inResponseTo: requestId, attributes: { OrgAndRole: [`SPOTINST-${c1.orgId}-VIEWER`] } }), { json: true });
     expect(victim.status, victim.text).toBe(200);
-    await expect(w.principal(attacker.json.sessionToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await w.principal(attacker.json.sessionToken)).authentications).toEqual([`SSO:${second.connectionId}`]);
+    expect(await sessionRow(victim.json.sessionToken)).not.toBe(await sessionRow(attacker.json.sessionToken));
   });
 });
 

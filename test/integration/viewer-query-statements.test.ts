@@ -40,9 +40,14 @@ const userWithMemberships = async (count: number) => {
   return token;
 };
 
+/** The gateway's own background reads (the event hub's poll of the log) are not the request's. */
+const background = (sql: string) => /^select \* from membership_events where id > \?/.test(sql.trim());
+
 const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument | typeof SwitchOrganizationDocument, variables = {}) => {
   const statements: string[] = [];
-  const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
+  const stop = gw.container.db.observeStatements((sql) => {
+    if (!background(sql)) statements.push(sql);
+  });
   try {
     const r = await gw.gql<any>(query, variables, token);
     return { r, statements };
@@ -197,7 +202,9 @@ test('a page read without timestamps reads them in one statement when a field as
   );
   const scope = gw.container.readScope(principal);
   const statements: string[] = [];
-  const stop = gw.container.db.observeStatements((sql) => statements.push(sql));
+  const stop = gw.container.db.observeStatements((sql) => {
+    if (!background(sql)) statements.push(sql);
+  });
   try {
     const page = await scope.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
     expect(statements).toHaveLength(1);

@@ -84,7 +84,7 @@ export class AccessWatch {
     const refused = await this.em().execute<{ k: string }[]>(
       `select x.k from jsonb_to_recordset(?::jsonb) as x(k text, org text, operator boolean, email boolean, connections jsonb)
         where not exists (select 1 from organizations o
-                           where o.id = x.org and ${acceptsSql('o', { operator: 'x.operator', email: 'x.email', connectionIds: 'x.connections' })})`,
+                           where o.id = x.org and ${acceptsSql('o', { operator: 'x.operator', email: 'x.email', connectionIds: 'array(select jsonb_array_elements_text(x.connections))' })})`,
       [JSON.stringify(checks)],
     );
     for (const { k } of refused) for (const listener of byKey.get(k) ?? []) listener.loseAccess();

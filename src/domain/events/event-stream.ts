@@ -325,14 +325,17 @@ class MembershipEventStream implements EventStream, EventListener, ScopedListene
         for (const id of ids) this.#accepted.set(id, accepted.has(id));
         this.#serve();
       },
-      (error: unknown) => {
-        this.#reading = false;
-        const w = this.#closed ? undefined : this.#waiter && this.#takeWaiter();
-        this.#finish();
-        w?.reject(error);
-      },
+      (error: unknown) => this.#readFailed(error),
     );
     return true;
+  }
+
+  /** A failed read ends the stream; the pull that asked for it gets the error. */
+  #readFailed(error: unknown): void {
+    this.#reading = false;
+    const w = this.#closed ? undefined : this.#waiter && this.#takeWaiter();
+    this.#finish();
+    w?.reject(error);
   }
 
   /** One page from the log; whatever is dispatched meanwhile lands in the (fresh) buffer or sets catchUp again. */
@@ -348,13 +351,7 @@ class MembershipEventStream implements EventStream, EventListener, ScopedListene
         if (page.length === this.#pageSize) this.#catchUp = true;
         this.#serve();
       },
-      (error: unknown) => {
-        // A failed read ends the stream; the pull that asked for it gets the error.
-        this.#reading = false;
-        const w = this.#closed ? undefined : this.#waiter && this.#takeWaiter();
-        this.#finish();
-        w?.reject(error);
-      },
+      (error: unknown) => this.#readFailed(error),
     );
   }
 }

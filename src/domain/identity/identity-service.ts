@@ -71,7 +71,7 @@ const live = (s: SessionEntity | null, now: Date): SessionEntity | null => (s &&
 
 /**
  * The session a sign-in ends with (SPEC §6). When the browser already holds a live session of
- * the same user — its cookie, or the session that started this sign-in — that session gains
+ * the same user — a secret the browser itself presents (its cookie) — that session gains
  * the new authentication, and a new secret: the old one stops working, so a secret planted in
  * or copied from a browser never gains scope. Otherwise a new session; a session of another
  * user that the browser's cookie held is ended (the sign-in replaces it).
@@ -80,11 +80,10 @@ export const signInSession = async (
   uow: UnitOfWork,
   userId: string,
   authentication: Authentication,
-  opts: { organizationId: string | null; ttlSeconds: number | null; browserSecret?: string | null; startedBySessionId?: string | null },
+  opts: { organizationId: string | null; ttlSeconds: number | null; browserSecret?: string | null },
 ): Promise<IssuedSecret> => {
-  const fromCookie = opts.browserSecret && opts.browserSecret.length <= 200 ? live(await uow.em.findOne(Session, { tokenHash: hashSecret(opts.browserSecret) }), uow.now) : null;
-  const fromStart = !fromCookie && opts.startedBySessionId ? live(await uow.em.findOne(Session, { id: opts.startedBySessionId }), uow.now) : null;
-  const held = fromCookie ?? fromStart;
+  // Only a secret the posting browser presents counts: whoever answers an AuthnRequest (its id went to the IdP) may be another party.
+  const held = opts.browserSecret && opts.browserSecret.length <= 200 ? live(await uow.em.findOne(Session, { tokenHash: hashSecret(opts.browserSecret) }), uow.now) : null;
   if (held && held.kind === 'SESSION' && held.user.id === userId) {
     const token = newSecret(SESSION_PREFIX);
     held.tokenHash = hashSecret(token);
@@ -94,7 +93,7 @@ export const signInSession = async (
     held.expiresAt = opts.ttlSeconds === null ? null : new Date(uow.now.getTime() + opts.ttlSeconds * 1000);
     return { id: held.id, token, name: null, createdAt: held.createdAt, expiresAt: held.expiresAt ?? null };
   }
-  if (fromCookie) fromCookie.revokedAt = uow.now;
+  if (held) held.revokedAt = uow.now;
   return issueSession(uow, userId, 'SESSION', { organizationId: opts.organizationId, ttlSeconds: opts.ttlSeconds, authentications: [authentication] });
 };
 

@@ -193,10 +193,9 @@ export class SamlSignInService {
 
     // ---- InResponseTo / IdP-initiated, and RelayState ----
     let relayState = a.relayState?.trim() ? a.relayState.trim() : null;
-    let startedBySessionId: string | null = null;
     if (a.inResponseTo !== null) {
-      const rows = await em.execute<{ organization_id: string | null; session_id: string | null }[]>(
-        `update saml_requests set used_at = ? where id = ? and connection_id = ? and used_at is null and expires_at > ? returning organization_id, session_id`,
+      const rows = await em.execute<{ organization_id: string | null }[]>(
+        `update saml_requests set used_at = ? where id = ? and connection_id = ? and used_at is null and expires_at > ? returning organization_id`,
         [uow.now, a.inResponseTo, a.connectionId, uow.now],
       );
       const request = rows[0];
@@ -210,7 +209,6 @@ export class SamlSignInService {
           reason: 'RELAY_STATE_MISMATCH',
         });
       relayState = request.organization_id;
-      startedBySessionId = request.session_id;
     }
 
     // ---- Replay: the assertion id, once, across instances (waits for a concurrent insert of the same id) ----
@@ -381,7 +379,6 @@ export class SamlSignInService {
       organizationId: landing.organizationId,
       ttlSeconds: this.sessionTtlSeconds,
       browserSecret,
-      startedBySessionId,
     });
     return {
       kind: 'SIGNED_IN',

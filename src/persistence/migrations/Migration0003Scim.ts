@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * SCIM 2.0 (issue 4): organization-scoped SCIM tokens and the per-organization SCIM
+ * SCIM 2.0: organization-scoped SCIM tokens and the per-organization SCIM
  * attributes of memberships. DDL as derived from src/persistence/scim-entities.ts
  * (scripts/print-schema-sql.ts). Depends only on Migration0001Initial.
  *

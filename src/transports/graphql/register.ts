@@ -209,7 +209,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     formatError,
     csrfPrevention: true,
     introspection: true,
-    // We drain ourselves on SIGTERM (STACK.md P3).
+    // We drain ourselves on SIGTERM; Apollo's own handlers would stop the server mid-drain.
     stopOnTerminationSignals: false,
     plugins: [
       // No field sets cache hints; the default plugin would still visit every resolved field.

@@ -14,12 +14,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
 import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
+import { AUTHN_REQUEST_TTL_SECONDS } from '../../domain/saml-sign-in/sign-in-service.js';
 import { authnRequestUrl, endpointsOf, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
 import { MAX_BODY_BYTES, verifySamlResponse } from './verification.js';
 
 /** Same name the HTTP transport reads (transports do not import each other). */
 const SESSION_COOKIE = 'orgway_session';
+/**
+ * The browser's session secret, handed from the SP-initiated start to that connection's ACS only:
+ * the IdP's cross-site POST does not carry the Lax session cookie, and the ACS may add a sign-in
+ * only to a session the posting browser proves it holds (never to one named by the request id).
+ */
+const SIGN_IN_COOKIE = 'orgway_sign_in';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   INVALID_SAML: 400,
@@ -136,8 +143,9 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
           validator,
         );
         email = verified.email;
-        const result = await container.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? null);
+        const result = await container.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? request.cookies[SIGN_IN_COOKIE] ?? null);
         reply.header('cache-control', 'no-store');
+        if (request.cookies[SIGN_IN_COOKIE] !== undefined) reply.clearCookie(SIGN_IN_COOKIE, { path: `/saml/${connectionId}/acs` });
         reply.setCookie(SESSION_COOKIE, result.sessionToken, {
           path: '/',
           httpOnly: true,
@@ -172,6 +180,14 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
       const cookie = request.cookies[SESSION_COOKIE];
       const session = cookie ? await container.identity.authenticate(cookie).catch(() => null) : null;
       const started = await container.samlSignIn.startSignIn(request.params.connectionId, organizationId, session?.sessionId ?? null);
+      if (cookie && session?.sessionKind === 'SESSION')
+        reply.setCookie(SIGN_IN_COOKIE, cookie, {
+          path: `/saml/${started.connection.id}/acs`,
+          httpOnly: true,
+          sameSite: secureCookie ? 'none' : 'lax',
+          secure: secureCookie,
+          maxAge: AUTHN_REQUEST_TTL_SECONDS,
+        });
       const url = authnRequestUrl(started.connection, endpointsOf(publicUrl, started.connection.id), started.requestId, organizationId);
       return reply.header('cache-control', 'no-store').redirect(url, 302);
     });
