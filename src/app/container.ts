@@ -10,7 +10,10 @@ import { AuditLog } from '../domain/events/audit-log.js';
 import { EventHub } from '../domain/events/event-hub.js';
 import { CommitNotifier, EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
+import { DomainService } from '../domain/domains/domain-service.js';
+import { EmailSignInService } from '../domain/email-sign-in/email-sign-in-service.js';
 import { IdentityService } from '../domain/identity/identity-service.js';
+import { InvitationService } from '../domain/invitations/invitation-service.js';
 import { OutboxSender } from '../domain/invitations/sender.js';
 import { MembershipService } from '../domain/membership/membership-service.js';
 import { OrganizationService } from '../domain/organization/organization-service.js';
@@ -27,6 +30,7 @@ import { createTransactionRunner, type TransactionRunner } from '../domain/unit-
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
 import { checkPoolMode } from '../persistence/pooler-checks.js';
+import { createTxtResolver } from '../transports/dns/txt-resolver.js';
 import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
 import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
 import { createWebhookHttpClient, type Resolver } from '../transports/webhooks/http-client.js';
@@ -50,6 +54,12 @@ export interface Container {
   readonly samlSignIn: SamlSignInService;
   readonly samlConnections: SamlConnectionService;
   readonly tokens: TokenService;
+  /** Email codes and links, home-realm discovery (SPEC §7). */
+  readonly emailSignIn: EmailSignInService;
+  /** Invitation links (SPEC §7). */
+  readonly invitations: InvitationService;
+  /** Verified domains (SPEC §7). */
+  readonly domains: DomainService;
   readonly events: EventHub;
   /** Ends subscriptions whose organization no longer accepts their session. */
   readonly accessWatch: AccessWatch;
@@ -225,7 +235,15 @@ export const createContainer = async (config: Config, options: ContainerOptions 
 
   const identity = new IdentityService(tx, clock, config.sessionTtlSeconds);
   const organizations = new OrganizationService(tx);
-  const memberships = new MembershipService(tx, tokens, config.appUrl, () => outbox.wake());
+  const memberships = new MembershipService(tx, tokens, config.publicUrl, () => outbox.wake());
+  const emailSignIn = new EmailSignInService(tx, {
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    signUp: config.emailSignUp,
+    publicUrl: config.publicUrl,
+    mailEnqueued: () => outbox.wake(),
+  });
+  const invitations = new InvitationService(tx, config.sessionTtlSeconds);
+  const domains = new DomainService(tx, createTxtResolver(config.dnsServers));
   const teams = new TeamService(tx);
   const scim = new ScimService(tx);
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
@@ -233,7 +251,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     samlSignIn.forget(id);
     void accessWatch.recheck();
   });
-  const rateLimits = createRateLimits(config.rateLimits, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory'));
+  const rateLimits = createRateLimits(config.rateLimits, { perAddressPerMinute: config.authRatePerAddress, emailsPerTenMinutes: config.emailRatePerEmail }, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory'));
   const webhooks = new WebhookService(tx, webhookHttp, () => webhookDispatcher.endpointsChanged());
   metrics.webhookStats = () => webhooks.stats();
 
@@ -252,6 +270,9 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     samlSignIn,
     samlConnections,
     tokens,
+    emailSignIn,
+    invitations,
+    domains,
     events,
     outbox,
     rateLimits,

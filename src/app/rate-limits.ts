@@ -30,6 +30,10 @@ export interface RateLimits {
   countAddress(address: string): Promise<number | null>;
   /** Counts a request by a valid credential (its id); seconds to wait when over the limit. */
   countCredential(credentialId: string): number | null;
+  /** Counts a request to the sign-in routes (/auth, /invitations) from this address; seconds to wait when over the limit. */
+  countSignInAddress(address: string): Promise<number | null>;
+  /** Counts a sign-in email asked for this email; seconds to wait when over the limit. */
+  countSignInEmail(email: string): Promise<number | null>;
   /** Sends the unsent credential counts now (tests, shutdown). */
   sync(): Promise<void>;
   stop(): Promise<void>;
@@ -57,8 +61,33 @@ const store = (pool: (() => Promise<Pool>) | undefined, keyPrefix: string, point
   });
 };
 
-export const createRateLimits = (config: RateLimitConfig, pool: (() => Promise<Pool>) | undefined, onError: (error: unknown) => void): RateLimits => {
+/** Consumes one point; null when allowed, else the seconds to wait. A store that cannot answer allows (and reports). */
+const consumeOne = async (limiter: RateLimiterAbstract, key: string, onError: (error: unknown) => void): Promise<number | null> => {
+  try {
+    await limiter.consume(key);
+    return null;
+  } catch (error) {
+    if (error instanceof RateLimiterRes) return seconds(Math.max(1000, error.msBeforeNext));
+    onError(error);
+    return null;
+  }
+};
+
+/** Sign-in routes: requests per address per minute, emails per address per 10 minutes. */
+export interface SignInRateLimitConfig {
+  perAddressPerMinute: number;
+  emailsPerTenMinutes: number;
+}
+
+export const createRateLimits = (
+  config: RateLimitConfig,
+  signIn: SignInRateLimitConfig,
+  pool: (() => Promise<Pool>) | undefined,
+  onError: (error: unknown) => void,
+): RateLimits => {
   const { addressPoints, credentialPoints, windowSeconds, syncMs } = config;
+  const signInAddresses = store(pool, 'auth-addr', signIn.perAddressPerMinute, 60);
+  const signInEmails = store(pool, 'auth-email', signIn.emailsPerTenMinutes, 600);
   const windowMs = windowSeconds * 1000;
   const addresses = addressPoints > 0 ? store(pool, 'addr', addressPoints, windowSeconds) : null;
   // Credentials are synced in batches with penalty(), never refused by the store itself.
@@ -131,6 +160,8 @@ export const createRateLimits = (config: RateLimitConfig, pool: (() => Promise<P
       s.unsent += 1;
       return null;
     },
+    countSignInAddress: (address) => consumeOne(signInAddresses, address, onError),
+    countSignInEmail: (email) => consumeOne(signInEmails, email, onError),
     sync: () => (syncing ??= sync().finally(() => (syncing = null))),
     async stop() {
       if (timer) clearInterval(timer);

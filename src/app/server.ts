@@ -5,6 +5,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { registerAuthRoutes } from '../transports/auth/routes.js';
 import { registerGraphQL } from '../transports/graphql/register.js';
 import { registerOperationalRoutes } from '../transports/http/routes.js';
 import { registerScimRoutes } from '../transports/scim/routes.js';
@@ -55,6 +56,7 @@ export const buildServer = async (container: Container): Promise<Server> => {
   registerOperationalRoutes(app, container, () => draining);
   registerScimRoutes(app, container);
   await registerSamlRoutes(app, container);
+  await registerAuthRoutes(app, container);
   const graphql = await registerGraphQL(app, container);
 
   return {

@@ -110,6 +110,20 @@ const schema = z.object({
   ORGWAY_WEBHOOK_TIMEOUT_MS: integer('milliseconds', 1000, 60_000).default(10_000),
   /** Webhook endpoints one instance delivers to at the same time. */
   ORGWAY_WEBHOOK_CONCURRENCY: integer('', 1, 256).default(16),
+  /** Unknown emails may sign up by email code or link (SPEC §7). */
+  ORGWAY_EMAIL_SIGN_UP: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  /** DNS servers for domain verification, e.g. `127.0.0.1:5353,[::1]:53`; unset: the system resolver. */
+  ORGWAY_DNS_SERVERS: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((s) => /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(s.trim())),
+      'must be a comma-separated list of IP addresses with optional ports, e.g. 127.0.0.1:5353,1.1.1.1',
+    )
+    .optional(),
+  /** Sign-in routes (/auth/*, /invitations/*): requests per client address per minute. */
+  ORGWAY_AUTH_RATE_PER_ADDRESS: integer('requests per minute', 1).default(60),
+  /** Email sign-in codes sent to one email per 10 minutes. */
+  ORGWAY_EMAIL_RATE_PER_EMAIL: integer('emails per 10 minutes', 1).default(5),
 });
 
 export interface RateLimitConfig {
@@ -143,6 +157,11 @@ export interface Config {
   webhookAllowPrivate: boolean;
   webhookTimeoutMs: number;
   webhookConcurrency: number;
+  emailSignUp: boolean;
+  /** Empty: the system resolver. */
+  dnsServers: string[];
+  authRatePerAddress: number;
+  emailRatePerEmail: number;
 }
 
 export interface DatabaseTimeouts {
@@ -233,5 +252,9 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     webhookAllowPrivate: e.ORGWAY_WEBHOOK_ALLOW_PRIVATE,
     webhookTimeoutMs: e.ORGWAY_WEBHOOK_TIMEOUT_MS,
     webhookConcurrency: e.ORGWAY_WEBHOOK_CONCURRENCY,
+    emailSignUp: e.ORGWAY_EMAIL_SIGN_UP === 'true',
+    dnsServers: e.ORGWAY_DNS_SERVERS ? e.ORGWAY_DNS_SERVERS.split(',').map((s) => s.trim()) : [],
+    authRatePerAddress: e.ORGWAY_AUTH_RATE_PER_ADDRESS,
+    emailRatePerEmail: e.ORGWAY_EMAIL_RATE_PER_EMAIL,
   };
 };

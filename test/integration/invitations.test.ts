@@ -70,10 +70,10 @@ const invite = (db: Database, to: string, also?: (uow: UnitOfWork) => void): Pro
   createTransactionRunner(db, systemClock).run({ kind: 'system' }, async (uow) => {
     const id = enqueueInvitation(uow, {
       to,
-      organizationId: 'acme',
       organizationName: 'Acme',
       invitedBy: 'admin@acme.test',
-      appUrl: 'https://orgway.test/',
+      link: 'https://orgway.test/invitations/ogwi_test',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000),
     });
     also?.(uow);
     return id;
@@ -137,7 +137,7 @@ test('an invitation committed in a use case is delivered once, with a determinis
   expect(mail?.headers.get('to')).toBe('new.user@example.test');
   expect(mail?.headers.get('subject')).toBe('You are invited to Acme');
   expect(mail?.headers.get('message-id')).toBe(`<${id}@orgway>`);
-  expect(mail?.raw).toContain('https://orgway.test/?organizationId=acme');
+  expect(mail?.raw).toContain('https://orgway.test/invitations/ogwi_test');
 
   const r = await row(id);
   expect(r.sent_at).not.toBeNull();

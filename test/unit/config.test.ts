@@ -58,6 +58,11 @@ describe('defaults', () => {
       smtpUrl: 'smtps://u:p@mail.example.com:465',
       mailFrom: 'Acme <no-reply@acme.example>',
     });
+    expect(loadConfig({})).toMatchObject({ emailSignUp: true, dnsServers: [], authRatePerAddress: 60, emailRatePerEmail: 5 });
+    expect(loadConfig({ ORGWAY_EMAIL_SIGN_UP: 'false', ORGWAY_DNS_SERVERS: '127.0.0.1:5353, [::1]:53,1.1.1.1' })).toMatchObject({
+      emailSignUp: false,
+      dnsServers: ['127.0.0.1:5353', '[::1]:53', '1.1.1.1'],
+    });
     // The app URL defaults to the public URL.
     expect(loadConfig({ ORGWAY_PUBLIC_URL: 'https://id.example.com' }).appUrl).toBe('https://id.example.com/');
     expect(loadConfig({ PORT: '0' }).port).toBe(0);
@@ -84,6 +89,11 @@ describe('refusals name the variable', () => {
     ['ORGWAY_SHUTDOWN_TIMEOUT_MS', 'soon', /whole number of milliseconds/],
     ['SMTP_URL', 'mail.example.com', /smtp:\/\/ or smtps:\/\//],
     ['ORGWAY_MAIL_FROM', 'nobody', /address/],
+    ['ORGWAY_EMAIL_SIGN_UP', 'yes', /true or false/],
+    ['ORGWAY_DNS_SERVERS', 'dns.example.com', /IP addresses with optional ports/],
+    ['ORGWAY_DNS_SERVERS', '127.0.0.1:53,', /IP addresses/],
+    ['ORGWAY_AUTH_RATE_PER_ADDRESS', '0', /at least 1/],
+    ['ORGWAY_EMAIL_RATE_PER_EMAIL', 'many', /whole number/],
   ];
   test.each(cases)('%s=%j', (name, value, why) => {
     const message = refusal({ [name]: value });

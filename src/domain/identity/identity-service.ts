@@ -80,7 +80,7 @@ export const signInSession = async (
   uow: UnitOfWork,
   userId: string,
   authentication: Authentication,
-  opts: { organizationId: string; ttlSeconds: number | null; browserSecret?: string | null },
+  opts: { organizationId: string | null; ttlSeconds: number | null; browserSecret?: string | null },
 ): Promise<IssuedSecret> => {
   // Only a secret the posting browser presents counts: whoever answers an AuthnRequest (its id went to the IdP) may be another party.
   const held = opts.browserSecret && opts.browserSecret.length <= 200 ? live(await uow.em.findOne(Session, { tokenHash: hashSecret(opts.browserSecret) }), uow.now) : null;
@@ -88,7 +88,8 @@ export const signInSession = async (
     const token = newSecret(SESSION_PREFIX);
     held.tokenHash = hashSecret(token);
     held.authentications = mergeAuthentications(held.authentications, [authentication]);
-    held.currentOrganization = uow.em.getReference(Organization, opts.organizationId, { wrapped: true });
+    // A sign-in that lands nowhere keeps the organization the session was in.
+    if (opts.organizationId !== null) held.currentOrganization = uow.em.getReference(Organization, opts.organizationId, { wrapped: true });
     held.expiresAt = opts.ttlSeconds === null ? null : new Date(uow.now.getTime() + opts.ttlSeconds * 1000);
     return { id: held.id, token, name: null, createdAt: held.createdAt, expiresAt: held.expiresAt ?? null };
   }

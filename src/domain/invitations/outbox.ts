@@ -8,21 +8,27 @@ import type { UnitOfWork } from '../unit-of-work.js';
 
 export interface InvitationEmail {
   to: string;
-  organizationId: string;
   organizationName: string;
   invitedBy: string | null;
-  appUrl: string;
+  /** `{PUBLIC_URL}/invitations/<token>`: single use, 7 days. */
+  link: string;
+  expiresAt: Date;
 }
 
-export const enqueueInvitation = (uow: UnitOfWork, inv: InvitationEmail): string => {
-  const link = `${inv.appUrl.replace(/\/$/, '')}/?organizationId=${encodeURIComponent(inv.organizationId)}`;
-  const by = inv.invitedBy ? `${inv.invitedBy} invited you` : 'You have been invited';
+export interface OutgoingEmail {
+  kind: string;
+  to: string;
+  subject: string;
+  text: string;
+}
+
+export const enqueueEmail = (uow: UnitOfWork, email: OutgoingEmail): string => {
   const row = uow.em.create(OutboxEmail, {
     id: newId('eml'),
-    kind: 'INVITATION',
-    toAddress: inv.to,
-    subject: `You are invited to ${inv.organizationName}`,
-    textBody: `${by} to join ${inv.organizationName}.\n\nSign in to accept: ${link}\n`,
+    kind: email.kind,
+    toAddress: email.to,
+    subject: email.subject,
+    textBody: email.text,
     createdAt: uow.now,
     nextAttemptAt: uow.now,
     attempts: 0,
@@ -31,4 +37,18 @@ export const enqueueInvitation = (uow: UnitOfWork, inv: InvitationEmail): string
     lastError: null,
   });
   return row.id;
+};
+
+export const enqueueInvitation = (uow: UnitOfWork, inv: InvitationEmail): string => {
+  const by = inv.invitedBy ? `${inv.invitedBy} invited you` : 'You have been invited';
+  return enqueueEmail(uow, {
+    kind: 'INVITATION',
+    to: inv.to,
+    subject: `You are invited to ${inv.organizationName}`,
+    text:
+      `${by} to join ${inv.organizationName}.\n\n` +
+      `Open this link to accept and sign in:\n\n    ${inv.link}\n\n` +
+      `The link works once and expires on ${inv.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\n` +
+      `If you did not expect this invitation, ignore this email.\n`,
+  });
 };

@@ -1,11 +1,11 @@
 /** Admin use cases on memberships, and entering an organization. */
 import { LockMode } from '@mikro-orm/core';
-import { Membership, type MembershipEntity, Session, TeamMember, User } from '../../persistence/entities.js';
+import { Membership, type MembershipEntity, type OrganizationEntity, Session, TeamMember, User, type UserEntity } from '../../persistence/entities.js';
 import type { Em } from '../../persistence/orm.js';
 import { executePrepared } from '../../persistence/orm.js';
 import { acceptsParams, acceptsSql, assertAccess, organizationNotFound, type Principal, requireAccess } from '../access.js';
 import { findOrCreateUser } from '../identity/identity-service.js';
-import { enqueueInvitation } from '../invitations/outbox.js';
+import { endInvitations, issueInvitation } from '../invitations/invitation-service.js';
 import {
   allowedTargets,
   DomainError,
@@ -76,7 +76,8 @@ export class MembershipService {
   constructor(
     private readonly tx: TransactionRunner,
     private readonly tokens: TokenService,
-    private readonly appUrl: string,
+    /** `{PUBLIC_URL}`: invitation links point at `/invitations/<token>` there. */
+    private readonly publicUrl: string,
     /** Wakes the outbox sender once an invitation is committed. */
     private readonly mailEnqueued: () => void = () => undefined,
   ) {}
@@ -107,17 +108,53 @@ export class MembershipService {
         writer.setStatus(existing, 'INVITED');
         m = existing;
       } else m = writer.join(user, organization, { role, status: 'INVITED', source: 'MANUAL' });
-      const inviter = await uow.em.findOne(User, { id: principal.userId });
-      enqueueInvitation(uow, {
-        to: normalized,
-        organizationId: organization.id,
-        organizationName: organization.name,
-        invitedBy: inviter?.email ?? null,
-        appUrl: this.appUrl,
-      });
-      uow.afterCommit(this.mailEnqueued);
+      await this.sendInvitation(uow, principal, organization, user);
       return m;
     });
+  }
+
+  /** A new invitation link for an INVITED member (earlier links stop working). Needs ORG_ADMIN. */
+  resendInvitation(principal: Principal, organizationId: string, userId: string): Promise<MembershipEntity> {
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      const { organization } = await this.requireAdmin(uow, principal, organizationId);
+      const m = await this.invited(uow, organizationId, userId, 'resendInvitation');
+      await this.sendInvitation(uow, principal, organization, m.user.getEntity());
+      return m;
+    });
+  }
+
+  /**
+   * Withdraws an invitation: its links stop working and the INVITED membership is removed
+   * (a LEFT event), so the invitee cannot enter by signing in some other way either. Needs ORG_ADMIN.
+   */
+  revokeInvitation(principal: Principal, organizationId: string, userId: string): Promise<boolean> {
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      await this.requireAdmin(uow, principal, organizationId);
+      const m = await this.invited(uow, organizationId, userId, 'revokeInvitation');
+      await endInvitations(uow, organizationId, userId, 'REVOKED');
+      membershipWriter(uow).leave(m);
+      return true;
+    });
+  }
+
+  private async sendInvitation(uow: UnitOfWork, principal: Principal, organization: OrganizationEntity, user: UserEntity): Promise<void> {
+    const inviter = await uow.em.findOne(User, { id: principal.userId });
+    await issueInvitation(uow, { organization, user, invitedBy: inviter?.email ?? null, publicUrl: this.publicUrl });
+    uow.afterCommit(this.mailEnqueued);
+  }
+
+  /** The target membership, which must be INVITED for the invitation commands. */
+  private async invited(uow: UnitOfWork, organizationId: string, userId: string, command: string): Promise<MembershipEntity> {
+    const m = await this.target(uow, organizationId, userId);
+    if (m.status !== 'INVITED')
+      throw new DomainError(
+        'CONFLICT',
+        `${command} applies to INVITED members only; user "${userId}" is ${m.status} in organization "${organizationId}".` +
+          (m.status === 'STAGED' ? ' inviteUser invites a STAGED member.' : ''),
+        { userId, organizationId, status: m.status },
+      );
+    await uow.em.populate(m, ['user']);
+    return m;
   }
 
   setMembershipStatus(principal: Principal, organizationId: string, userId: string, status: UserStatus): Promise<MembershipEntity> {

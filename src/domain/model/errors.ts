@@ -18,6 +18,15 @@ export const ERROR_CODES = [
   'SAML_REJECTED',
   /** The database cannot be reached or did not answer in time: retry later (HTTP 503, `Retry-After`). */
   'UNAVAILABLE',
+  // Email sign-in and invitation links (SPEC §7; docs/sign-in.md).
+  'INVALID_CODE',
+  'CODE_EXPIRED',
+  'CODE_USED',
+  'TOO_MANY_ATTEMPTS',
+  'INVALID_LINK',
+  'INVITATION_USED',
+  'INVITATION_REVOKED',
+  'INVITATION_EXPIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

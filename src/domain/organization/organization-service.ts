@@ -3,6 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import { Membership, Organization, type OrganizationEntity, User } from '../../persistence/entities.js';
 import { SamlConnection, SamlTrust } from '../../persistence/saml-entities.js';
 import { type Principal, requireAccess } from '../access.js';
+import { ACCESS_CHANNEL } from '../events/access-watch.js';
 import { findOrCreateUser, type IssuedSecret, issueSession } from '../identity/identity-service.js';
 import { membershipWriter } from '../membership/membership-writer.js';
 import {
@@ -123,6 +124,45 @@ export class OrganizationService {
       organization.autoAccessDefaultRole = input.defaultRole;
       organization.autoAccessDomains = domains.sort();
       organization.updatedAt = uow.now;
+      return organization;
+    });
+  }
+
+  /** The organization's own settings (automatic access, required SSO). Needs a membership that can enter it. */
+  async settings(principal: Principal, organizationId: string): Promise<OrganizationEntity> {
+    return this.tx.read(async (em) => (await requireAccess(em, principal, organizationId, 'enter')).organization);
+  }
+
+  /**
+   * Required SSO (SPEC §7): the organization stops accepting EMAIL authentication, at once —
+   * sessions signed in by email lose it, and open subscriptions on every instance are re-checked
+   * (NOTIFY in the transaction). Needs ORG_ADMIN, a trusted connection to send members to, and a
+   * caller who would still be accepted (no one locks themselves out by accident).
+   */
+  setRequireSso(principal: Principal, organizationId: string, required: boolean): Promise<OrganizationEntity> {
+    return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      await uow.em.execute('select id from organizations where id = ? for no key update', [organizationId]);
+      const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
+      if (organization.requireSso === required) return organization;
+      if (required) {
+        const trusted = await uow.em.find(SamlTrust, { organization }, { fields: ['connection'] });
+        if (trusted.length === 0)
+          throw new DomainError(
+            'CONFLICT',
+            `Organization "${organizationId}" trusts no SSO connection, so its members would have no way in. Create or trust a SAML connection first, then require SSO.`,
+            { organizationId },
+          );
+        const ids = new Set(trusted.map((t) => t.connection.id));
+        if (!principal.scope.operator && !principal.scope.connectionIds.some((id) => ids.has(id)))
+          throw new DomainError(
+            'CONFLICT',
+            `Your session did not sign in through one of organization "${organizationId}"'s trusted connections, so requiring SSO would lock you out. Sign in through its SSO connection first, then require SSO.`,
+            { organizationId },
+          );
+      }
+      organization.requireSso = required;
+      organization.updatedAt = uow.now;
+      await uow.em.execute('select pg_notify(?, ?)', [ACCESS_CHANNEL, organization.id]);
       return organization;
     });
   }

@@ -19,6 +19,7 @@ import { type GraphQLContext, requireViewer } from './context.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
 import { WEBHOOK_RESOLVERS } from './webhook-resolvers.js';
+import { SIGN_IN_RESOLVERS } from './sign-in-resolvers.js';
 import {
   AccessTokenType,
   AutomaticUserAccessInput,
@@ -441,4 +442,5 @@ export const RESOLVERS = [
   ...SCIM_RESOLVERS,
   ...SAML_RESOLVERS,
   ...WEBHOOK_RESOLVERS,
+  ...SIGN_IN_RESOLVERS,
 ] as const;

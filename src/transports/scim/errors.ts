@@ -51,6 +51,14 @@ const STATUS: Record<DomainError['code'], number> = {
   UNKNOWN_TEAM: 400,
   SAML_REJECTED: 401,
   UNAVAILABLE: 503,
+  INVALID_CODE: 401,
+  CODE_EXPIRED: 401,
+  CODE_USED: 401,
+  TOO_MANY_ATTEMPTS: 401,
+  INVALID_LINK: 400,
+  INVITATION_USED: 410,
+  INVITATION_REVOKED: 410,
+  INVITATION_EXPIRED: 410,
 };
 
 const SCIM_TYPES = new Set<string>(['invalidFilter', 'invalidSyntax', 'invalidPath', 'invalidValue', 'uniqueness', 'mutability', 'noTarget', 'tooMany']);
