@@ -271,7 +271,8 @@ describe('ORGWAY_EMAIL_SIGN_UP=false', () => {
 describe('rate limits', () => {
   let limited: Gateway;
   beforeAll(async () => {
-    limited = await startGateway({ t: gw.t, env: { SMTP_URL: mail.url, ORGWAY_AUTH_RATE_PER_ADDRESS: '4', ORGWAY_EMAIL_RATE_PER_EMAIL: '2' } });
+    // Its own database: the counts live there, shared by every instance on it (the other tests' requests would count).
+    limited = await startGateway({ env: { SMTP_URL: mail.url, ORGWAY_AUTH_RATE_PER_ADDRESS: '4', ORGWAY_EMAIL_RATE_PER_EMAIL: '2' } });
   });
   afterAll(() => limited?.close());
 

@@ -40,6 +40,9 @@ let aConnectionId: string;
 let aScimTokenId: string;
 let aWebhookEndpointId: string;
 let aEventId: string;
+/** A domain A claimed, and a member A invited (INVITED, an invitation link outstanding). */
+const A_DOMAIN = 'alpha-probe.example';
+let aInvitedId: string;
 /** X: the SAML world's owner organization, which trusts connection C (w.connectionId); A does not. */
 let xOrg: string;
 let xAdminToken: string;
@@ -91,6 +94,8 @@ beforeAll(async () => {
     await gw.gql<any>(`mutation($o: ID!) { createWebhookEndpoint(organizationId: $o, input: { url: "http://127.0.0.1:9/hook" }) { endpoint { id } } }`, { o: a.orgId }, a.token),
   ).createWebhookEndpoint.endpoint.id;
   ok(await gw.gql(`mutation($o: ID!, $e: ID!) { updateWebhookEndpoint(organizationId: $o, endpointId: $e, input: { enabled: false }) { id } }`, { o: a.orgId, e: aWebhookEndpointId }, a.token));
+  ok(await gw.gql(`mutation($o: ID!, $d: String!) { addDomain(organizationId: $o, domain: $d) { domain } }`, { o: a.orgId, d: A_DOMAIN }, a.token));
+  aInvitedId = ok(await gw.gql<any>(`mutation($o: ID!) { inviteUser(organizationId: $o, email: "invited.probe@example.com", role: MEMBER) { user { id } } }`, { o: a.orgId }, a.token)).inviteUser.user.id;
   aEventId = ok(await gw.gql<any>(`query($o: ID!) { organization(id: $o) { events(first: 1) { edges { node { id } } } } }`, { o: a.orgId }, a.token)).organization.events.edges[0].node.id;
 
   // ssoOnly: ORG_ADMIN of A, MEMBER of X, signs in through C (which only X trusts).
@@ -127,6 +132,9 @@ const fullSnapshot = async () => {
     saml_trusts: await q('select * from saml_trusts order by id'),
     scim_tokens: await q('select * from scim_tokens order by id'),
     webhook_endpoints: await q('select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled from webhook_endpoints order by id'),
+    organizations: await q('select * from organizations order by id'),
+    organization_domains: await q('select * from organization_domains order by id'),
+    invitations: await q('select * from invitations order by id'),
     webhook_redeliveries: await q('select endpoint_id, event_id from webhook_deliveries where redelivery order by id'),
   };
 };
@@ -149,6 +157,8 @@ interface ProbeIds {
   scimTokenId: string;
   webhookEndpointId: string;
   eventId: string;
+  domain: string;
+  invitedId: string;
 }
 
 /** Every mutation that takes an organization id (or an id of something it owns), aimed at `o`, with ids that exist there. */
@@ -180,6 +190,12 @@ const mutationsOn = (o: string, ids: ProbeIds): Probe[] => [
   { name: 'untrustSamlConnection', query: `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`, variables: { o, c: ids.connectionId } },
   { name: 'createScimToken', query: `mutation($o: ID!) { createScimToken(organizationId: $o, name: "probe") { token } }`, variables: { o } },
   { name: 'revokeScimToken', query: `mutation($o: ID!, $t: ID!) { revokeScimToken(organizationId: $o, tokenId: $t) { id revokedAt } }`, variables: { o, t: ids.scimTokenId } },
+  { name: 'setRequireSso', query: `mutation($o: ID!) { setRequireSso(organizationId: $o, required: true) { id } }`, variables: { o } },
+  { name: 'addDomain', query: `mutation($o: ID!) { addDomain(organizationId: $o, domain: "probe-claim.example") { domain } }`, variables: { o } },
+  { name: 'verifyDomain', query: `mutation($o: ID!, $d: String!) { verifyDomain(organizationId: $o, domain: $d) { verified } }`, variables: { o, d: ids.domain } },
+  { name: 'removeDomain', query: `mutation($o: ID!, $d: String!) { removeDomain(organizationId: $o, domain: $d) }`, variables: { o, d: ids.domain } },
+  { name: 'resendInvitation', query: `mutation($o: ID!, $u: ID!) { resendInvitation(organizationId: $o, userId: $u) { id } }`, variables: { o, u: ids.invitedId } },
+  { name: 'revokeInvitation', query: `mutation($o: ID!, $u: ID!) { revokeInvitation(organizationId: $o, userId: $u) }`, variables: { o, u: ids.invitedId } },
   { name: 'createWebhookEndpoint', query: `mutation($o: ID!) { createWebhookEndpoint(organizationId: $o, input: { url: "http://127.0.0.1:9/probe" }) { secret } }`, variables: { o } },
   {
     name: 'updateWebhookEndpoint',
@@ -208,6 +224,8 @@ const idsInA = (selfId: string): ProbeIds => ({
   scimTokenId: aScimTokenId,
   webhookEndpointId: aWebhookEndpointId,
   eventId: aEventId,
+  domain: A_DOMAIN,
+  invitedId: aInvitedId,
 });
 /** The same probes on an organization (and connection) that do not exist. */
 const ghostProbes = (selfId: string): Probe[] => [...mutationsOn(GHOST, { ...idsInA(selfId), connectionId: GHOST_CONNECTION }), SWITCH_PROBE(GHOST)];
@@ -459,7 +477,7 @@ describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credential
     const before = await fullSnapshot();
     const r = await gw.gql<any>(VIEWER_READ_ALL, {}, token);
     // A MEMBER of X may not read X's connections and tokens; nothing else is refused, and no refusal names A.
-    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|scimTokens|webhookEndpoints|events)$/)] });
+    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|scimTokens|webhookEndpoints|events|domains)$/)] });
     expect(JSON.stringify(r.errors ?? [])).not.toContain(a.orgId);
     const text = JSON.stringify(r.data);
     expect(text).not.toContain(a.orgId);
