@@ -166,6 +166,16 @@ export class GuardedClient extends pg.Client {
     return this.#timedOut ? new DatabaseTimeoutError(`PostgreSQL did not answer within ${this.#timeoutMs} ms; the connection was closed`, { cause: error }) : error;
   }
 
+  /** Ending waits for the server to close the connection, which a path that stopped forwarding never does: bounded too. */
+  override end(): Promise<void>;
+  override end(callback: (error: Error) => void): void;
+  override end(callback?: (error: Error) => void): Promise<void> | void {
+    const timer = setTimeout(() => (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy(), this.#timeoutMs > 0 ? this.#timeoutMs : 5_000);
+    timer.unref();
+    this.once('end', () => clearTimeout(timer));
+    return callback ? super.end(callback) : super.end();
+  }
+
   override query(...args: unknown[]): never {
     const query = (super.query as (...a: unknown[]) => unknown).bind(this);
     const last = args.at(-1);
