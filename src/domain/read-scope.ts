@@ -357,6 +357,14 @@ interface OrgTeamsEntry {
   viewerTeamKeys: Set<string>;
 }
 
+interface MembersPageKey {
+  organizationId: string;
+  first: number;
+  /** The membership id the page starts after. */
+  after: string | null;
+  status: UserStatus | null;
+}
+
 export class ReadScope {
   readonly #em: SqlRunner;
   readonly principal: Principal;
@@ -369,6 +377,8 @@ export class ReadScope {
   readonly #organizationTeams: DataLoader<string, OrgTeamsEntry>;
   readonly #membershipTeams: DataLoader<string, TeamView[]>;
   readonly #users: DataLoader<string, UserView | null>;
+  /** Pages of organizations' members, all of a request's pages in one statement. */
+  readonly #memberPages: DataLoader<MembersPageKey, { rows: Row[]; total: number }, string>;
   /** Timestamps of rows read without them (TimestampReader keys). */
   readonly #timestamps: DataLoader<string, Row>;
   readonly #readTimestamps: TimestampReader = (key) => this.#timestamps.load(key);
@@ -377,7 +387,7 @@ export class ReadScope {
     this.#em = em;
     this.principal = principal;
     this.#viewerMemberships = new DataLoader(async (orgIds) => {
-      const rows = await em.execute<Row[]>(
+      const rows = await executePrepared<Row[]>(em, 
         `select ${M_COLS}, ${O_COLS} from memberships m join organizations o on o.id = m.organization_id
           where m.user_id = ? and m.organization_id in (select jsonb_array_elements_text(?::jsonb)) and ${acceptsSql('o')}`,
         [principal.userId, JSON.stringify(orgIds), ...acceptsParams(principal)],
@@ -386,6 +396,32 @@ export class ReadScope {
       for (const id of orgIds) this.#knownViewerMemberships.set(id, byOrg.get(id) ?? null);
       return orgIds.map((id) => byOrg.get(id) ?? null);
     });
+    this.#memberPages = new DataLoader(
+      async (keys) => {
+        // Per page: an ordered range of the (organization_id[, status], id) index, then the
+        // users by primary key; its cost follows the page, not the number of users.
+        const rows = await executePrepared<Row[]>(em, 
+          `select k.i as k_i, c.total as k_total, ${M_COLS}, ${U_COLS}
+             from jsonb_to_recordset(?::jsonb) as k(i int, org text, status text, after text, lim int)
+             cross join lateral (select count(*)::int as total from memberships c
+                                  where c.organization_id = k.org and (k.status is null or c.status = k.status)) c
+             left join lateral (select * from memberships m
+                                 where m.organization_id = k.org and (k.status is null or m.status = k.status) and (k.after is null or m.id > k.after)
+                                 order by m.id limit k.lim) m on true
+             left join users u on u.id = m.user_id
+            order by k.i, m.id`,
+          [JSON.stringify(keys.map((k, i) => ({ i, org: k.organizationId, status: k.status, after: k.after, lim: k.first + 1 })))],
+        );
+        const pages = keys.map(() => ({ rows: [] as Row[], total: 0 }));
+        for (const r of rows) {
+          const page = pages[Number(r.k_i)]!;
+          page.total = Number(r.k_total);
+          if (r.m_id !== null && r.m_id !== undefined) page.rows.push(r);
+        }
+        return pages;
+      },
+      { cacheKeyFn: (k) => JSON.stringify([k.organizationId, k.first, k.after, k.status]) },
+    );
     this.#organizationTeams = new DataLoader(async (orgIds) => {
       // One row of JSON text per organization rather than a row per team (see teamsJsonSql).
       const rows = await em.execute<{ organization_id: string; teams: string }[]>(
@@ -557,35 +593,14 @@ export class ReadScope {
     checkFirst(first);
     if (status !== null && !isUserStatus(status)) throw badInput('status', `unknown status ${String(status)}.`);
     await this.requireEnter(organizationId);
-    const filter = status === null ? '' : 'and m.status = ?';
-    const base: unknown[] = [organizationId, ...(status === null ? [] : [status])];
-    const params = [...base, ...base];
-    let cursorSql = '';
-    if (after) {
-      const [id] = decodeCursor(after, 1);
-      cursorSql = 'and m.id > ?';
-      params.push(id);
-    }
-    params.push(first + 1);
-    const rows = await this.#em.execute<Row[]>(
-      `select ${M_COLS}, ${U_COLS},
-              (select count(*) from memberships m where m.organization_id = ? ${filter})::int as total
-         from memberships m join users u on u.id = m.user_id
-        where m.organization_id = ? ${filter} ${cursorSql}
-        order by m.id limit ?`,
-      params,
-    );
+    const afterId = after ? decodeCursor(after, 1)[0]! : null;
+    const { rows, total } = await this.#memberPages.load({ organizationId, first, after: afterId, status });
     const items = rows.slice(0, first).map((r) => {
       const user = userFromRow(r);
       this.#users.prime(user.id, user);
       const node = membershipFromRow(r);
       return { cursor: encodeCursor([node.id]), node };
     });
-    let total = rows[0] ? Number(rows[0].total) : 0;
-    if (!rows[0] && after) {
-      const [row] = await this.#em.execute<Row[]>(`select count(*)::int as total from memberships m where m.organization_id = ? ${filter}`, base);
-      total = Number(row?.total ?? 0);
-    }
     return pageOf(items, total, rows.length > first, Boolean(after));
   }
 

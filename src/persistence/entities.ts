@@ -47,6 +47,8 @@ export const Membership = defineEntity({
   name: 'Membership',
   tableName: 'memberships',
   uniques: [{ properties: ['organization', 'user'] }],
+  // Members pages: an ordered range per organization (and status), whatever the size of the database.
+  indexes: [{ properties: ['organization', 'id'] }, { properties: ['organization', 'status', 'id'] }],
   properties: {
     id: p.string().primary(),
     user: () => p.manyToOne(User).ref().deleteRule('cascade').index(),

@@ -1,5 +1,5 @@
 /**
- * Issue 2, point 5: the SPA's Viewer query costs a constant number of SQL statements
+ * The SPA's Viewer query costs a constant number of SQL statements
  * (≤ 3 for the whole request, authentication included), whatever the membership count.
  * Statements are captured from the ORM's own connection, on real PostgreSQL.
  */
@@ -40,8 +40,8 @@ const userWithMemberships = async (count: number) => {
   return token;
 };
 
-/** The gateway's own background reads (the event hub's poll of the log) are not the request's. */
-const background = (sql: string) => /^with h as materialized \(select \(pg_snapshot_xmin/.test(sql.trim());
+/** The gateway's own background statements (the event hub's poll of the log, the wake-up after an earlier commit) are not the request's. */
+const background = (sql: string) => /^(with h as materialized \(select \(pg_snapshot_xmin|select pg_notify\()/.test(sql.trim());
 
 const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument | typeof SwitchOrganizationDocument, variables = {}) => {
   const statements: string[] = [];
@@ -254,4 +254,58 @@ test('timestamp fields of the schema have resolvers, so a compiled query awaits 
     const fields = (schema.getType(type) as import('graphql').GraphQLObjectType).getFields();
     for (const name of names) expect(typeof fields[name]?.resolve, `${type}.${name}`).toBe('function');
   }
+});
+
+test("organizations' members pages: one statement for every organization's page, read by index range whatever the number of users", async () => {
+  const pagesQuery = `query($first: Int!) { viewer { organizations(first: 10) { edges { node { id
+    members(first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { node { role status user { id email } } } } } } } } }`;
+  const counts: number[] = [];
+  for (const n of [1, 5]) {
+    const token = await userWithMemberships(n);
+    const principal = await gw.container.identity.authenticate(token);
+    const orgIds: string[] = (await statementsFor(token, `query { viewer { organizations(first: 10) { edges { node { id } } } } }`)).r.data.viewer.organizations.edges.map(
+      (e: any) => e.node.id,
+    );
+    // Each organization gets i extra members, so pages differ.
+    for (const [i, orgId] of orgIds.entries())
+      for (let k = 0; k < i + 1; k++) await gw.container.memberships.stageUser(principal, orgId, `m${k}.${orgId}@example.com`, 'MEMBER');
+    const { r, statements } = await statementsFor(token, pagesQuery, { first: 2 });
+    expect(r.errors).toBeUndefined();
+    const byOrg = new Map<string, any>(r.data.viewer.organizations.edges.map((e: any) => [e.node.id, e.node.members]));
+    for (const [i, orgId] of orgIds.entries()) {
+      const members = byOrg.get(orgId);
+      const [row] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from memberships where organization_id = ?', [orgId]);
+      expect(members.totalCount).toBe(row!.n);
+      expect(members.totalCount).toBe(i + 2);
+      expect(members.edges).toHaveLength(2);
+      expect(members.pageInfo.hasNextPage).toBe(i + 2 > 2);
+    }
+    counts.push(statements.length);
+    // The session, the viewer's page, the members pages of all organizations.
+    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(3);
+  }
+  expect(counts[0]).toBe(counts[1]);
+});
+
+test('a members page continues after its cursor, and the next page of a status filter keeps the filter', async () => {
+  const token = await userWithMemberships(1);
+  const principal = await gw.container.identity.authenticate(token);
+  const orgId = principal.currentOrganizationId ?? (await statementsFor(token, `query { viewer { organizations(first: 1) { edges { node { id } } } } }`)).r.data.viewer.organizations.edges[0].node.id;
+  for (let k = 0; k < 5; k++) await gw.container.memberships.stageUser(principal, orgId, `p${k}.${orgId}@example.com`, 'MEMBER');
+  const page = `query($o: ID!, $after: String, $status: UserStatus) { organization(id: $o) { members(first: 2, after: $after, status: $status) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id status } } } } }`;
+  const seen: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const r: any = await gw.gql<any>(page, { o: orgId, after, status: 'STAGED' }, token);
+    expect(r.errors).toBeUndefined();
+    const m = r.data.organization.members;
+    expect(m.totalCount).toBe(5);
+    for (const e of m.edges) expect(e.node.status).toBe('STAGED');
+    seen.push(...m.edges.map((e: any) => e.node.id));
+    if (!m.pageInfo.hasNextPage) break;
+    after = m.pageInfo.endCursor;
+  }
+  const rows = await gw.t.db.em().execute<{ id: string }[]>("select id from memberships where organization_id = ? and status = 'STAGED' order by id", [orgId]);
+  expect(seen).toEqual(rows.map((r) => r.id));
 });

@@ -6,6 +6,7 @@ import { Migration0005Limits } from './Migration0005Limits.js';
 import { Migration0006EventLog } from './Migration0006EventLog.js';
 import { Migration0007Webhooks } from './Migration0007Webhooks.js';
 import { Migration0008EmailSignIn } from './Migration0008EmailSignIn.js';
+import { Migration0009MembersPages } from './Migration0009MembersPages.js';
 
 /** Every migration in order; listed explicitly so source (tests) and dist (CLI) agree. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   { name: 'Migration0006EventLog', class: Migration0006EventLog },
   { name: 'Migration0007Webhooks', class: Migration0007Webhooks },
   { name: 'Migration0008EmailSignIn', class: Migration0008EmailSignIn },
+  { name: 'Migration0009MembersPages', class: Migration0009MembersPages },
 ];
