@@ -7,6 +7,8 @@
  * POST /viewer  `{ "first": 50 }`            → one SQL statement (authentication included)
  * POST /switch  `{ "organizationId": "…" }` → BEGIN; select; one update of membership,
  *                                               user and session; COMMIT; ES256 JWT (jose)
+ * POST /members `{ "organizationId": "…", "first": 50 }` → one SQL statement: the viewer's
+ *                                               membership, the organization and a page of members
  *
  * Started by bench/run.js; it is not a product and has no other callers.
  */
@@ -227,9 +229,45 @@ const switchOrganization = async (req: IncomingMessage) => {
   };
 };
 
+interface MembersRow {
+  oid: string | null;
+  name: string | null;
+  role: OrganizationRole | null;
+  status: UserStatus | null;
+  uid: string | null;
+  email: string | null;
+  display_name: string | null;
+}
+
+const MEMBERS_SQL = `
+with o as (
+  select o.id, o.name
+    from sessions s join memberships vm on vm.user_id = s.user_id join organizations o on o.id = vm.organization_id
+   where s.token_hash = $1 and s.revoked_at is null and (s.expires_at is null or s.expires_at > now())
+     and o.id = $2 and vm.status = 'ACTIVE' and vm.role <> 'NO_ACCESS'
+)
+select o.id as oid, o.name, m.role, m.status, u.id as uid, u.email, u.display_name
+  from o left join lateral (select * from memberships m where m.organization_id = o.id order by m.id limit $3) m on true
+  left join users u on u.id = m.user_id
+ order by m.id`;
+
+const members = async (req: IncomingMessage) => {
+  const token = bearer(req);
+  const body = await readJson(req);
+  const first = typeof body.first === 'number' ? body.first : 50;
+  if (!Number.isInteger(first) || first < 0 || first > 100) throw new HttpError(400, 'first must be between 0 and 100');
+  const { rows } = await query<MembersRow>(pool, MEMBERS_SQL, [hashSecret(token), String(body.organizationId), first]);
+  if (rows.length === 0) throw new HttpError(404, 'no such organization');
+  const edges = rows
+    .filter((r) => r.uid !== null)
+    .map((r) => ({ node: { role: r.role, status: r.status, user: { id: r.uid, email: r.email, displayName: r.display_name } } }));
+  return { data: { organization: { id: rows[0]!.oid, name: rows[0]!.name, members: { edges } } } };
+};
+
 const routes: Record<string, (req: IncomingMessage) => Promise<unknown>> = {
   '/viewer': viewer,
   '/switch': switchOrganization,
+  '/members': members,
 };
 
 const send = (res: ServerResponse, status: number, body: unknown) => {

@@ -62,7 +62,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(`npm run bench [-- options]   (npm run bench:quick = --quick)
   --quick                small sizes (1,000 subscribers, short phases, one round); does not write the README
-  --only viewer,switch,fanout,saml,scim,webhooks   run only these phases (saml/scim/webhooks run when their bench/*.ts exist)
+  --only viewer,switch,members,fanout,saml,scim,eventlog,webhooks   run only these phases
   --concurrency N        load workers / keep-alive sockets (default 16)
   --duration S           measured seconds per load phase (default 8; quick 3)
   --warmup S             warm-up seconds per load phase (default 2; quick 1)
@@ -104,7 +104,7 @@ const settings = {
   heapCensus: args['heap-census'] === true,
   write: args.write ?? !quick,
 };
-const ALL_PHASES = ['viewer', 'switch', 'fanout', 'saml', 'scim', 'eventlog', 'webhooks'];
+const ALL_PHASES = ['viewer', 'switch', 'members', 'fanout', 'saml', 'scim', 'eventlog', 'webhooks'];
 const PHASES = new Set((args.only ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`--only: unknown phase "${p}" (${ALL_PHASES.join(', ')})`);
 
@@ -169,6 +169,10 @@ const SWITCH_MUTATION = `mutation SwitchOrganization($o: ID!) {
     membership { role status permissions }
     accessToken { token expiresAt organizationId }
   }
+}`;
+
+const MEMBERS_QUERY = `query OrganizationMembers($o: ID!) {
+  organization(id: $o) { id name members(first: 50) { edges { node { role status user { id email displayName } } } } }
 }`;
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -306,7 +310,7 @@ const measure = async (
 };
 
 const runPair = async (
-  name: 'viewer' | 'switch',
+  name: 'viewer' | 'switch' | 'members',
   gateway: ServerChild,
   floor: ServerChild,
   gatewayNext: (w: number, s: number) => LoadRequest,
@@ -350,6 +354,18 @@ const checkViewerAnswers = async (gateway: ServerChild, floor: ServerChild, worl
   if (!isDeepStrictEqual(g.json, f.json))
     throw new Error(`the floor's Viewer answer differs from the gateway's:\n${JSON.stringify(g.json).slice(0, 400)}\n${JSON.stringify(f.json).slice(0, 400)}`);
   log(`viewer: gateway and floor give the same answer (${edges.length} organizations, ${JSON.stringify(g.json).length} bytes)`);
+};
+
+const checkMembersAnswers = async (gateway: ServerChild, floor: ServerChild, world: World) => {
+  const o = world.organizationIds[0]!;
+  const g = await post(`${gateway.url}/graphql`, { query: MEMBERS_QUERY, variables: { o } }, auth(world.viewer.token));
+  const f = await post(`${floor.url}/members`, { organizationId: o, first: 50 }, auth(world.viewer.token));
+  if (g.status !== 200 || g.json.errors) throw new Error(`gateway members query failed: ${JSON.stringify(g.json).slice(0, 500)}`);
+  const edges = g.json.data.organization.members.edges as unknown[];
+  if (edges.length !== 50) throw new Error(`gateway returned ${edges.length} members, expected 50`);
+  if (!isDeepStrictEqual(g.json, f.json))
+    throw new Error(`the floor's members answer differs from the gateway's:\n${JSON.stringify(g.json).slice(0, 400)}\n${JSON.stringify(f.json).slice(0, 400)}`);
+  log(`members: gateway and floor give the same answer (${edges.length} members, ${JSON.stringify(g.json).length} bytes)`);
 };
 
 const checkSwitchAnswers = async (gateway: ServerChild, floor: ServerChild, world: World) => {
@@ -628,7 +644,7 @@ const main = async () => {
     void cleanup().finally(() => process.exit(130));
   });
 
-  const figures: { viewer?: LoadPair; switch?: LoadPair; fanout?: FanoutResult } = {};
+  const figures: { viewer?: LoadPair; switch?: LoadPair; members?: LoadPair; fanout?: FanoutResult } = {};
   const optional: { phase: keyof typeof OPTIONAL; figures: Figures | null; note: string }[] = [];
   try {
     db = await createBenchDatabase();
@@ -647,7 +663,7 @@ const main = async () => {
     });
     log(`seeded in ${fmt((Date.now() - t0) / 1000, 1)} s: 50 organizations × 3 teams, a viewer with 50 memberships, ${world.switchers.length} switchers`);
 
-    if (PHASES.has('viewer') || PHASES.has('switch')) {
+    if (PHASES.has('viewer') || PHASES.has('switch') || PHASES.has('members')) {
       const gateway = await startGatewayProcess(db.url);
       children.push(gateway);
       const floor = await startFloorProcess(db.url);
@@ -696,6 +712,24 @@ const main = async () => {
           floorSql,
         );
       }
+      if (PHASES.has('members')) {
+        await checkMembersAnswers(gateway, floor, world);
+        const o = world.organizationIds[0]!;
+        const gwBody = JSON.stringify({ query: MEMBERS_QUERY, variables: { o } });
+        const floorBody = JSON.stringify({ organizationId: o, first: 50 });
+        const headers = auth(world.viewer.token);
+        const gatewaySql = await statementsPerRequest(gateway, async () => void (await post(`${gateway.url}/graphql`, { query: MEMBERS_QUERY, variables: { o } }, headers)), 'members');
+        const floorSql = await statementsPerRequest(floor, async () => void (await post(`${floor.url}/members`, { organizationId: o, first: 50 }, headers)), 'members');
+        figures.members = await runPair(
+          'members',
+          gateway,
+          floor,
+          () => ({ path: '/graphql', body: gwBody, headers }),
+          () => ({ path: '/members', body: floorBody, headers }),
+          gatewaySql,
+          floorSql,
+        );
+      }
       for (const c of children.splice(0)) await c.stop();
     }
 
@@ -709,6 +743,7 @@ const main = async () => {
   const rows: Row[] = [
     ...(figures.viewer ? loadRows('Viewer query', figures.viewer, 0.5) : []),
     ...(figures.switch ? loadRows('switchOrganization', figures.switch, 0.4) : []),
+    ...(figures.members ? loadRows('Organization with 50 members', figures.members, 0.6) : []),
     ...(figures.fanout ? fanoutRows(figures.fanout) : []),
   ];
   const loadEnd = loadavg();

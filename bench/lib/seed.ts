@@ -7,7 +7,10 @@
  *   ACTIVE except every 10th left STAGED), in 1 or 2 teams of each;
  * - one "switcher" per load worker, each a member of 10 of the organizations (in
  *   team 0 there), entered once so every later switch is a steady-state switch;
- * - a target member of the first organization whose role the fan-out phase toggles.
+ * - a target member of the first organization whose role the fan-out phase toggles;
+ * - 50 more members of the first organization (the members phase reads a page of 50), and
+ *   10,000 users of other organizations (rows only), so the members page runs in a database
+ *   larger than its organization.
  */
 import type { Container } from '../../src/app/container.js';
 import type { Principal } from '../../src/domain/access.js';
@@ -116,6 +119,26 @@ export const seedWorld = async (c: Container, o: SeedOptions): Promise<World> =>
       return { userId, token: session.token, organizationIds: unique };
     },
   );
+
+  await mapLimit(
+    Array.from({ length: 50 }, (_, i) => i),
+    o.parallel,
+    (i) => c.memberships.stageUser(owner, organizationIds[0]!, `member${pad(i)}@bench.example.com`, i % 5 === 0 ? 'ADMIN' : 'MEMBER'),
+  );
+  await c.db.em().execute(
+    `insert into organizations (id, name, created_at, updated_at)
+     select 'org_bench_bg_' || g, 'Background ' || g, now(), now() from generate_series(1, 1000) g`,
+  );
+  await c.db.em().execute(
+    `insert into users (id, email, created_at, updated_at)
+     select 'usr_bench_bg_' || g, 'bg' || g || '@background.example.com', now(), now() from generate_series(1, 10000) g`,
+  );
+  await c.db.em().execute(
+    `insert into memberships (id, user_id, organization_id, role, status, source, created_at, updated_at)
+     select 'mem_bench_bg_' || g, 'usr_bench_bg_' || g, 'org_bench_bg_' || (1 + g % 1000), 'MEMBER', 'ACTIVE', 'MANUAL', now(), now()
+       from generate_series(1, 10000) g`,
+  );
+  await c.db.em().execute('analyze');
 
   const target = await c.memberships.stageUser(owner, organizationIds[0]!, 'target@bench.example.com', 'MEMBER');
   const targetUserId = typeof target.user === 'string' ? target.user : target.user.id;

@@ -398,16 +398,21 @@ export class ReadScope {
     });
     this.#memberPages = new DataLoader(
       async (keys) => {
-        // Per page: an ordered range of the (organization_id[, status], id) index, then the
-        // users by primary key; its cost follows the page, not the number of users.
+        // Per page: an ordered range of the (organization_id[, status], id) index from the
+        // cursor on (one branch runs, by the key's status), then the users by primary key: its
+        // cost follows the page, not the number of users (docs/members-pages.md).
         const rows = await executePrepared<Row[]>(em, 
           `select k.i as k_i, c.total as k_total, ${M_COLS}, ${U_COLS}
              from jsonb_to_recordset(?::jsonb) as k(i int, org text, status text, after text, lim int)
              cross join lateral (select count(*)::int as total from memberships c
                                   where c.organization_id = k.org and (k.status is null or c.status = k.status)) c
-             left join lateral (select * from memberships m
-                                 where m.organization_id = k.org and (k.status is null or m.status = k.status) and (k.after is null or m.id > k.after)
-                                 order by m.id limit k.lim) m on true
+             left join lateral ((select * from memberships m
+                                  where k.status is null and m.organization_id = k.org and m.id > coalesce(k.after, '')
+                                  order by m.id limit k.lim)
+                                union all
+                                (select * from memberships m
+                                  where k.status is not null and m.organization_id = k.org and m.status = k.status and m.id > coalesce(k.after, '')
+                                  order by m.id limit k.lim)) m on true
              left join users u on u.id = m.user_id
             order by k.i, m.id`,
           [JSON.stringify(keys.map((k, i) => ({ i, org: k.organizationId, status: k.status, after: k.after, lim: k.first + 1 })))],
