@@ -229,6 +229,31 @@ export interface OpenDatabaseOptions {
   transactionPooler?: boolean;
 }
 
+/**
+ * Closes the pool, waiting for connections in use as long as a statement may run. pg-pool
+ * waits for ever for a connection it is still opening over a path that stopped answering;
+ * past the deadline every remaining socket is destroyed and close resolves.
+ */
+const closeBounded = async (orm: PostgresORM, limits: DatabaseLimits): Promise<void> => {
+  const pool = (orm.em.getConnection() as unknown as { getNativeClient(): Promise<import('pg').Pool> }).getNativeClient();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      void pool
+        .then((p) => {
+          for (const c of (p as unknown as { _clients?: { connection?: { stream?: { destroy(): void } } }[] })._clients ?? []) c.connection?.stream?.destroy();
+        })
+        .finally(resolve);
+    }, limits.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([orm.close(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
 export const openDatabase = async (options: OpenDatabaseOptions): Promise<Database> => {
   const observers = new Set<StatementObserver>();
   const notify: StatementObserver = (sql) => {
@@ -248,12 +273,13 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     loggerFactory: (o: LoggerOptions) => new ObservingLogger(o, () => (observers.size ? notify : undefined)),
   };
   if (options.databaseUrl) {
+    const limits = options.limits ?? DEFAULT_DATABASE_LIMITS;
     const orm = await PostgresORM.init({
       ...common,
       clientUrl: options.databaseUrl,
       pool: { min: 0, max: options.poolMax ?? 10 },
-      // A function: MikroORM deep-copies plain option objects (STACK.md P6), the Client class included.
-      driverOptions: () => guardedClientOptions(options.limits ?? DEFAULT_DATABASE_LIMITS, { startupTimeouts: options.transactionPooler !== true }),
+      // A function: MikroORM deep-copies plain option objects, the Client class included.
+      driverOptions: () => guardedClientOptions(limits, { startupTimeouts: options.transactionPooler !== true }),
     });
     return {
       kind: 'postgres',
@@ -264,7 +290,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       sql: sqlRunner(orm, () => (observers.size ? notify : undefined), options.preparedStatements !== false),
       observeStatements,
       pgPool: () => (orm.em.getConnection() as unknown as { getNativeClient(): Promise<import('pg').Pool> }).getNativeClient(),
-      close: () => orm.close(),
+      close: () => closeBounded(orm, limits),
     };
   }
   const dataDir = options.dataDir ?? 'memory://';
