@@ -1,5 +1,5 @@
 /**
- * SAML benchmark (issue 3 §7): SAML sign-ins per second against the real gateway
+ * SAML benchmark: SAML sign-ins per second against the real gateway
  * (container + Fastify in its own process, bench/gateway-process.ts) on a fresh
  * PostgreSQL database, every response carrying `OrgAndRole` for 10 organizations and
  * `OrgAndUserGroups` for 3 (two teams each), every assertion fresh (new ID, signed just

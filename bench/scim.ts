@@ -1,5 +1,5 @@
 /**
- * SCIM benchmark (issue 4 §7): against the real gateway (container + Fastify, in its own
+ * SCIM benchmark: against the real gateway (container + Fastify, in its own
  * process) on a fresh PostgreSQL database:
  *
  * 1. seed an organization with 10,000 SCIM-provisioned users (bulk SQL: the starting

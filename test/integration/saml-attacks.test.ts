@@ -1,5 +1,5 @@
 /**
- * SAML attack corpus (issue 3 point 6). Every document here is signed by xml-crypto's
+ * SAML attack corpus. Every document here is signed by xml-crypto's
  * SignedXml directly — a code path independent of the in-test samlify IdP and of the
  * gateway's verifier — and then attacked. Each must be refused, with no session and no
  * change to users, memberships, team memberships, sessions or the event log (only the

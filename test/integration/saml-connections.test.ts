@@ -1,5 +1,5 @@
 /**
- * SAML connection management over GraphQL (issue 3 point 1, point 5's failure list):
+ * SAML connection management over GraphQL (and the list of recent sign-in failures):
  * create from IdP metadata, update, trust / untrust, list, recent failures — and who may.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';

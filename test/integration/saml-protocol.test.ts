@@ -1,5 +1,5 @@
 /**
- * The SAML protocol around sign-in (SPEC §2, issue 3 points 1, 2 and "Bad input"):
+ * The SAML protocol around sign-in (SPEC §2, and bad input):
  * SP metadata, SP-initiated login with InResponseTo (single use), IdP-initiated
  * permission, replay across two gateway instances, encrypted assertions, certificate
  * rotation, and malformed input — each refusal leaving nothing but the failure record.

@@ -1,5 +1,5 @@
 /**
- * SAML sign-in semantics (SPEC §2 steps 1–6, issue 3 points 3–5), end to end: an in-test
+ * SAML sign-in semantics (SPEC §2 steps 1–6), end to end: an in-test
  * samlify IdP signs responses, the browser (fetch) posts them to the real gateway's ACS,
  * and the database is read back. Every refusal is checked to leave users, memberships,
  * team memberships, sessions and the event log exactly as they were.

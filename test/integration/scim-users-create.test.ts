@@ -1,5 +1,5 @@
 /**
- * Issue 4, point 7: SCIM POST /Users of a new identity is three statements (token, one
+ * SCIM POST /Users of a new identity is three statements (token, one
  * read, one write that is its own transaction), on real PostgreSQL. Races end with one
  * 201 and refusals, nothing half-written; the events keep the log's ordering guarantee.
  */

@@ -2,7 +2,7 @@
  * One subscriber's stream of membership events: replay from the log after `after`,
  * then live, with no gap and no duplicate, in strictly increasing id order.
  *
- * Order of operations (ARCHITECTURE.md):
+ * Order of operations:
  * 1. listen first: register with the hub, buffering whatever it dispatches from now on;
  * 2. take a snapshot in ONE statement: the log position (the newest final event id,
  *    event-log.ts) and, for an

@@ -1,5 +1,5 @@
 /**
- * SAML connection management (SPEC §2, issue 3 point 1).
+ * SAML connection management (SPEC §2).
  *
  * Ownership: an ORG_ADMIN creates a connection from the IdP's metadata for one of its
  * organizations, the *owner*, which trusts it from the start. Other organizations trust

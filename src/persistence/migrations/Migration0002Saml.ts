@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * SAML organization-level SSO (issue 3, SPEC §2): connections, the organizations that
+ * SAML organization-level SSO (SPEC §2): connections, the organizations that
  * trust them, our AuthnRequest ids (InResponseTo), used assertion ids (replay across
  * instances) and refused sign-ins. DDL as derived from src/persistence/saml-entities.ts
  * (scripts/print-schema-sql.ts). Depends only on Migration0001Initial.

@@ -1,5 +1,5 @@
 /**
- * SAML connections over GraphQL (SPEC §2, issue 3 point 1): create from IdP metadata,
+ * SAML connections over GraphQL (SPEC §2): create from IdP metadata,
  * update, trust / untrust, list per organization, and the recent refused sign-ins.
  * Ownership rules live in src/domain/saml-connections (ORG_ADMINs of the owner change a
  * connection; each organization's ORG_ADMINs trust or untrust it for themselves).

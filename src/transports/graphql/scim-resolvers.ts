@@ -1,4 +1,4 @@
-/** SCIM tokens over GraphQL (SPEC §3, issue 4): create (secret shown once), revoke, list. ORG_ADMIN only. */
+/** SCIM tokens over GraphQL (SPEC §3): create (secret shown once), revoke, list. ORG_ADMIN only. */
 import { Arg, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { OrganizationView } from '../../domain/read-scope.js';
 import type { ScimTokenView } from '../../domain/scim/scim-tokens.js';

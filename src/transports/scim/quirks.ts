@@ -1,6 +1,6 @@
 /**
  * What real provisioning clients send, normalised in ONE place before validation and
- * the domain (SPEC §3, issue 4 "Real clients"). Everything downstream sees canonical
+ * the domain (SPEC §3). Everything downstream sees canonical
  * RFC 7643/7644 input only. Each rule names the client that needs it:
  *
  * 1. PATCH op names in any case: Entra ID sends "Replace", "Add", "Remove" (RFC 7644
