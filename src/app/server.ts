@@ -10,6 +10,7 @@ import { registerGraphQL } from '../transports/graphql/register.js';
 import { registerOperationalRoutes } from '../transports/http/routes.js';
 import { registerScimRoutes } from '../transports/scim/routes.js';
 import { registerSamlRoutes } from '../transports/saml/routes.js';
+import { registerUiRoutes } from '../transports/ui/routes.js';
 import type { Container } from './container.js';
 
 export interface Server {
@@ -48,7 +49,8 @@ export const buildServer = async (container: Container): Promise<Server> => {
   registerScimRoutes(app, container);
   await registerSamlRoutes(app, container);
   await registerAuthRoutes(app, container);
-  const graphql = await registerGraphQL(app, container);
+  const pages = registerUiRoutes(app);
+  const graphql = await registerGraphQL(app, container, { landingPageHtml: pages.explorerHtml });
 
   return {
     app,

@@ -39,6 +39,8 @@ export interface StartOptions {
   t?: TestDatabase;
   env?: Record<string, string>;
   clock?: Clock;
+  /** Listen on this port instead of a free one (when the public URL must name the real port). */
+  port?: number;
 }
 
 export const startGateway = async (options: StartOptions = {}): Promise<Gateway> => {
@@ -53,7 +55,7 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
   });
   const container = await createContainer(config, { db: await t.open(), ...(options.clock ? { clock: options.clock } : {}) });
   const server = await buildServer(container);
-  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  await server.app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = server.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
   const url = `http://127.0.0.1:${address.port}`;
