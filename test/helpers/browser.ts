@@ -79,13 +79,13 @@ export interface AxeViolation {
 }
 
 /** axe-core's serious and critical violations on the page as it is now. */
-export const seriousAxeViolations = async (page: Page): Promise<AxeViolation[]> => {
+export const seriousAxeViolations = async (page: Page, exclude: string[] = []): Promise<AxeViolation[]> => {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
+  const violations = await page.evaluate(async (excluded) => {
+    const axe = (window as unknown as { axe: { run(context: object, options: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const result = await axe.run({ include: [['html']], exclude: excluded.map((selector) => [selector]) }, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
-  });
+  }, exclude);
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 };
 

@@ -23,6 +23,13 @@ query Viewer {
 
 createRoot(document.getElementById('graphiql')!).render(
   <StrictMode>
-    <GraphiQL fetcher={fetcher} defaultQuery={defaultQuery} />
+    <GraphiQL fetcher={fetcher} defaultQuery={defaultQuery}>
+      {/* Our name instead of GraphiQL's low-contrast link to its repository. */}
+      <GraphiQL.Logo>
+        <a href="/" style={{ color: '#1b1f24', fontWeight: 600, textDecoration: 'none' }}>
+          orgway GraphQL explorer
+        </a>
+      </GraphiQL.Logo>
+    </GraphiQL>
   </StrictMode>,
 );
