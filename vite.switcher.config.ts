@@ -12,7 +12,8 @@ export default defineConfig({
     outDir: resolve(import.meta.dirname, 'dist/ui'),
     // Runs after the app's build, into the same directory.
     emptyOutDir: false,
-    minify: true,
+    // Vite leaves ES libraries readable by default; this file is served to browsers as it is.
+    rolldownOptions: { output: { minify: true } },
     lib: { entry: resolve(import.meta.dirname, 'ui/org-switcher/org-switcher.ts'), formats: ['es'], fileName: () => 'org-switcher.js' },
   },
 });
