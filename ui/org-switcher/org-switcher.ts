@@ -12,61 +12,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
-import { graphql } from '../src/gql';
-import type { SwitcherViewerQuery } from '../src/gql/graphql';
-
-const SwitcherViewerDocument = graphql(`
-  query SwitcherViewer {
-    viewer {
-      user {
-        id
-        email
-      }
-      currentOrganization {
-        id
-        name
-      }
-      organizations(first: 100) {
-        edges {
-          node {
-            id
-            name
-          }
-          membership {
-            role
-            status
-          }
-        }
-      }
-    }
-  }
-`);
-
-const SwitcherSwitchDocument = graphql(`
-  mutation SwitcherSwitch($organizationId: ID!) {
-    switchOrganization(organizationId: $organizationId) {
-      organization {
-        id
-        name
-      }
-      membership {
-        role
-      }
-      accessToken {
-        token
-        expiresAt
-      }
-    }
-  }
-`);
-
-const SwitcherMembershipsDocument = graphql(`
-  subscription SwitcherMemberships {
-    membershipChanged {
-      id
-    }
-  }
-`);
+import { SwitcherMembershipsDocument, SwitcherSwitchDocument, SwitcherViewerDocument, type SwitcherViewerQuery } from '../src/gql/graphql';
 
 export interface OrganizationChangeDetail {
   organizationId: string;
