@@ -255,6 +255,11 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     expect(await card.getByRole('textbox', { name: /SP entity id/ }).inputValue()).toBe(`${origin}/saml/${connectionId}/metadata`);
     const signInUrl = await card.getByRole('textbox', { name: 'Sign-in URL' }).inputValue();
     expect(signInUrl).toBe(`${origin}/saml/${connectionId}/login?organizationId=${acme.orgId}`);
+    expect(await card.getByTestId('trust-state').textContent()).toBe('trusted');
+    await card.getByRole('button', { name: 'Untrust Test IdP' }).click();
+    await expect.poll(() => card.getByTestId('trust-state').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('not trusted');
+    await card.getByRole('button', { name: 'Trust Test IdP' }).click();
+    await expect.poll(() => card.getByTestId('trust-state').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('trusted');
 
     // A response signed with a key the connection does not know is refused; the admin sees where.
     const mallory = await newContext();

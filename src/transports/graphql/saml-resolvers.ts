@@ -142,6 +142,12 @@ export class OrganizationSamlResolver {
     const { container, principal } = requireViewer(ctx);
     return container.samlConnections.listForOrganization(principal, org.id);
   }
+
+  @FieldResolver(() => [ID], { description: 'Ids of the SAML connections whose sign-ins the organization accepts (an owned connection may be untrusted). Needs ORG_ADMIN.' })
+  trustedSamlConnectionIds(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<string[]> {
+    const { container, principal } = requireViewer(ctx);
+    return container.samlConnections.trustedConnectionIds(principal, org.id);
+  }
 }
 
 export const SAML_RESOLVERS = [SamlConnectionResolver, OrganizationSamlResolver] as const;

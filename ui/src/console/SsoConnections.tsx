@@ -10,6 +10,7 @@ const ConsoleSamlConnectionsDocument = graphql(`
   query ConsoleSamlConnections($organizationId: ID!) {
     organization(id: $organizationId) {
       id
+      trustedSamlConnectionIds
       samlConnections {
         id
         name
@@ -112,13 +113,14 @@ export const SsoConnections = ({ organizationId, organizationName }: ConsolePage
   };
 
   const connections = data?.organization?.samlConnections ?? [];
+  const trustedIds = new Set(data?.organization?.trustedSamlConnectionIds ?? []);
   return (
     <>
       <h1>SSO connections</h1>
       <ErrorAlert error={error} />
       {connections.length === 0 && data ? <p>{organizationName} has no SSO connection yet.</p> : null}
       {connections.map((c) => (
-        <ConnectionCard key={c.id} connection={c} organizationId={organizationId} onChanged={refresh} />
+        <ConnectionCard key={c.id} connection={c} trusted={trustedIds.has(c.id)} organizationId={organizationId} onChanged={refresh} />
       ))}
       {connections.some((c) => c.ownerOrganizationId === organizationId) ? <SignInFailures organizationId={organizationId} connections={connections} /> : null}
       <section className="card" aria-labelledby="new-connection-heading">
@@ -169,15 +171,19 @@ export const SsoConnections = ({ organizationId, organizationName }: ConsolePage
   );
 };
 
-const ConnectionCard = ({ connection: c, organizationId, onChanged }: { connection: Connection; organizationId: string; onChanged: () => void }) => {
+const ConnectionCard = ({ connection: c, trusted: isTrusted, organizationId, onChanged }: { connection: Connection; trusted: boolean; organizationId: string; onChanged: () => void }) => {
   const [untrusted, untrust] = useMutation(UntrustSamlConnectionDocument);
   const [trusted, trust] = useMutation(TrustSamlConnectionDocument);
   const [result, setResult] = useState<string | null>(null);
   return (
     <section className="card" aria-labelledby={`connection-${c.id}`} data-testid={`connection-${c.id}`}>
       <h2 id={`connection-${c.id}`}>
-        {c.name} <span className="muted">({c.id})</span>
+        {c.name} <span className="muted">({c.id})</span>{' '}
+        <span className="tag" data-testid="trust-state">
+          {isTrusted ? 'trusted' : 'not trusted'}
+        </span>
       </h2>
+      <p>{isTrusted ? 'Its sign-ins reach this organization.' : 'Its sign-ins do not reach this organization until you trust it.'}</p>
       <p className="muted">
         IdP {c.idpEntityId} · prefix {c.attributePrefix} · {c.ownerOrganizationId === organizationId ? 'owned by this organization' : `owned by ${c.ownerOrganizationId}`}
         {c.allowIdpInitiated ? ' · IdP-initiated sign-ins accepted' : ''}
@@ -189,28 +195,31 @@ const ConnectionCard = ({ connection: c, organizationId, onChanged }: { connecti
         Signing certificates: {c.signingCertificates.map((cert) => `${cert.subject} (valid to ${when(cert.validTo)})`).join('; ')}
       </p>
       <div className="row">
-        <Button
-          busy={untrusted.fetching}
-          onClick={() =>
-            void untrust({ organizationId, connectionId: c.id }).then((r) => {
-              if (r.data) setResult(r.data.untrustSamlConnection ? 'No longer trusted: its sign-ins no longer reach this organization.' : 'This organization did not trust it.');
-              onChanged();
-            })
-          }
-        >
-          Untrust
-        </Button>
-        <Button
-          busy={trusted.fetching}
-          onClick={() =>
-            void trust({ organizationId, connectionId: c.id }).then((r) => {
-              if (!r.error) setResult('Trusted: its sign-ins reach this organization.');
-              onChanged();
-            })
-          }
-        >
-          Trust
-        </Button>
+        {isTrusted ? (
+          <Button
+            busy={untrusted.fetching}
+            onClick={() =>
+              void untrust({ organizationId, connectionId: c.id }).then((r) => {
+                if (!r.error) setResult('No longer trusted: members signed in only through it lose this organization at once.');
+                onChanged();
+              })
+            }
+          >
+            Untrust {c.name}
+          </Button>
+        ) : (
+          <Button
+            busy={trusted.fetching}
+            onClick={() =>
+              void trust({ organizationId, connectionId: c.id }).then((r) => {
+                if (!r.error) setResult('Trusted: its sign-ins reach this organization.');
+                onChanged();
+              })
+            }
+          >
+            Trust {c.name}
+          </Button>
+        )}
       </div>
       {result ? <Notice>{result}</Notice> : null}
       <ErrorAlert error={untrusted.error ?? trusted.error} />
