@@ -369,6 +369,13 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     await list.getByRole('button', { name: /Delta/ }).click();
     await expect.poll(() => page.locator('#organization').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('Delta (MEMBER)');
     await expect.poll(() => element.locator('.current').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('Delta');
+
+    // Without a session the element offers the gateway's sign-in instead.
+    const stranger = await newContext();
+    await stranger.page.goto(`${origin}/ui/org-switcher-example.html`);
+    const signIn = stranger.page.locator('orgway-org-switcher').getByRole('link', { name: 'Sign in' });
+    await signIn.waitFor();
+    expect(await signIn.getAttribute('href')).toBe(`${origin}/`);
   });
 
   it('serves the GraphQL explorer at /graphql, offline, with the session cookie', async () => {

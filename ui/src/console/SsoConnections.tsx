@@ -122,7 +122,12 @@ export const SsoConnections = ({ organizationId, organizationName }: ConsolePage
       {connections.map((c) => (
         <ConnectionCard key={c.id} connection={c} trusted={trustedIds.has(c.id)} organizationId={organizationId} onChanged={refresh} />
       ))}
-      {connections.some((c) => c.ownerOrganizationId === organizationId) ? <SignInFailures organizationId={organizationId} connections={connections} /> : null}
+      {connections.length > 0 && connections.every((c) => c.ownerOrganizationId === organizationId) ? (
+        <SignInFailures organizationId={organizationId} connections={connections} />
+      ) : connections.length > 0 ? (
+        // The failures field is refused for connections another organization owns, which would void the whole list.
+        <p className="muted">Refused sign-ins are shown here while this organization owns every connection it lists; ask each owner&apos;s admins for theirs.</p>
+      ) : null}
       <section className="card" aria-labelledby="new-connection-heading">
         <h2 id="new-connection-heading">New SAML connection</h2>
         <form onSubmit={(e) => void submit(e)}>
