@@ -6,7 +6,7 @@
  * context may request anything from a host other than the gateway.
  */
 import { inflateRawSync } from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foreignRequests, freePort, launchBrowser, type LoggedContext, ensureUiBuilt, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../helpers/browser.js';
 import { startDns, type TestDns } from '../helpers/dns.js';
@@ -308,7 +308,7 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     expect(mailbox.received.length).toBe(mailsBefore);
   });
 
-  it('creates a SCIM token (secret shown once) and shows a member provisioned by SCIM live', async () => {
+  it('creates a SCIM token (secret shown once) and shows members provisioned by SCIM live, also across a reconnect', async () => {
     const { page } = admin;
     await consoleSection(page, 'SCIM provisioning', /SCIM provisioning/);
     expect(await page.getByRole('textbox', { name: 'SCIM endpoint URL (base URL)' }).inputValue()).toBe(`${origin}/scim/v2`);
@@ -330,7 +330,19 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
       expect(response.status).toBe(201);
     };
 
-    await consoleSection(page, 'Members', /Members of Acme/);
+    // The page's sockets pass through the test, which can cut one and read what the page sends.
+    const sockets: { page: WebSocketRoute; sent: string[] }[] = [];
+    await page.routeWebSocket(`${origin.replace(/^http/, 'ws')}/graphql`, (ws) => {
+      const server = ws.connectToServer();
+      const socket = { page: ws, sent: [] as string[] };
+      sockets.push(socket);
+      ws.onMessage((message) => {
+        socket.sent.push(String(message));
+        server.send(message);
+      });
+    });
+    // Routing applies to pages loaded after it.
+    await page.goto(`${origin}/console/members`);
     await page.getByTestId(`member-${ADMIN}`).waitFor();
     // The list is loaded; changes from now on reach it only through the subscription. The
     // subscription may still be starting, so warm-up members are provisioned until one arrives.
@@ -350,6 +362,19 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('SCIM');
     expect(await page.getByLabel('Status of erin@acme.test').inputValue()).toBe('STAGED');
+
+    // The connection drops; a member provisioned meanwhile still arrives, because the page
+    // resubscribes with `after` = the last event it saw and the server replays the rest.
+    const first = sockets.length;
+    await sockets.at(-1)!.page.close({ code: 1012, reason: 'restarting' });
+    await provision('frank@acme.test');
+    await page.getByTestId('member-frank@acme.test').waitFor();
+    expect(sockets.length).toBeGreaterThan(first);
+    const resubscribe = sockets
+      .slice(first)
+      .flatMap((socket) => socket.sent.map((m) => JSON.parse(m) as { type: string; payload?: { variables?: { after?: string | null } } }))
+      .find((m) => m.type === 'subscribe');
+    expect(resubscribe?.payload?.variables?.after).toMatch(/^\d+$/);
   });
 
   it('runs <orgway-org-switcher> in a plain HTML page and fires an event when the organization changes', async () => {
