@@ -245,7 +245,10 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     const { page } = admin;
     const idpKeys = testKeyPair('pages-idp');
     await consoleSection(page, 'SSO connections', /SSO connections/);
-    await page.getByLabel('IdP metadata XML').fill(idpMetadataXml(IDP_ENTITY_ID, `${origin}${IDP_PATH}`, [idpKeys]));
+    // The metadata file is uploaded (pasting fills the same field).
+    const metadata = idpMetadataXml(IDP_ENTITY_ID, `${origin}${IDP_PATH}`, [idpKeys]);
+    await page.getByLabel('…or upload the metadata file').setInputFiles({ name: 'idp-metadata.xml', mimeType: 'application/xml', buffer: Buffer.from(metadata) });
+    await expect.poll(() => page.getByLabel('IdP metadata XML').inputValue(), { timeout: UI_TIMEOUT_MS }).toBe(metadata);
     await page.getByLabel('Name (optional)').fill('Test IdP');
     await page.getByRole('button', { name: 'Create connection' }).click();
     await page.getByText('Created Test IdP').waitFor();
@@ -255,6 +258,9 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     expect(await card.getByRole('textbox', { name: /SP entity id/ }).inputValue()).toBe(`${origin}/saml/${connectionId}/metadata`);
     const signInUrl = await card.getByRole('textbox', { name: 'Sign-in URL' }).inputValue();
     expect(signInUrl).toBe(`${origin}/saml/${connectionId}/login?organizationId=${acme.orgId}`);
+    await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    await card.getByRole('button', { name: /^Copy ACS URL/ }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${origin}/saml/${connectionId}/acs`);
     expect(await card.getByTestId('trust-state').textContent()).toBe('trusted');
     await card.getByRole('button', { name: 'Untrust Test IdP' }).click();
     await expect.poll(() => card.getByTestId('trust-state').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('not trusted');

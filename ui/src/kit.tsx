@@ -45,7 +45,7 @@ export const CopyField = ({ label, value }: { label: string; value: string }) =>
       <label htmlFor={id}>{label}</label>
       <div className="row">
         <input id={id} readOnly value={value} onFocus={(e) => e.currentTarget.select()} />
-        <Button onClick={() => void copy()} aria-label={`Copy ${label}`}>
+        <Button onClick={() => void copy()} aria-label={`${copied ? 'Copied' : 'Copy'} ${label}`}>
           {copied ? 'Copied' : 'Copy'}
         </Button>
       </div>
