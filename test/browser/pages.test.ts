@@ -396,7 +396,7 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     await list.waitFor();
     expect(await list.getByRole('button', { name: /Gamma/ }).isDisabled()).toBe(true);
     await expectAccessible(page);
-    await screenshot(page, 'org-switcher-element');
+    await screenshot(page, 'org-switcher-element', { x: 0, y: 0, width: 720, height: 240 });
     await list.getByRole('button', { name: /Delta/ }).click();
     await expect.poll(() => page.locator('#organization').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('Delta (MEMBER)');
     await expect.poll(() => element.locator('.current').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('Delta');

@@ -89,7 +89,8 @@ export const seriousAxeViolations = async (page: Page, exclude: string[] = []): 
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 };
 
-export const screenshot = async (page: Page, name: string): Promise<void> => {
+/** The whole page, or only `clip` (for a small widget on an empty page). */
+export const screenshot = async (page: Page, name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> => {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), ...(clip ? { clip } : { fullPage: true }) });
 };

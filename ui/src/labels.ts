@@ -11,7 +11,7 @@ const ROLE_LABELS: Record<OrganizationRole, string> = {
   NO_ACCESS: 'No access',
 };
 const STATUS_LABELS: Record<UserStatus, string> = { STAGED: 'Staged', INVITED: 'Invited', ACTIVE: 'Active', DISABLED: 'Disabled' };
-const SOURCE_LABELS: Record<MembershipSource, string> = { MANUAL: 'added by an admin', SAML: 'SAML', JIT: 'automatic access', SCIM: 'SCIM' };
+const SOURCE_LABELS: Record<MembershipSource, string> = { MANUAL: 'Manual', SAML: 'SAML', JIT: 'automatic access', SCIM: 'SCIM' };
 
 export const roleLabel = (role: OrganizationRole) => ROLE_LABELS[role];
 export const statusLabel = (status: UserStatus) => STATUS_LABELS[status];

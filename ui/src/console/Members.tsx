@@ -281,32 +281,34 @@ export const Members = ({ organizationId, organizationName }: ConsolePageProps) 
                 <td>{sourceLabel(m.source)}</td>
                 <td>{m.teams.map((t) => t.name).join(', ') || '—'}</td>
                 <td>{when(m.updatedAt)}</td>
-                <td className="actions">
-                  {m.status === 'INVITED' ? (
-                    <>
-                      <Button onClick={() => void rowAction(m.user.id, `Invitation of ${who} resent`, () => resend({ organizationId, userId: m.user.id }))}>
-                        Resend invitation
+                <td>
+                  <div className="actions">
+                    {m.status === 'INVITED' ? (
+                      <>
+                        <Button onClick={() => void rowAction(m.user.id, `Invitation of ${who} resent`, () => resend({ organizationId, userId: m.user.id }))}>
+                          Resend invitation
+                        </Button>
+                        <Button onClick={() => void rowAction(m.user.id, `Invitation of ${who} revoked`, () => revoke({ organizationId, userId: m.user.id }))}>
+                          Revoke invitation
+                        </Button>
+                      </>
+                    ) : null}
+                    {confirmRemove === m.user.id ? (
+                      <Button
+                        className="danger"
+                        onClick={() => {
+                          setConfirmRemove(null);
+                          void rowAction(m.user.id, `Removal of ${who}`, () => removeMember({ organizationId, userId: m.user.id }));
+                        }}
+                      >
+                        Confirm removal of {who}
                       </Button>
-                      <Button onClick={() => void rowAction(m.user.id, `Invitation of ${who} revoked`, () => revoke({ organizationId, userId: m.user.id }))}>
-                        Revoke invitation
+                    ) : (
+                      <Button onClick={() => setConfirmRemove(m.user.id)} aria-label={`Remove ${who}`}>
+                        Remove
                       </Button>
-                    </>
-                  ) : null}
-                  {confirmRemove === m.user.id ? (
-                    <Button
-                      className="danger"
-                      onClick={() => {
-                        setConfirmRemove(null);
-                        void rowAction(m.user.id, `Removal of ${who}`, () => removeMember({ organizationId, userId: m.user.id }));
-                      }}
-                    >
-                      Confirm removal of {who}
-                    </Button>
-                  ) : (
-                    <Button onClick={() => setConfirmRemove(m.user.id)} aria-label={`Remove ${who}`}>
-                      Remove
-                    </Button>
-                  )}
+                    )}
+                  </div>
                 </td>
               </tr>
             );
