@@ -314,7 +314,7 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     expect(mailbox.received.length).toBe(mailsBefore);
   });
 
-  it('creates a SCIM token (secret shown once) and shows members provisioned by SCIM live, also across a reconnect', async () => {
+  it('creates a SCIM token (secret shown once) and shows members provisioned by SCIM live, also across a reconnect; revokes it', async () => {
     const { page } = admin;
     await consoleSection(page, 'SCIM provisioning', /SCIM provisioning/);
     expect(await page.getByRole('textbox', { name: 'SCIM endpoint URL (base URL)' }).inputValue()).toBe(`${origin}/scim/v2`);
@@ -381,6 +381,13 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
       .flatMap((socket) => socket.sent.map((m) => JSON.parse(m) as { type: string; payload?: { variables?: { after?: string | null } } }))
       .find((m) => m.type === 'subscribe');
     expect(resubscribe?.payload?.variables?.after).toMatch(/^\d+$/);
+
+    // Revoked in the console, the token stops working at once.
+    await consoleSection(page, 'SCIM provisioning', /SCIM provisioning/);
+    await page.getByRole('button', { name: 'Revoke Okta' }).click();
+    await page.getByText(/^Revoked /).waitFor();
+    const refused = await fetch(`${origin}/scim/v2/Users`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(refused.status).toBe(401);
   });
 
   it('runs <orgway-org-switcher> in a plain HTML page and fires an event when the organization changes', async () => {
