@@ -168,6 +168,12 @@ const mutationsOn = (o: string, ids: ProbeIds): Probe[] => [
   { name: 'untrustSamlConnection', query: `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`, variables: { o, c: ids.connectionId } },
   { name: 'createScimToken', query: `mutation($o: ID!) { createScimToken(organizationId: $o, name: "probe") { token } }`, variables: { o } },
   { name: 'revokeScimToken', query: `mutation($o: ID!, $t: ID!) { revokeScimToken(organizationId: $o, tokenId: $t) { id revokedAt } }`, variables: { o, t: ids.scimTokenId } },
+  { name: 'setRequireSso', query: `mutation($o: ID!) { setRequireSso(organizationId: $o, required: true) { id } }`, variables: { o } },
+  { name: 'addDomain', query: `mutation($o: ID!) { addDomain(organizationId: $o, domain: "probe.example") { domain } }`, variables: { o } },
+  { name: 'verifyDomain', query: `mutation($o: ID!) { verifyDomain(organizationId: $o, domain: "probe.example") { domain } }`, variables: { o } },
+  { name: 'removeDomain', query: `mutation($o: ID!) { removeDomain(organizationId: $o, domain: "probe.example") }`, variables: { o } },
+  { name: 'resendInvitation', query: `mutation($o: ID!, $u: ID!) { resendInvitation(organizationId: $o, userId: $u) { id } }`, variables: { o, u: ids.memberId } },
+  { name: 'revokeInvitation', query: `mutation($o: ID!, $u: ID!) { revokeInvitation(organizationId: $o, userId: $u) }`, variables: { o, u: ids.memberId } },
 ];
 
 const PROBE_METADATA = idpMetadataXml('https://idp.probe.example/metadata', 'https://idp.probe.example/sso', [testKeyPair('probe-idp')]);
@@ -431,8 +437,8 @@ describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credential
     const membershipOfA = await who().membershipOfA();
     const before = await fullSnapshot();
     const r = await gw.gql<any>(VIEWER_READ_ALL, {}, token);
-    // A MEMBER of X may not read X's connections and tokens; nothing else is refused, and no refusal names A.
-    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|trustedSamlConnectionIds|scimTokens)$/)] });
+    // A MEMBER of X may not read X's connections, tokens and domains; nothing else is refused, and no refusal names A.
+    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|trustedSamlConnectionIds|scimTokens|domains)$/)] });
     expect(JSON.stringify(r.errors ?? [])).not.toContain(a.orgId);
     const text = JSON.stringify(r.data);
     expect(text).not.toContain(a.orgId);
