@@ -404,6 +404,11 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     expect(await list.getByRole('button', { name: /Gamma/ }).isDisabled()).toBe(true);
     await expectAccessible(page);
     await screenshot(page, 'org-switcher-element', { x: 0, y: 0, width: 720, height: 240 });
+    // A click elsewhere closes the list; the toggle opens it again.
+    await page.getByRole('heading', { name: 'Your product' }).click();
+    await list.waitFor({ state: 'detached' });
+    await element.getByRole('button', { name: /Beta Industries/ }).click();
+    await list.waitFor();
     await list.getByRole('button', { name: /Delta/ }).click();
     await expect.poll(() => page.locator('#organization').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('Delta (MEMBER)');
     await expect.poll(() => element.locator('.current').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('Delta');

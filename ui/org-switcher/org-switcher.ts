@@ -64,11 +64,28 @@ export class OrgwayOrgSwitcher extends HTMLElement {
   }
 
   connectedCallback() {
+    document.addEventListener('click', this.closeOnOutsideClick);
+    document.addEventListener('keydown', this.closeOnEscape);
     this.connect();
   }
 
   disconnectedCallback() {
+    document.removeEventListener('click', this.closeOnOutsideClick);
+    document.removeEventListener('keydown', this.closeOnEscape);
     this.disconnect();
+  }
+
+  private readonly closeOnOutsideClick = (event: MouseEvent) => {
+    if (this.open && !event.composedPath().includes(this)) this.setOpen(false);
+  };
+
+  private readonly closeOnEscape = (event: KeyboardEvent) => {
+    if (this.open && event.key === 'Escape') this.setOpen(false);
+  };
+
+  private setOpen(open: boolean) {
+    this.open = open;
+    this.render();
   }
 
   attributeChangedCallback(_name: string, previous: string | null, next: string | null) {
@@ -185,10 +202,7 @@ export class OrgwayOrgSwitcher extends HTMLElement {
     label.className = 'current';
     label.textContent = current?.name ?? (this.viewer ? 'Choose an organization' : 'Loading…');
     toggle.append(badge, label);
-    toggle.addEventListener('click', () => {
-      this.open = !this.open;
-      this.render();
-    });
+    toggle.addEventListener('click', () => this.setOpen(!this.open));
     root.append(toggle);
     if (this.error) {
       const error = document.createElement('div');

@@ -98,6 +98,7 @@ export const SignIn = () => {
           <label htmlFor="sign-in-code">Code</label>
           <input
             id="sign-in-code"
+            autoFocus
             inputMode="numeric"
             autoComplete="one-time-code"
             pattern="[0-9 ]*"
