@@ -1,7 +1,8 @@
 /**
- * Organization.trustedSamlConnectionIds: which of the connections an organization lists it
- * actually trusts (an owned connection can be untrusted), for ORG_ADMINs only; non-members
- * learn nothing.
+ * What the console's SSO page reads: Organization.trustedSamlConnectionIds (which of the listed
+ * connections the organization actually trusts; an owned one can be untrusted) and
+ * samlConnections(owned:) (so the failures of its own connections can be read without the
+ * refusal for a trusted foreign one voiding the list), for ORG_ADMINs only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
@@ -32,6 +33,23 @@ describe('Organization.trustedSamlConnectionIds', () => {
     });
     const other = await w.org();
     expect(ok(await w.gw.gql<Trusted>(TRUSTED, { o: other.orgId }, other.adminToken)).organization!.trustedSamlConnectionIds).toEqual([w.connectionId]);
+  });
+
+  it('samlConnections(owned:) splits owned from trusted-only connections; the failures of the owned ones are readable', async () => {
+    const other = await w.org();
+    const all = ok(await w.gw.gql<any>(`query($o: ID!) { organization(id: $o) { samlConnections { id } } }`, { o: other.orgId }, other.adminToken));
+    expect(all.organization.samlConnections).toEqual([{ id: w.connectionId }]);
+    const split = ok(
+      await w.gw.gql<any>(`query($o: ID!) { organization(id: $o) { owned: samlConnections(owned: true) { id } foreign: samlConnections(owned: false) { id } } }`, { o: other.orgId }, other.adminToken),
+    );
+    expect(split.organization).toEqual({ owned: [], foreign: [{ id: w.connectionId }] });
+    const failures = ok(
+      await w.gw.gql<any>(`query($o: ID!) { organization(id: $o) { samlConnections(owned: true) { id recentSignInFailures { code } } } }`, { o: w.owner.orgId }, w.owner.adminToken),
+    );
+    expect(failures.organization.samlConnections).toEqual([{ id: w.connectionId, recentSignInFailures: [] }]);
+    // Read through the trusting organization, the same field is refused for the foreign connection.
+    const refusedRead = await w.gw.gql(`query($o: ID!) { organization(id: $o) { samlConnections { recentSignInFailures { code } } } }`, { o: other.orgId }, other.adminToken);
+    expect(refused(refusedRead).code).toBe('FORBIDDEN');
   });
 
   it('is refused to members who are not ORG_ADMIN, and a non-member sees no organization', async () => {

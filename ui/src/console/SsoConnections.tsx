@@ -38,7 +38,7 @@ const SamlSignInFailuresDocument = graphql(`
   query SamlSignInFailures($organizationId: ID!) {
     organization(id: $organizationId) {
       id
-      samlConnections {
+      samlConnections(owned: true) {
         id
         recentSignInFailures(first: 20) {
           id
@@ -122,12 +122,7 @@ export const SsoConnections = ({ organizationId, organizationName }: ConsolePage
       {connections.map((c) => (
         <ConnectionCard key={c.id} connection={c} trusted={trustedIds.has(c.id)} organizationId={organizationId} onChanged={refresh} />
       ))}
-      {connections.length > 0 && connections.every((c) => c.ownerOrganizationId === organizationId) ? (
-        <SignInFailures organizationId={organizationId} connections={connections} />
-      ) : connections.length > 0 ? (
-        // The failures field is refused for connections another organization owns, which would void the whole list.
-        <p className="muted">Refused sign-ins are shown here while this organization owns every connection it lists; ask each owner&apos;s admins for theirs.</p>
-      ) : null}
+      {connections.some((c) => c.ownerOrganizationId === organizationId) ? <SignInFailures organizationId={organizationId} connections={connections} /> : null}
       <section className="card" aria-labelledby="new-connection-heading">
         <h2 id="new-connection-heading">New SAML connection</h2>
         <form onSubmit={(e) => void submit(e)}>
@@ -240,6 +235,7 @@ const SignInFailures = ({ organizationId, connections }: { organizationId: strin
   return (
     <section className="card" aria-labelledby="failures-heading">
       <h2 id="failures-heading">Recent refused sign-ins</h2>
+      <p className="muted">Through the connections this organization owns; the owners of the others see theirs.</p>
       <Button busy={fetching} onClick={() => refetch({ requestPolicy: 'network-only' })}>
         Refresh
       </Button>
