@@ -8,7 +8,7 @@ const noImport = (groups, message) => ['error', { patterns: [{ group: groups, me
 const noImportMatching = (regex, message) => ['error', { patterns: [{ regex, message }] }];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.orgway/**', 'coverage/**', 'test/generated/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.orgway/**', 'coverage/**', 'test/generated/**', 'ui/src/gql/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

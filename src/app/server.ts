@@ -12,6 +12,7 @@ import { registerScimRoutes } from '../transports/scim/routes.js';
 import { registerSamlRoutes } from '../transports/saml/routes.js';
 import { isDomainError } from '../domain/model/index.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../domain/unavailable.js';
+import { registerUiRoutes } from '../transports/ui/routes.js';
 import type { Container } from './container.js';
 
 export interface Server {
@@ -57,7 +58,8 @@ export const buildServer = async (container: Container): Promise<Server> => {
   registerScimRoutes(app, container);
   await registerSamlRoutes(app, container);
   await registerAuthRoutes(app, container);
-  const graphql = await registerGraphQL(app, container);
+  const pages = registerUiRoutes(app);
+  const graphql = await registerGraphQL(app, container, { landingPageHtml: pages.explorerHtml });
 
   return {
     app,

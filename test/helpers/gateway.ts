@@ -45,6 +45,8 @@ export interface StartOptions {
   databaseUrl?: string;
   /** Name resolution of the webhook HTTP client. */
   webhookResolver?: Resolver;
+  /** Listen on this port instead of a free one (when the public URL must name the real port). */
+  port?: number;
 }
 
 export const startGateway = async (options: StartOptions = {}): Promise<Gateway> => {
@@ -72,7 +74,7 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
     ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
   });
   const server = await buildServer(container);
-  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  await server.app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = server.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
   const url = `http://127.0.0.1:${address.port}`;

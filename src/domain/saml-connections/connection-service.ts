@@ -320,6 +320,15 @@ export class SamlConnectionService {
     });
   }
 
+  /** Ids of the connections the organization trusts, sorted. Needs ORG_ADMIN there. */
+  trustedConnectionIds(principal: Principal, organizationId: string): Promise<string[]> {
+    return this.tx.read(async (em) => {
+      await requireAccess(em, principal, organizationId, 'admin');
+      const trusts = await em.find(SamlTrust, { organization: organizationId });
+      return trusts.map((t) => t.connection.id).sort();
+    });
+  }
+
   /** Whether an organization trusts a connection (for views; the caller checked access). */
   trustedBy(connectionId: string, organizationId: string): Promise<boolean> {
     return this.tx.read(async (em) => (await em.count(SamlTrust, { connection: connectionId, organization: organizationId })) > 0);

@@ -1,5 +1,5 @@
 /** GraphQL over HTTP (Apollo on Fastify) and graphql-ws subscriptions on the same path. */
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -204,6 +204,12 @@ const documentNumber = (document: DocumentNode): number => {
   return n;
 };
 
+const landingPage = (html: () => string): ApolloServerPlugin<GraphQLContext> => ({
+  async serverWillStart() {
+    return { renderLandingPage: async () => ({ html: async () => html() }) };
+  },
+});
+
 const sharedSubscribe = async (args: ExecutionArgs) => {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
@@ -223,7 +229,12 @@ class RateLimitedConnection extends Error {
   }
 }
 
-export const registerGraphQL = async (app: FastifyInstance, container: Container): Promise<GraphQLTransport> => {
+export interface GraphQLOptions {
+  /** The page a browser gets at GET /graphql (the explorer), instead of Apollo's, which loads from a CDN. */
+  landingPageHtml?: () => string;
+}
+
+export const registerGraphQL = async (app: FastifyInstance, container: Container, options: GraphQLOptions = {}): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
   const formatError = formatGraphQLError(container.log);
   const compiled = createCompiledExecutor(schema);
@@ -255,6 +266,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       // No field sets cache hints; the default plugin would still visit every resolved field.
       ApolloServerPluginCacheControlDisabled(),
       unavailableStatusPlugin(),
+      ...(options.landingPageHtml ? [landingPage(options.landingPageHtml)] : []),
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();

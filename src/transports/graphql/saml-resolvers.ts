@@ -138,9 +138,21 @@ export class SamlConnectionResolver {
 @Resolver(() => OrganizationType)
 export class OrganizationSamlResolver {
   @FieldResolver(() => [SamlConnectionType], { description: 'SAML connections the organization trusts or owns. Needs ORG_ADMIN.' })
-  samlConnections(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<SamlConnectionView[]> {
+  async samlConnections(
+    @Root() org: OrganizationView,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('owned', () => Boolean, { nullable: true, description: 'true: only those it owns (whose sign-in failures its ORG_ADMINs may read); false: only those it trusts but does not own.' })
+    owned: boolean | null,
+  ): Promise<SamlConnectionView[]> {
     const { container, principal } = requireViewer(ctx);
-    return container.samlConnections.listForOrganization(principal, org.id);
+    const all = await container.samlConnections.listForOrganization(principal, org.id);
+    return owned === null || owned === undefined ? all : all.filter((c) => (c.ownerOrganizationId === org.id) === owned);
+  }
+
+  @FieldResolver(() => [ID], { description: 'Ids of the SAML connections whose sign-ins the organization accepts (an owned connection may be untrusted). Needs ORG_ADMIN.' })
+  trustedSamlConnectionIds(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<string[]> {
+    const { container, principal } = requireViewer(ctx);
+    return container.samlConnections.trustedConnectionIds(principal, org.id);
   }
 }
 
