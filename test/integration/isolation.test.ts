@@ -477,7 +477,7 @@ describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credential
     const before = await fullSnapshot();
     const r = await gw.gql<any>(VIEWER_READ_ALL, {}, token);
     // A MEMBER of X may not read X's connections and tokens; nothing else is refused, and no refusal names A.
-    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|scimTokens|webhookEndpoints|events|domains)$/)] });
+    for (const e of r.errors ?? []) expect({ code: e.extensions?.code, path: e.path?.slice(-1) }).toEqual({ code: 'FORBIDDEN', path: [expect.stringMatching(/^(samlConnections|trustedSamlConnectionIds|scimTokens|webhookEndpoints|events|domains)$/)] });
     expect(JSON.stringify(r.errors ?? [])).not.toContain(a.orgId);
     const text = JSON.stringify(r.data);
     expect(text).not.toContain(a.orgId);
