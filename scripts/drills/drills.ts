@@ -25,12 +25,12 @@ export const DRILL_TITLES: Record<DrillName, string> = {
 
 /** Rough duration of one run of each drill on a 2-core machine (s), for the announced total. */
 export const EXPECTED_SECONDS: Record<DrillName, number> = {
-  kill9: 30,
-  'pg-restart': 25,
-  'pg-stop': 50,
-  'hung-proxy': 55,
-  sigterm: 35,
-  'slow-consumer': 60,
+  kill9: 15,
+  'pg-restart': 12,
+  'pg-stop': 32,
+  'hung-proxy': 32,
+  sigterm: 16,
+  'slow-consumer': 45,
 };
 
 export const SETTINGS = {

@@ -45,7 +45,7 @@ if (unknown.length || !Number.isInteger(repeat) || repeat < 1 || repeat > 20) {
   process.exit(2);
 }
 
-const SETUP_SECONDS = 25;
+const SETUP_SECONDS = 20;
 const expectedSeconds = SETUP_SECONDS + selected.reduce((n, d) => n + EXPECTED_SECONDS[d] * repeat, 0);
 /** Bound of the whole run: twice the expected duration plus five minutes, then everything is stopped. */
 const deadlineMs = (2 * expectedSeconds + 300) * 1000;
