@@ -68,8 +68,6 @@ export const createWorld = async (options: { organizations: number; log: (line: 
         const r = await seeding.organizations.bootstrap({ organizationName: `Drill org ${i + 1}`, adminEmail: `admin${i + 1}@drills.example.com` });
         organizations.push({ id: r.organization.id, token: r.apiToken.token });
       }
-      // The last bootstrap's notification is sent after its commit; let it go out before the pool closes.
-      await new Promise((r) => setTimeout(r, 200));
     } finally {
       await seeding.close();
     }
