@@ -35,7 +35,6 @@ export const probe = async (url: string, timeoutMs = 2_500): Promise<ProbeAnswer
 export class GatewayInstance {
   #child: ChildProcess | undefined;
   #exited: Promise<Exit> | undefined;
-  #starts = 0;
   lastExit: Exit | undefined;
 
   constructor(
@@ -70,7 +69,6 @@ export class GatewayInstance {
   async start(timeoutMs = 60_000): Promise<number> {
     if (this.running) throw new Error(`instance ${this.name} is already running`);
     const t0 = performance.now();
-    this.#starts += 1;
     const log = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, [MAIN], {
       env: {

@@ -119,13 +119,13 @@ export class Subscriber {
       void Promise.resolve(c.dispose()).catch(() => undefined);
       this.#scheduleReconnect();
     };
-    const self = this;
+    const keepSocket = (socket: WebSocket) => (this.#socket = socket);
     const client = createClient({
       url: endpoint.wsUrl,
       webSocketImpl: class extends WebSocket {
         constructor(address: string, protocols?: string | string[]) {
           super(address, protocols);
-          self.#socket = this;
+          keepSocket(this);
         }
       },
       connectionParams: { authorization: `Bearer ${this.token}` },
