@@ -79,22 +79,22 @@ const printResult = (r: DrillResult, index: number, total: number) => {
 
 const summary = (results: DrillResult[]): string[] => {
   const lines = [
-    '| drill | runs | passed | events/subscriber (min–max) | complete | gaps | dups | acked lost | failed req. (committed) | ready again after fault ends (max) | first event after (max) |',
+    '| drill | runs | passed | events/subscriber (min–max) | complete | gaps | dups | acked lost | failed req. (committed) | ready again after the fault ended (max) | first event after (max, instances with subscribers) |',
     '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | --- | --- |',
   ];
   for (const d of DRILLS) {
     const rs = results.filter((r) => r.drill === d);
     if (!rs.length) continue;
-    const maxOf = (f: (r: DrillResult) => (number | null)[]) => {
-      const v = rs.flatMap(f);
-      return v.some((x) => x === null) ? null : Math.max(...(v as number[]));
-    };
+    const values = (f: (r: DrillResult) => (number | null)[]) => rs.flatMap(f).filter((x): x is number => x !== null);
+    const notReadyAgain = rs.some((r) => r.recovery.some((i) => i.readyAfterMs === null));
+    const readyMax = values((r) => r.recovery.map((i) => i.readyAfterMs));
+    const firstEventMax = values((r) => r.recovery.map((i) => i.firstEventAfterMs));
     const sum = (f: (r: DrillResult) => number) => rs.reduce((n, r) => n + f(r), 0);
     lines.push(
       `| ${d} | ${rs.length} | ${rs.filter((r) => r.passed).length} | ${Math.min(...rs.map((r) => r.receivedMin))}–${Math.max(...rs.map((r) => r.receivedMax))} ` +
         `| ${sum((r) => r.complete)}/${sum((r) => r.subscribers)} | ${sum((r) => r.gaps)} | ${sum((r) => r.duplicates)} | ${sum((r) => r.acknowledgedLost)} ` +
-        `| ${sum((r) => r.failedRequests)} (${sum((r) => r.failedCommitted)}) | ${fmtS(maxOf((r) => r.recovery.map((i) => i.readyAfterMs)))} ` +
-        `| ${fmtS(maxOf((r) => r.recovery.map((i) => i.firstEventAfterMs)))} |`,
+        `| ${sum((r) => r.failedRequests)} (${sum((r) => r.failedCommitted)}) | ${notReadyAgain ? 'NOT READY AGAIN' : fmtS(Math.max(...readyMax))} ` +
+        `| ${firstEventMax.length ? fmtS(Math.max(...firstEventMax)) : '—'} |`,
     );
   }
   return lines;

@@ -1,5 +1,5 @@
 /**
- * The writer: membership changes through every instance in turn, each one a `stageUser`
+ * The writer: membership changes through every instance, each one a `stageUser`
  * of a new, unique email (so its event is recognisable in the log: a JOINED event for the
  * user id the acknowledgement names). Writes that fail (refused, 503, timed out, connection
  * reset) are kept with their email: afterwards the drill checks whether they committed anyway.
@@ -47,15 +47,18 @@ export class Writer {
     private readonly organizations: WriterOrganization[],
     private readonly url: (endpoint: Endpoint) => string,
     private readonly runId: string,
-    intervalMs = 250,
+    intervalMs = 500,
   ) {
     this.intervalMs = intervalMs;
   }
 
-  /** One loop per organization, each alternating between the instances. */
+  /**
+   * One loop per organization and instance, as clients spread by a load balancer: a request
+   * hanging on one instance holds up only its own loop, the others keep writing meanwhile.
+   */
   start(): void {
     this.#running = true;
-    this.#loops = this.organizations.map((o, k) => this.#loop(o, k));
+    this.#loops = this.organizations.flatMap((o) => this.endpoints().map((e) => this.#loop(o, e.name)));
   }
 
   async stop(): Promise<void> {
@@ -67,11 +70,9 @@ export class Writer {
     return this.#running;
   }
 
-  async #loop(org: WriterOrganization, k: number): Promise<void> {
-    let turn = k;
+  async #loop(org: WriterOrganization, instance: string): Promise<void> {
     while (this.#running) {
-      const list = this.endpoints();
-      const endpoint = list[turn++ % list.length]!;
+      const endpoint = this.endpoints().find((e) => e.name === instance)!;
       await this.#write(org, endpoint);
       await new Promise((r) => setTimeout(r, this.intervalMs));
     }
