@@ -169,7 +169,10 @@ const faults: Record<DrillName, (ctx: DrillContext) => Promise<Fault>> = {
       faultAt,
       restoreAt,
       failures,
-      notes: [`killed ${victim.name} (kill -9) with ${moved.length} subscribers on it; restarted it 1 s after they had all resubscribed`],
+      notes: [
+        `killed ${victim.name} (kill -9) with ${moved.length} subscribers on it; ` +
+          `${resubscribed === null ? 'not all of them resubscribed' : `all resubscribed elsewhere within ${(resubscribed / 1000).toFixed(1)} s`}; ${victim.name} restarted 1 s later`,
+      ],
       extra: { victim: victim.name, movedSubscribers: moved.length, resubscribedMs: resubscribed ?? NaN, restartReadyMs: startMs },
     };
   },
@@ -225,7 +228,10 @@ const faults: Record<DrillName, (ctx: DrillContext) => Promise<Fault>> = {
       faultAt,
       restoreAt,
       failures,
-      notes: [`SIGTERM to ${victim.name}: exit code ${exit.code} after ${(drainMs / 1000).toFixed(2)} s, ${closed1001}/${moved.length} subscriptions closed with 1001`],
+      notes: [
+        `SIGTERM to ${victim.name}: exit code ${exit.code} after ${(drainMs / 1000).toFixed(2)} s, ${closed1001}/${moved.length} subscriptions closed with 1001, ` +
+          `${resubscribed === null ? 'not all resubscribed' : `all resubscribed elsewhere within ${(resubscribed / 1000).toFixed(1)} s`}`,
+      ],
       extra: { victim: victim.name, exitCode: exit.code ?? NaN, drainMs, closed1001, movedSubscribers: moved.length, resubscribedMs: resubscribed ?? NaN },
     };
   },
