@@ -4,7 +4,7 @@
  * durability of the disk). Started, stopped and restarted with pg_ctl; as root, every
  * PostgreSQL binary runs as the `postgres` user (PostgreSQL refuses to run as root).
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,8 @@ export interface PostgresCluster {
   destroy(): Promise<void>;
   /** The end of the server log, for a report. */
   logTail(lines?: number): string;
+  /** Synchronous last resort when the drill process exits without cleaning up (a crash). */
+  destroySync(): void;
 }
 
 export const createPostgresCluster = async (): Promise<PostgresCluster> => {
@@ -89,6 +91,18 @@ export const createPostgresCluster = async (): Promise<PostgresCluster> => {
       // DRILLS_KEEP_DIR=1 keeps the server and gateway logs for a look afterwards; remove the directory yourself.
       if (process.env.DRILLS_KEEP_DIR === '1') return void process.stderr.write(`kept ${dir}\n`);
       rmSync(dir, { recursive: true, force: true });
+    },
+    destroySync() {
+      if (existsSync(join(data, 'postmaster.pid'))) {
+        const args = ['-D', data, 'stop', '-m', 'immediate'];
+        try {
+          if (root) execFileSync('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, 'pg_ctl'), ...args], { stdio: 'ignore' });
+          else execFileSync(join(POSTGRES_BIN, 'pg_ctl'), args, { stdio: 'ignore' });
+        } catch {
+          // already stopped
+        }
+      }
+      if (process.env.DRILLS_KEEP_DIR !== '1') rmSync(dir, { recursive: true, force: true });
     },
     logTail(lines = 20) {
       try {

@@ -81,6 +81,12 @@ export const createWorld = async (options: { organizations: number; log: (line: 
       const ms = await i.start();
       options.log(`instance ${i.name} (pid ${i.pid}, port ${i.port}${i.name === 'A' ? ', through the TCP proxy' : ', direct'}) ready in ${(ms / 1000).toFixed(1)} s`);
     }
+    // A crash of the drill process must not leave instances or the cluster running.
+    const started = instances;
+    process.once('exit', () => {
+      for (const i of started) i.kill9();
+      cluster.destroySync();
+    });
     monitor = new HealthMonitor(instances);
     monitor.start();
     referee = new pg.Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 5_000 });
