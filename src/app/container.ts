@@ -307,6 +307,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       await outbox.stop();
       await webhookDispatcher.stop();
       webhookHttp.close();
+      await notifier.close();
       stopCounting();
       if (ownsDb) await db.close();
     },

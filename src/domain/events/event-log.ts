@@ -145,29 +145,42 @@ export const appendEvents = async (em: Em, events: readonly NewMembershipEvent[]
  * (a crash right after commit) is made up by the readers' periodic poll.
  */
 export class CommitNotifier {
-  #sending = false;
+  #sending: Promise<void> | undefined;
   #again = false;
+  #closed = false;
   constructor(
     private readonly sql: SqlRunner,
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
   notify(): void {
+    if (this.#closed) return;
     if (this.#sending) {
       this.#again = true;
       return;
     }
-    this.#sending = true;
-    this.sql
+    this.#sending = this.sql
       .execute('select pg_notify(?, \'\')', [EVENTS_CHANNEL])
-      .catch((error: unknown) => this.onError(error))
+      .then(
+        () => undefined,
+        (error: unknown) => this.onError(error),
+      )
       .finally(() => {
-        this.#sending = false;
+        this.#sending = undefined;
         if (this.#again) {
           this.#again = false;
           this.notify();
         }
       });
+  }
+
+  /**
+   * Lets the pending notification go out (each send is bounded by the database deadlines),
+   * then sends no more: called before the pool closes, which would leave a send waiting on it.
+   */
+  async close(): Promise<void> {
+    while (this.#sending) await this.#sending;
+    this.#closed = true;
   }
 }
 
