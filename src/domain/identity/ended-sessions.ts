@@ -5,6 +5,7 @@
  * so a signOut on any gateway instance ends them within the check interval.
  */
 import type { TransactionRunner } from '../unit-of-work.js';
+import { liveSessionSql } from './live-session.js';
 
 export const endedSessions = async (tx: TransactionRunner, now: Date, sessionIds: readonly string[]): Promise<Set<string>> => {
   if (sessionIds.length === 0) return new Set();
@@ -12,7 +13,7 @@ export const endedSessions = async (tx: TransactionRunner, now: Date, sessionIds
     em.execute<{ id: string }[]>(
       `select ids.id from (select jsonb_array_elements_text(?::jsonb) as id) ids
         where not exists (select 1 from sessions s
-                           where s.id = ids.id and s.revoked_at is null and (s.expires_at is null or s.expires_at > ?))`,
+                           where s.id = ids.id and ${liveSessionSql('s')})`,
       [JSON.stringify([...new Set(sessionIds)]), now],
     ),
   );

@@ -5,7 +5,6 @@ import type { Principal } from '../access.js';
 import {
   type Authentication,
   authenticationScope,
-  badInput,
   checkName,
   DomainError,
   isAuthentication,
@@ -15,6 +14,7 @@ import {
 import { type Clock, newId, newSecret } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { executePrepared } from '../../persistence/orm.js';
+import { liveSessionSql } from './live-session.js';
 
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
@@ -30,10 +30,11 @@ export interface IssuedSecret {
 }
 
 /** Finds the user with this (normalised) email, or creates one. */
-export const findOrCreateUser = async (uow: UnitOfWork, email: string, displayName?: string | null): Promise<UserEntity> => {
+/** The user with this (canonical) email, or a new one; `created` says which. */
+export const findOrCreateUserOutcome = async (uow: UnitOfWork, email: string, displayName?: string | null): Promise<{ user: UserEntity; created: boolean }> => {
   const existing = await uow.em.findOne(User, { email });
-  if (existing) return existing;
-  return uow.em.create(User, {
+  if (existing) return { user: existing, created: false };
+  const user = uow.em.create(User, {
     id: newId('usr'),
     email,
     displayName: displayName ?? null,
@@ -41,7 +42,11 @@ export const findOrCreateUser = async (uow: UnitOfWork, email: string, displayNa
     createdAt: uow.now,
     updatedAt: uow.now,
   });
+  return { user, created: true };
 };
+
+export const findOrCreateUser = async (uow: UnitOfWork, email: string, displayName?: string | null): Promise<UserEntity> =>
+  (await findOrCreateUserOutcome(uow, email, displayName)).user;
 
 /** Creates a session or API token row inside the caller's transaction. */
 export const issueSession = (
@@ -124,7 +129,7 @@ export class IdentityService {
         `select s.id, s.user_id, s.kind, s.current_organization_id, s.authentications, u.email, u.display_name,
                 u.last_visited_organization_id, u.created_at as user_created_at
            from sessions s join users u on u.id = s.user_id
-          where s.token_hash = ? and s.revoked_at is null and (s.expires_at is null or s.expires_at > ?)`,
+          where s.token_hash = ? and ${liveSessionSql('s')}`,
       [hashSecret(secret), this.clock.now()],
     );
     const row = rows[0];
@@ -197,4 +202,3 @@ export class IdentityService {
 const unauthenticated = () =>
   new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <session or API token>" or the orgway_session cookie.');
 
-export { badInput };

@@ -11,7 +11,6 @@ import {
   DomainError,
   effectivePermissions,
   normalizeEmail,
-  notFound,
   type OrganizationRole,
   type StatusChangeCause,
   transition,
@@ -308,4 +307,3 @@ export const guardLastOrgAdmin = async (em: Em, m: MembershipEntity, nextRole: O
     );
 };
 
-export { notFound };

@@ -217,4 +217,3 @@ export const joinStatement = (j: {
     eventCount: events.length,
   };
 };
-export { Membership };

@@ -182,4 +182,3 @@ export class OrganizationService {
   }
 }
 
-export { Membership };

@@ -98,7 +98,7 @@ export class SamlSignInService {
   async connection(connectionId: string): Promise<SamlConnectionConfig> {
     if (!ORGANIZATION_ID_PATTERN.test(connectionId)) throw connectionNotFound(truncate(connectionId));
     const hit = this.#cache.get(connectionId);
-    if (hit && hit.until > Date.now()) return hit.config;
+    if (hit && hit.until > this.tx.now().getTime()) return hit.config;
     const c = await this.tx.read((em) => em.findOne(SamlConnection, { id: connectionId }));
     if (!c) {
       this.#cache.delete(connectionId);
@@ -106,7 +106,7 @@ export class SamlSignInService {
     }
     const config = connectionConfig(c);
     if (this.#cache.size > 1000) this.#cache.clear();
-    this.#cache.set(connectionId, { config, until: Date.now() + CONNECTION_CACHE_MS });
+    this.#cache.set(connectionId, { config, until: this.tx.now().getTime() + CONNECTION_CACHE_MS });
     return config;
   }
 

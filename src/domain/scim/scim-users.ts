@@ -17,7 +17,7 @@ import { ScimUser, type ScimUserEntity } from '../../persistence/scim-entities.j
 import type { Em, SqlRunner } from '../../persistence/orm.js';
 import { executePrepared } from '../../persistence/orm.js';
 import { APPENDED } from '../events/event-log.js';
-import { findOrCreateUser } from '../identity/identity-service.js';
+import { findOrCreateUserOutcome } from '../identity/identity-service.js';
 import { guardLastOrgAdmin } from '../membership/membership-service.js';
 import { joinStatement, membershipWriter } from '../membership/membership-writer.js';
 import { checkName, DomainError, type ErrorDetails, normalizeEmail, type OrganizationRole, transition } from '../model/index.js';
@@ -327,10 +327,10 @@ export class ScimUserService {
       const em = uow.em;
       const organizationId = principal.organizationId;
       const role = refuseCreate(taken ?? (await takenBy(em, organizationId, { userNameKey: userName.toLowerCase(), externalId, email }, null)), email, userName, externalId);
-      const user = await findOrCreateUser(uow, email, cleanName);
-      // An existing identity (created before this transaction) is linked with its shared
-      // attributes untouched, unless it belongs to no organization, i.e. to nobody else.
-      const existing = user.createdAt !== uow.now;
+      const { user, created } = await findOrCreateUserOutcome(uow, email, cleanName);
+      // An existing identity is linked with its shared attributes untouched, unless it
+      // belongs to no organization, i.e. to nobody else.
+      const existing = !created;
       if (existing && cleanName !== null && user.displayName !== cleanName && (await em.count(Membership, { user })) === 0) {
         user.displayName = cleanName;
         user.updatedAt = uow.now;
