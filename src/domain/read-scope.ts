@@ -622,6 +622,8 @@ export class ReadScope {
 
   peekMembershipTeams(m: MembershipView): TeamView[] | undefined {
     if (m.userId !== this.principal.userId) return undefined;
+    // The organization's teams are its data: like its other fields, only for a membership that can enter.
+    if (!canEnter(m)) return [];
     const entry = this.#loadedTeams.get(m.organizationId);
     return entry?.teams.filter((t) => entry.viewerTeamKeys.has(t.key));
   }
@@ -648,6 +650,7 @@ export class ReadScope {
    */
   async membershipTeams(m: MembershipView): Promise<TeamView[]> {
     if (m.userId === this.principal.userId) {
+      if (!canEnter(m)) return [];
       const entry = await this.#organizationTeams.load(m.organizationId);
       return entry.teams.filter((t) => entry.viewerTeamKeys.has(t.key));
     }

@@ -608,6 +608,32 @@ describe('Viewer.organizations', () => {
   });
 });
 
+test("the viewer's own membership lists its teams only while it can enter: DISABLED and NO_ACCESS read none, like permissions", async () => {
+  const a = await gw.bootstrap();
+  const disabled = await addMember(gw, a, 'MEMBER', 'ACTIVE');
+  const noAccess = await addMember(gw, a, 'MEMBER', 'ACTIVE');
+  ok(await gw.gql(`mutation($o: ID!) { createTeam(organizationId: $o, input: { id: "secret-project", name: "Secret project", policies: ["x:read"] }) { id } }`, { o: a.orgId }, a.token));
+  ok(
+    await gw.gql(`mutation($o: ID!, $u: [ID!]!) { addTeamMembers(organizationId: $o, teamId: "secret-project", userIds: $u) { id } }`, { o: a.orgId, u: [disabled.userId, noAccess.userId] }, a.token),
+  );
+  const read = async (token: string) => {
+    const own = ok(await gw.gql<any>('query($o: ID!) { organization(id: $o) { viewerMembership { teams { id } permissions } } }', { o: a.orgId }, token));
+    const page = ok(await gw.gql<any>('{ viewer { organizations { edges { node { id } membership { teams { id name policies } } } } } }', {}, token));
+    const edge = page.viewer.organizations.edges.find((e: any) => e.node.id === a.orgId);
+    return { own: own.organization.viewerMembership, paged: edge.membership.teams };
+  };
+  for (const m of [disabled, noAccess]) expect((await read(m.token)).own.teams).toEqual([{ id: 'secret-project' }]);
+  ok(await gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipStatus(organizationId: $o, userId: $u, status: DISABLED) { id } }`, { o: a.orgId, u: disabled.userId }, a.token));
+  ok(await gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: NO_ACCESS) { id } }`, { o: a.orgId, u: noAccess.userId }, a.token));
+  for (const m of [disabled, noAccess]) {
+    const r = await read(m.token);
+    expect(r.own).toEqual({ teams: [], permissions: [] });
+    expect(r.paged).toEqual([]);
+  }
+  ok(await gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: MEMBER) { id } }`, { o: a.orgId, u: noAccess.userId }, a.token));
+  expect((await read(noAccess.token)).own.teams).toEqual([{ id: 'secret-project' }]);
+});
+
 describe('Organization.members', () => {
   test('pages with first/after, filters by status, totalCount follows the filter', async () => {
     const a = await gw.bootstrap();
