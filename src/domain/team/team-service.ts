@@ -92,7 +92,8 @@ export class TeamService {
       const team = await findTeam(uow, organizationId, teamId);
       const memberships = await membersOf(uow, organizationId, ids);
       const writer = membershipWriter(uow);
-      for (const m of memberships) {
+      // Membership id order, as SCIM Group changes use: two concurrent changes touching the same members cannot deadlock.
+      for (const m of [...memberships].sort((x, y) => (x.id < y.id ? -1 : 1))) {
         if (op === 'add') await writer.changeTeams(m, [{ team, source }], []);
         else await writer.changeTeams(m, [], [team.key]);
       }
