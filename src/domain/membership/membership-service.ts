@@ -8,6 +8,7 @@ import { findOrCreateUser } from '../identity/identity-service.js';
 import { endInvitations, issueInvitation } from '../invitations/invitation-service.js';
 import {
   allowedTargets,
+  canEnterSql,
   DomainError,
   effectivePermissions,
   normalizeEmail,
@@ -216,7 +217,7 @@ export class MembershipService {
       this.tx.sql,
         `with m as (
            update memberships set last_visited_at = ?
-            where user_id = ? and organization_id = ? and status = 'ACTIVE' and role <> 'NO_ACCESS'
+            where user_id = ? and organization_id = ? and status = 'ACTIVE' and ${canEnterSql('memberships')}
               and exists (select 1 from organizations o where o.id = ? and ${acceptsSql('o')})
            returning *
          ), visited_user as (

@@ -9,9 +9,15 @@ export const MEMBERSHIP_EVENT_TYPES = ['JOINED', 'ROLE_CHANGED', 'STATUS_CHANGED
 export type MembershipEventType = (typeof MEMBERSHIP_EVENT_TYPES)[number];
 export const isMembershipEventType = (value: string): value is MembershipEventType => (MEMBERSHIP_EVENT_TYPES as readonly string[]).includes(value);
 
-/** A membership can be entered when it is not DISABLED and its role is not NO_ACCESS. */
+/**
+ * A membership can be entered when it is not DISABLED and its role is not NO_ACCESS.
+ * Written again in SQL where a statement decides in one step: canEnterSql below.
+ */
 export const canEnter = (m: { role: OrganizationRole; status: UserStatus }): boolean =>
   m.status !== 'DISABLED' && m.role !== 'NO_ACCESS';
+
+/** `canEnter` as a SQL condition on a memberships alias. */
+export const canEnterSql = (alias: string): string => `${alias}.status <> 'DISABLED' and ${alias}.role <> 'NO_ACCESS'`;
 
 /** Role built-ins ∪ team policies, sorted; empty when the membership cannot be entered. */
 export const effectivePermissions = (
