@@ -14,8 +14,6 @@ import {
   parse,
   specifiedRules,
   validate,
-  visit,
-  BREAK,
 } from 'graphql';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { CloseCode, makeServer } from 'graphql-ws';
@@ -31,6 +29,7 @@ import { asCostError, checkResultSize, costRules, parseOptions } from './cost-li
 import { formatGraphQLError, TRY_AGAIN_LATER, unavailableHttpExtensions, unavailableStatusPlugin } from './errors.js';
 import { checkVariables, wellFormedLiteralsRule } from './text-input.js';
 import { buildGraphQLSchema } from './schema.js';
+import { readsViewerDependentFields } from './viewer-dependent.js';
 import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
 
 export interface GraphQLTransport {
@@ -124,28 +123,9 @@ const refusalsOf = (schema: GraphQLSchema, payload: { query: string; operationNa
 /**
  * Subscriptions with shared results. The event hub hands the same event object to every
  * subscriber of an organization; when a document reads nothing that depends on who is
- * asking (no `membership` field), every subscriber with the same document and variables
- * gets the same result, so it is executed once per event instead of once per subscriber.
+ * asking (no field declared viewer-dependent), every subscriber with the same document and
+ * variables gets the same result, so it is executed once per event instead of once per subscriber.
  */
-const viewerDependent = new WeakMap<DocumentNode, boolean>();
-const readsViewerDependentFields = (document: DocumentNode): boolean => {
-  let hit = viewerDependent.get(document);
-  if (hit === undefined) {
-    hit = false;
-    visit(document, {
-      Field(node) {
-        if (node.name.value === 'membership') {
-          hit = true;
-          return BREAK;
-        }
-        return undefined;
-      },
-    });
-    viewerDependent.set(document, hit);
-  }
-  return hit;
-};
-
 type Result = ExecutionResult | Promise<ExecutionResult>;
 const sharedResults = new WeakMap<object, Map<string, Result>>();
 
@@ -214,7 +194,7 @@ const sharedSubscribe = async (args: ExecutionArgs) => {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
   // Same document, operation and variables: the same result.
-  const key = readsViewerDependentFields(args.document)
+  const key = readsViewerDependentFields(args.schema, args.document)
     ? null
     : sharedKey(`${documentNumber(args.document)}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`);
   return new ResultStream((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), args, key);

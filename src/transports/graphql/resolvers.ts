@@ -3,7 +3,7 @@
  * ReadScope (batched and access-checked); writes through the domain services.
  */
 import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
 import type { OrganizationRole, UserStatus } from '../../domain/model/index.js';
 import {
@@ -18,6 +18,7 @@ import {
 import { type GraphQLContext, requireViewer } from './context.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
+import { VIEWER_DEPENDENT } from './viewer-dependent.js';
 import { WEBHOOK_RESOLVERS } from './webhook-resolvers.js';
 import { SIGN_IN_RESOLVERS } from './sign-in-resolvers.js';
 import {
@@ -379,6 +380,8 @@ export class MembershipEventResolver {
     nullable: true,
     description: "For events about the viewer: the viewer's membership as it is now (null once it is gone). Null for other users' events.",
   })
+  // Each subscriber gets its own answer: a document selecting it is executed per subscriber.
+  @Extensions({ [VIEWER_DEPENDENT]: true })
   membership(@Root() e: MembershipEventRecord, @Ctx() ctx: GraphQLContext): Promise<MembershipView | null> | null {
     const { container, principal } = requireViewer(ctx);
     if (e.userId !== principal.userId) return null;
