@@ -56,6 +56,7 @@ export const sendMessage = (socket: Pick<WebSocket, 'readyState' | 'bufferedAmou
  * subscriber: onNext hands graphql-ws a small stand-in `{"__orgwaySharedPayload":n}` as
  * the payload, and send() puts the result's JSON in its place, so the message is exactly
  * what graphql-ws would have written. Serialising per subscriber was a sixth of a fan-out.
+ * (JSON.rawJSON cannot do this: it accepts only primitive JSON texts, not an object's.)
  */
 const STAND_IN_KEY = '__orgwaySharedPayload';
 export interface PayloadStandIn {
