@@ -6,8 +6,8 @@
  * (see bench/scim.ts), and and/or combine them as set operations.
  * Values travel as parameters only; attribute names come from a closed set.
  */
-import { normalizeEmail } from '../model/index.js';
 import type { GroupFilter, UserFilter } from './types.js';
+import { lookupEmail, membershipsByUserName } from './user-name.js';
 
 export interface SqlFragment {
   sql: string;
@@ -19,36 +19,21 @@ const combine = <F extends { op: string }>(f: F & { filters: F[] }, leaf: (f: F)
   return { sql: `(${parts.map((p) => p.sql).join(f.op === 'and' ? ' and ' : ' or ')})`, params: parts.flatMap((p) => p.params) };
 };
 
-/** Users' emails are stored canonical; a value that is no valid email simply matches no user. */
-const lookupEmail = (value: string): string => {
-  try {
-    return normalizeEmail(value);
-  } catch {
-    return value.toLowerCase();
-  }
-};
 
 const build = <F extends { op: string }>(f: F, leaf: (f: F) => SqlFragment): SqlFragment =>
   f.op === 'and' || f.op === 'or' ? combine(f as F & { filters: F[] }, leaf) : leaf(f);
 
 /**
  * Over `memberships m` of organization `organizationId`.
- * userName: the SCIM row's lower-cased key, or, for members SCIM has not touched yet, their email.
+ * userName: see user-name.ts.
  */
 export const userFilterSql = (filter: UserFilter, organizationId: string): SqlFragment =>
   build(filter, (f) => {
     if (f.op !== 'eq') throw new Error('unreachable');
     switch (f.attribute) {
       case 'userName': {
-        const key = f.value.toLowerCase();
-        const email = lookupEmail(f.value);
-        return {
-          sql: `m.id in (select s.membership_id from scim_users s where s.organization_id = ? and s.user_name_key = ?
-                  union all
-                  select m2.id from users u2 join memberships m2 on m2.user_id = u2.id and m2.organization_id = ?
-                   where u2.email = ? and not exists (select 1 from scim_users s2 where s2.membership_id = m2.id))`,
-          params: [organizationId, key, organizationId, email],
-        };
+        const byName = membershipsByUserName(organizationId, f.value);
+        return { sql: `m.id in (${byName.sql})`, params: byName.params };
       }
       case 'externalId':
         return { sql: 'm.id in (select s.membership_id from scim_users s where s.organization_id = ? and s.external_id = ?)', params: [organizationId, f.value] };

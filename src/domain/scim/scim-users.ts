@@ -35,6 +35,7 @@ import {
   type UserFilter,
 } from './types.js';
 import { countUsers, loadUserView, loadUserViews } from './user-rows.js';
+import { membershipsByUserName } from './user-name.js';
 
 /** A PUT body, or a function that turns the current User into the wanted one (PATCH). */
 export type UserChange = ScimUserInput | ((current: ScimUserView) => ScimUserInput);
@@ -93,14 +94,6 @@ const storedAttributes = (input: ScimUserInput): Record<string, unknown> =>
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-const CONFLICTS_SQL = `select 'userName' as what, s.membership_id, m.user_id, null as value from scim_users s join memberships m on m.id = s.membership_id
-      where s.organization_id = ? and s.user_name_key = ?
-     union all
-     select 'userName', m.id, m.user_id, null from users u join memberships m on m.user_id = u.id and m.organization_id = ?
-      where u.email = ? and not exists (select 1 from scim_users s2 where s2.membership_id = m.id)
-     union all
-     select 'externalId', s.membership_id, m.user_id, null from scim_users s join memberships m on m.id = s.membership_id
-      where s.organization_id = ? and s.external_id = ?`;
 
 interface Taken {
   userName?: string;
@@ -125,8 +118,12 @@ const takenBy = async (
   wanted: { userNameKey: string | null; externalId: string | null; email?: string },
   except: string | null,
 ): Promise<Taken> => {
-  const params: unknown[] = [organizationId, wanted.userNameKey, organizationId, wanted.userNameKey, organizationId, wanted.externalId];
-  let sql = CONFLICTS_SQL;
+  const byName = membershipsByUserName(organizationId, wanted.userNameKey ?? '');
+  const params: unknown[] = [...byName.params, organizationId, wanted.externalId];
+  let sql = `select 'userName' as what, m.id as membership_id, m.user_id, null as value from memberships m where m.id in (${byName.sql})
+     union all
+     select 'externalId', s.membership_id, m.user_id, null from scim_users s join memberships m on m.id = s.membership_id
+      where s.organization_id = ? and s.external_id = ?`;
   if (wanted.email !== undefined) {
     sql += `
      union all

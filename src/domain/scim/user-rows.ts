@@ -7,6 +7,7 @@ import type { OrganizationRole, UserStatus } from '../model/index.js';
 import type { SqlFragment } from './filter-sql.js';
 import type { ScimEmail, ScimGroupRef, ScimUserView } from './types.js';
 import { dateFromDb } from '../timestamps.js';
+import { userNameOf } from './user-name.js';
 
 interface UserRow {
   u_id: string;
@@ -58,7 +59,7 @@ const toView = (r: UserRow, groups: ScimGroupRef[]): ScimUserView => {
     id: r.u_id,
     membershipId: r.m_id,
     organizationId: r.m_organization_id,
-    userName: r.s_user_name ?? r.u_email,
+    userName: userNameOf(r.s_user_name, r.u_email),
     externalId: r.s_external_id,
     email: r.u_email,
     displayName: r.u_display_name,
