@@ -35,15 +35,13 @@ import {
   ORGANIZATION_ID_PATTERN,
   type OrganizationRole,
   ssoAuthentication,
-  transition,
   truncate,
   type UserStatus,
 } from '../model/index.js';
-import { decideAutomaticAccess } from '../organization/organization-service.js';
 import { newId } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { ORG_AND_ROLE, ORG_AND_USER_GROUPS, parseOrgAndRole, parseOrgAndUserGroups, parseRoleAttribute, ROLE_ATTRIBUTE } from './attributes.js';
-import { chooseLanding } from './landing.js';
+import { planSignIn, unknownOrganization } from './plan.js';
 import type { SamlConnectionConfig, SamlFailureInput, SamlSignInResult, VerifiedSamlAssertion } from './types.js';
 
 /** How long an SP-initiated sign-in may take at the IdP. */
@@ -70,14 +68,6 @@ export const connectionConfig = (c: SamlConnectionEntity): SamlConnectionConfig 
   spDecryptionKey: c.spDecryptionKey ?? null,
   spCertificate: c.spCertificate ?? null,
 });
-
-const unknownOrganization = (what: string, organizationId: string, connectionId: string): DomainError =>
-  new DomainError(
-    'UNKNOWN_ORGANIZATION',
-    `${what} names organization "${truncate(organizationId)}", which does not exist or does not trust this SAML connection. ` +
-      `Fix the value at the identity provider, or ask an ORG_ADMIN of that organization to trust connection ${connectionId}.`,
-    { organizationId: truncate(organizationId) },
-  );
 
 type Outcome = { kind: 'SIGNED_IN'; result: SamlSignInResult } | { kind: 'NO_ACCESS'; email: string };
 
@@ -235,24 +225,36 @@ export class SamlSignInService {
         { reason: 'IDP_INITIATED_NOT_ALLOWED' },
       );
     const { orgRoles, groups, roleAttribute } = parsed;
-    const step2Source = relayState !== null ? 'The RelayState' : "The connection's default organization";
     const step2OrganizationId = orgAndRolePresent ? null : (relayState ?? connection.default_organization_id);
+    const plan = planSignIn({
+      email,
+      connectionId: connection.id,
+      orgAndRolePresent,
+      orgRoles,
+      groups,
+      roleAttribute,
+      step2: step2OrganizationId === null ? null : { organizationId: step2OrganizationId, namedBy: relayState !== null ? 'The RelayState' : "The connection's default organization" },
+      relayState,
+      lastVisitedOrganizationId: state.user?.last_visited_organization_id ?? null,
+      memberships: state.memberships.map((m) => ({
+        id: m.id,
+        organizationId: m.organization_id,
+        organizationName: m.name,
+        trusts: m.trusts,
+        role: m.role,
+        status: m.status,
+        source: m.source,
+      })),
+      accepting: state.trusted.map((o) => ({
+        id: o.id,
+        name: o.name,
+        automaticAccess: { enabled: o.auto_access_enabled, defaultRole: o.auto_access_default_role, allowedDomains: o.auto_access_domains },
+      })),
+      teams: state.teams.map((t) => ({ key: t.key, organizationId: t.organization_id, teamId: t.team_id })),
+      teamMembers: state.teamMembers.map((t) => ({ membershipId: t.membership_id, teamKey: t.team_key, source: t.source })),
+    });
 
-    const trusted = new Map(state.trusted.map((o) => [o.id, o]));
-    for (const id of orgRoles.keys()) if (!trusted.has(id)) throw unknownOrganization(ORG_AND_ROLE, id, connection.id);
-    if (step2OrganizationId !== null && !trusted.has(step2OrganizationId)) throw unknownOrganization(step2Source, step2OrganizationId, connection.id);
-    for (const id of groups.keys()) if (!trusted.has(id)) throw unknownOrganization(ORG_AND_USER_GROUPS, id, connection.id);
-    const teamsByName = new Map(state.teams.map((t) => [`${t.organization_id}\n${t.team_id}`, t]));
-    for (const [organizationId, ids] of groups)
-      for (const teamId of ids)
-        if (!teamsByName.has(`${organizationId}\n${teamId}`))
-          throw new DomainError(
-            'UNKNOWN_TEAM',
-            `OrgAndUserGroups names team "${teamId}" in organization "${organizationId}", which has no such team. Create the team in orgway or fix the value at the identity provider.`,
-            { organizationId, teamId },
-          );
-
-    // ---- Working copy: memberships as read; entities only for what is written ----
+    // ---- The plan through the membership writer; entities only for what is written ----
     const writer = membershipWriter(uow);
     /** A managed entity from data already read (no query; only changed fields are written). */
     const managed = <T>(entity: unknown, data: Record<string, unknown>): T => (em.merge as unknown as (e: unknown, d: unknown) => T)(entity, data);
@@ -266,111 +268,52 @@ export class SamlSignInService {
           createdAt: uow.now,
           updatedAt: uow.now,
         });
-    interface Current {
-      row: MembershipRow | null;
-      entity: MembershipEntity | null;
-      role: OrganizationRole;
-      status: UserStatus;
-      name: string;
-    }
-    const byOrganization = new Map<string, Current>(state.memberships.map((m) => [m.organization_id, { row: m, entity: null, role: m.role, status: m.status, name: m.name }]));
-    // The sign-in's scope: organizations that trust the connection (SPEC §6). It lands, and reports, only there.
-    const inScope = new Set([...state.memberships.filter((m) => m.trusts).map((m) => m.organization_id), ...trusted.keys()]);
-    const entityOf = (c: Current): MembershipEntity =>
-      (c.entity ??= managed<MembershipEntity>(Membership, {
-        id: c.row!.id,
-        user: user.id,
-        organization: c.row!.organization_id,
-        role: c.row!.role,
-        status: c.row!.status,
-        source: c.row!.source,
-      }));
-    const asserted = new Set<Current>();
-    const assertRole = (organizationId: string, role: OrganizationRole | null, roleForNew: OrganizationRole, source: 'SAML' | 'JIT') => {
-      const existing = byOrganization.get(organizationId);
-      if (existing) {
-        if (role !== null && existing.role !== 'ORG_ADMIN' && (existing.role !== role || existing.row?.source !== 'SAML')) {
-          const m = entityOf(existing);
-          writer.setRole(m, role);
-          writer.setSource(m, 'SAML');
-          existing.role = role;
-        }
-        asserted.add(existing);
-        return;
+    const rows = new Map(state.memberships.map((m) => [m.organization_id, m]));
+    const entities = new Map<string, MembershipEntity>();
+    const entityOf = (organizationId: string): MembershipEntity => {
+      let entity = entities.get(organizationId);
+      if (!entity) {
+        const row = rows.get(organizationId)!;
+        entity = managed<MembershipEntity>(Membership, { id: row.id, user: user.id, organization: row.organization_id, role: row.role, status: row.status, source: row.source });
+        entities.set(organizationId, entity);
       }
-      const entity = writer.join(user, em.getReference(Organization, organizationId), { role: roleForNew, status: 'ACTIVE', source });
-      byOrganization.set(organizationId, { row: null, entity, role: roleForNew, status: 'ACTIVE', name: trusted.get(organizationId)!.name });
+      return entity;
     };
-
-    // ---- Step 1: OrgAndRole ----
-    if (orgAndRolePresent) {
-      for (const [organizationId, role] of orgRoles) assertRole(organizationId, role, role, 'SAML');
-      for (const c of state.memberships) {
-        const current = byOrganization.get(c.organization_id)!;
-        if (c.source === 'SAML' && trusted.has(c.organization_id) && !orgRoles.has(c.organization_id) && current.role !== 'ORG_ADMIN' && current.role !== 'NO_ACCESS') {
-          writer.setRole(entityOf(current), 'NO_ACCESS');
-          current.role = 'NO_ACCESS';
+    for (const change of plan.changes) {
+      switch (change.kind) {
+        case 'ASSERT_ROLE': {
+          const m = entityOf(change.organizationId);
+          writer.setRole(m, change.role);
+          writer.setSource(m, 'SAML');
+          break;
         }
+        case 'JOIN':
+          entities.set(change.organizationId, writer.join(user, em.getReference(Organization, change.organizationId), { role: change.role, status: 'ACTIVE', source: change.source }));
+          break;
+        case 'DEMOTE_NO_ACCESS':
+          writer.setRole(entityOf(change.organizationId), 'NO_ACCESS');
+          break;
+        case 'SET_TEAMS':
+          await writer.changeTeams(
+            entityOf(change.organizationId),
+            change.add.map((t) => ({ team: managed<TeamEntity>(Team, { key: t.key, organization: t.organizationId, teamId: t.teamId }), source: 'SAML' as const })),
+            change.removeTeamKeys,
+          );
+          break;
+        case 'ACTIVATE':
+          writer.setStatus(entityOf(change.organizationId), change.status);
+          break;
       }
     }
-    // ---- Step 2: RelayState (or the default organization) and Role ----
-    else if (step2OrganizationId !== null)
-      assertRole(step2OrganizationId, roleAttribute, roleAttribute ?? trusted.get(step2OrganizationId)!.auto_access_default_role, 'SAML');
 
-    // ---- Step 3: automatic user access ----
-    for (const org of [...trusted.values()].sort((x, y) => (x.id < y.id ? -1 : 1))) {
-      if (byOrganization.has(org.id)) continue;
-      const settings = { enabled: org.auto_access_enabled, defaultRole: org.auto_access_default_role, allowedDomains: org.auto_access_domains };
-      if (decideAutomaticAccess(settings, email) !== 'JOIN') continue;
-      const entity = writer.join(user, em.getReference(Organization, org.id), { role: settings.defaultRole, status: 'ACTIVE', source: 'JIT' });
-      byOrganization.set(org.id, { row: null, entity, role: settings.defaultRole, status: 'ACTIVE', name: org.name });
-    }
-
-    // ---- Step 4: OrgAndUserGroups ----
-    for (const [organizationId, ids] of groups) {
-      const current = byOrganization.get(organizationId);
-      if (!current)
-        throw new DomainError(
-          'INVALID_ATTRIBUTE',
-          `OrgAndUserGroups names organization "${organizationId}", where the user is not a member: name it in OrgAndRole too (or give the user a membership there).`,
-          { attribute: ORG_AND_USER_GROUPS, organizationId },
-        );
-      const have = current.row ? state.teamMembers.filter((t) => t.membership_id === current.row!.id) : [];
-      const wanted = [...ids].map((teamId) => teamsByName.get(`${organizationId}\n${teamId}`)!);
-      const wantedKeys = new Set(wanted.map((t) => t.key));
-      const haveKeys = new Set(have.map((t) => t.team_key));
-      const remove = have.filter((t) => t.source === 'SAML' && !wantedKeys.has(t.team_key)).map((t) => t.team_key);
-      const add = wanted.filter((t) => !haveKeys.has(t.key));
-      if (remove.length === 0 && add.length === 0) continue;
-      const m = current.entity ?? entityOf(current);
-      await writer.changeTeams(
-        m,
-        add.map((t) => ({ team: managed<TeamEntity>(Team, { key: t.key, organization: t.organization_id, teamId: t.team_id }), source: 'SAML' as const })),
-        remove,
-      );
-    }
-
-    // ---- Step 5: what was asserted becomes ACTIVE, never from DISABLED ----
-    for (const c of asserted)
-      if (c.status !== 'DISABLED' && c.status !== 'ACTIVE') {
-        writer.setStatus(entityOf(c), transition('ENTER', c.status, 'ACTIVE'));
-        c.status = 'ACTIVE';
-      }
-
-    // ---- Step 6: landing ----
-    const all = [...byOrganization.entries()].filter(([organizationId]) => inScope.has(organizationId));
-    const landing = chooseLanding(
-      all.map(([organizationId, c]) => ({ organizationId, organizationName: c.name, role: c.role, status: c.status })),
-      relayState,
-      state.user?.last_visited_organization_id ?? null,
-    );
+    // ---- Landing ----
+    const landing = plan.landing;
     if (landing.rule === 'NONE') {
       // Commit what the IdP asserted (e.g. revocations), but no session. Nothing asserted → nothing written.
       if (uow.eventCount === 0) throw noAccess(email);
       return { kind: 'NO_ACCESS', email };
     }
-    const target = byOrganization.get(landing.organizationId)!;
-    writer.recordVisit(entityOf(target));
+    writer.recordVisit(entityOf(landing.organizationId));
     if (state.user?.last_visited_organization_id !== landing.organizationId) {
       user.lastVisitedOrganization = em.getReference(Organization, landing.organizationId, { wrapped: true });
       user.updatedAt = uow.now;
@@ -389,8 +332,8 @@ export class SamlSignInService {
         landing: landing.rule,
         sessionToken: session.token,
         sessionExpiresAt: session.expiresAt,
-        memberships: all
-          .map(([organizationId, c]) => ({ organizationId, role: c.role, status: c.status }))
+        memberships: plan.inScope
+          .map(({ organizationId, role, status }) => ({ organizationId, role, status }))
           .sort((x, y) => (x.organizationId < y.organizationId ? -1 : x.organizationId > y.organizationId ? 1 : 0)),
       },
     };
