@@ -8,6 +8,7 @@ import type { Principal } from '../domain/access.js';
 import { ACCESS_CHANNEL, AccessWatch } from '../domain/events/access-watch.js';
 import { AuditLog } from '../domain/events/audit-log.js';
 import { EventHub } from '../domain/events/event-hub.js';
+import { Housekeeping } from '../domain/housekeeping.js';
 import { CommitNotifier, EVENTS_CHANNEL } from '../domain/events/event-log.js';
 import { type EventStream, type EventStreamOptions, openEventStream } from '../domain/events/event-stream.js';
 import { DomainService } from '../domain/domains/domain-service.js';
@@ -64,6 +65,8 @@ export interface Container {
   /** Ends subscriptions whose organization no longer accepts their session. */
   readonly accessWatch: AccessWatch;
   readonly outbox: OutboxSender;
+  /** Removes expired and surplus rows on a timer. */
+  readonly housekeeping: Housekeeping;
   /** SPEC §8 rate limits per client address and per credential (src/app/rate-limits.ts). */
   readonly rateLimits: RateLimits;
   /** Organization.events (SPEC §10). */
@@ -212,6 +215,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const accessWatch = new AccessWatch(events, () => db.em(), accessSource, config.sessionRecheckMs, (error) =>
     log.error({ err: error }, 're-checking subscriptions against trust changes failed'),
   );
+  const housekeeping = new Housekeeping(tx, config.housekeepingMs, (error) => log.warn({ err: error }, 'housekeeping failed; trying again at the next interval'));
   const outbox = new OutboxSender({
     db,
     transport: config.smtpUrl ? createSmtpTransport(config.smtpUrl) : null,
@@ -230,6 +234,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       throw error;
     }
     outbox.start();
+    housekeeping.start();
     webhookDispatcher.start();
   }
 
@@ -275,6 +280,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     domains,
     events,
     outbox,
+    housekeeping,
     rateLimits,
     auditLog: new AuditLog(tx),
     webhooks,
@@ -305,6 +311,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
       await rateLimits.stop();
       await events.stop();
       await outbox.stop();
+      await housekeeping.stop();
       await webhookDispatcher.stop();
       webhookHttp.close();
       await notifier.close();

@@ -72,6 +72,8 @@ const schema = z.object({
   ORGWAY_SHUTDOWN_TIMEOUT_MS: integer('milliseconds', 0, 600_000).default(10_000),
   /** How often open graphql-ws connections re-check their session (signOut, expiry); 0 turns the check off. */
   ORGWAY_SESSION_RECHECK_MS: integer('milliseconds', 0).default(30_000),
+  /** How often expired sign-in requests, used-assertion records, email challenges and surplus sign-in failures are removed. */
+  ORGWAY_HOUSEKEEPING_MS: integer('milliseconds', 1_000, 3_600_000).default(60_000),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
@@ -150,6 +152,7 @@ export interface Config {
   sessionTtlSeconds: number;
   shutdownTimeoutMs: number;
   sessionRecheckMs: number;
+  housekeepingMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
   trustProxy: boolean | number | string[];
@@ -240,6 +243,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     sessionTtlSeconds: e.ORGWAY_SESSION_TTL,
     shutdownTimeoutMs: e.ORGWAY_SHUTDOWN_TIMEOUT_MS,
     sessionRecheckMs: e.ORGWAY_SESSION_RECHECK_MS,
+    housekeepingMs: e.ORGWAY_HOUSEKEEPING_MS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.ORGWAY_MAIL_FROM,
     trustProxy: e.ORGWAY_TRUST_PROXY,

@@ -164,7 +164,6 @@ export class EmailSignInService {
         expiresAt: new Date(uow.now.getTime() + CODE_TTL_MS),
         usedAt: null,
       });
-      if (Math.random() < 0.01) await uow.em.execute('delete from email_challenges where id in (select id from email_challenges where expires_at < ? limit 1000)', [new Date(uow.now.getTime() - 86_400_000)]);
       if (!known && !this.options.signUp) return;
       const url = `${this.options.publicUrl}/auth/email/verify?token=${encodeURIComponent(link)}`;
       enqueueEmail(uow, {

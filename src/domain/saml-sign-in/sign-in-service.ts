@@ -48,8 +48,6 @@ import type { SamlConnectionConfig, SamlFailureInput, SamlSignInResult, Verified
 export const AUTHN_REQUEST_TTL_SECONDS = 10 * 60;
 /** How long a connection's certificates and settings are cached per instance. */
 export const CONNECTION_CACHE_MS = 5_000;
-/** Recorded failures kept per connection (older ones are pruned). */
-export const FAILURES_KEPT_PER_CONNECTION = 500;
 
 export const samlRejected = (message: string, details: Record<string, unknown> = {}): DomainError => new DomainError('SAML_REJECTED', message, details);
 
@@ -122,7 +120,6 @@ export class SamlSignInService {
       const requestId = `_${randomBytes(20).toString('hex')}`;
       const expiresAt = new Date(uow.now.getTime() + AUTHN_REQUEST_TTL_SECONDS * 1000);
       uow.em.create(SamlRequest, { id: requestId, connection: c, organizationId, sessionId: startedBySessionId, createdAt: uow.now, expiresAt, usedAt: null });
-      if (Math.random() < 0.02) await uow.em.execute('delete from saml_requests where id in (select id from saml_requests where expires_at < ? limit 1000)', [uow.now]);
       return { requestId, expiresAt, connection: connectionConfig(c) };
     });
   }
@@ -157,13 +154,6 @@ export class SamlSignInService {
         occurredAt: uow.now,
       });
       await uow.em.flush();
-      // Bounded growth under a flood of bad responses.
-      if (Math.random() < 0.1)
-        await uow.em.execute(
-          `delete from saml_sign_in_failures where id in (
-             select id from saml_sign_in_failures where connection_id = ? order by occurred_at desc offset ?)`,
-          [c.id, FAILURES_KEPT_PER_CONNECTION],
-        );
     });
   }
 
@@ -208,7 +198,6 @@ export class SamlSignInService {
       [newId('uas'), a.connectionId, a.assertionId, a.expiresAt, uow.now],
     );
     if (inserted.length === 0) throw samlRejected('This SAML assertion was already used. Sign in again at your identity provider.', { reason: 'REPLAY' });
-    if (Math.random() < 0.01) await em.execute('delete from used_assertions where id in (select id from used_assertions where expires_at < ? limit 1000)', [uow.now]);
 
     // ---- Everything the rules need, in one statement; the user's memberships locked ----
     const step2Candidate = orgAndRolePresent ? null : (relayState ?? cached.defaultOrganizationId);
