@@ -23,25 +23,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Membership, type MembershipEntity, Organization, Team, type TeamEntity, User, type UserEntity } from '../../persistence/entities.js';
-import type { Em } from '../../persistence/orm.js';
 import { SamlConnection, type SamlConnectionEntity, SamlRequest, SamlSignInFailure, SamlTrust } from '../../persistence/saml-entities.js';
 import { signInSession } from '../identity/identity-service.js';
 import { membershipWriter } from '../membership/membership-writer.js';
 import {
   DomainError,
-  type MembershipSource,
   normalizeEmail,
   notFound,
   ORGANIZATION_ID_PATTERN,
   type OrganizationRole,
   ssoAuthentication,
   truncate,
-  type UserStatus,
 } from '../model/index.js';
 import { newId } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { ORG_AND_ROLE, ORG_AND_USER_GROUPS, parseOrgAndRole, parseOrgAndUserGroups, parseRoleAttribute, ROLE_ATTRIBUTE } from './attributes.js';
+import { readSignInState } from '../../persistence/saml/sign-in-state.js';
 import { planSignIn, unknownOrganization } from './plan.js';
+import { samlRejected } from './rejections.js';
+import { consumeInResponseTo, reserveAssertion } from './single-use.js';
 import type { SamlConnectionConfig, SamlFailureInput, SamlSignInResult, VerifiedSamlAssertion } from './types.js';
 
 /** How long an SP-initiated sign-in may take at the IdP. */
@@ -49,7 +49,6 @@ export const AUTHN_REQUEST_TTL_SECONDS = 10 * 60;
 /** How long a connection's certificates and settings are cached per instance. */
 export const CONNECTION_CACHE_MS = 5_000;
 
-export const samlRejected = (message: string, details: Record<string, unknown> = {}): DomainError => new DomainError('SAML_REJECTED', message, details);
 
 export const connectionNotFound = (id: string): DomainError => notFound('SAML connection', id);
 
@@ -171,40 +170,16 @@ export class SamlSignInService {
     });
     let parsed = parse(cached.attributePrefix);
 
-    // ---- InResponseTo / IdP-initiated, and RelayState ----
-    let relayState = a.relayState?.trim() ? a.relayState.trim() : null;
-    if (a.inResponseTo !== null) {
-      const rows = await em.execute<{ organization_id: string | null }[]>(
-        `update saml_requests set used_at = ? where id = ? and connection_id = ? and used_at is null and expires_at > ? returning organization_id`,
-        [uow.now, a.inResponseTo, a.connectionId, uow.now],
-      );
-      const request = rows[0];
-      if (!request)
-        throw samlRejected(
-          'The response answers a sign-in request that was already used, has expired, or was not started here. Start the sign-in again.',
-          { reason: 'IN_RESPONSE_TO', inResponseTo: truncate(a.inResponseTo) },
-        );
-      if (relayState !== null && relayState !== request.organization_id)
-        throw samlRejected('The RelayState does not match the organization this sign-in was started for. Start the sign-in again.', {
-          reason: 'RELAY_STATE_MISMATCH',
-        });
-      relayState = request.organization_id;
-    }
-
-    // ---- Replay: the assertion id, once, across instances (waits for a concurrent insert of the same id) ----
-    const inserted = await em.execute<{ id: string }[]>(
-      `insert into used_assertions (id, connection_id, assertion_id, expires_at, created_at) values (?, ?, ?, ?, ?)
-       on conflict (connection_id, assertion_id) do nothing returning id`,
-      [newId('uas'), a.connectionId, a.assertionId, a.expiresAt, uow.now],
-    );
-    if (inserted.length === 0) throw samlRejected('This SAML assertion was already used. Sign in again at your identity provider.', { reason: 'REPLAY' });
+    // ---- Single use: the request it answers (and its RelayState), the assertion id ----
+    const relayState = await consumeInResponseTo(uow, a);
+    await reserveAssertion(uow, a);
 
     // ---- Everything the rules need, in one statement; the user's memberships locked ----
     const step2Candidate = orgAndRolePresent ? null : (relayState ?? cached.defaultOrganizationId);
     const named = new Set<string>([...parsed.orgRoles.keys(), ...parsed.groups.keys()]);
     if (step2Candidate !== null) named.add(step2Candidate);
     const teamIds = [...new Set([...parsed.groups.values()].flatMap((t) => [...t]))];
-    const state = await readState(em, a.connectionId, email, [...named].filter((id) => ORGANIZATION_ID_PATTERN.test(id)), [...parsed.groups.keys()], teamIds);
+    const state = await readSignInState(em, a.connectionId, email, [...named].filter((id) => ORGANIZATION_ID_PATTERN.test(id)), [...parsed.groups.keys()], teamIds);
     if (!state.connection) throw connectionNotFound(a.connectionId);
     const connection = state.connection;
     if (connection.attribute_prefix !== cached.attributePrefix) parsed = parse(connection.attribute_prefix);
@@ -328,75 +303,6 @@ export class SamlSignInService {
     };
   }
 }
-
-interface MembershipRow {
-  id: string;
-  organization_id: string;
-  name: string;
-  /** The organization trusts the connection signing in (the sign-in may change and land there). */
-  trusts: boolean;
-  role: OrganizationRole;
-  status: UserStatus;
-  source: MembershipSource;
-}
-
-interface TrustedOrganizationRow {
-  id: string;
-  name: string;
-  auto_access_enabled: boolean;
-  auto_access_default_role: OrganizationRole;
-  auto_access_domains: string[];
-}
-
-interface SignInState {
-  connection: { id: string; attribute_prefix: string; default_organization_id: string | null; allow_idp_initiated: boolean } | null;
-  user: { id: string; email: string; last_visited_organization_id: string | null } | null;
-  memberships: MembershipRow[];
-  trusted: TrustedOrganizationRow[];
-  teams: { key: string; organization_id: string; team_id: string }[];
-  teamMembers: { membership_id: string; team_key: string; source: MembershipSource }[];
-}
-
-/**
- * One statement: the connection, the user, the user's memberships (locked FOR UPDATE, so a
- * concurrent admin change — e.g. DISABLED — is not overwritten), the organizations that
- * trust the connection and matter (named, automatic access, or holding one of the user's
- * SAML memberships), the named teams and the user's team memberships in those organizations.
- */
-const readState = async (em: Em, connectionId: string, email: string, named: string[], groupOrganizations: string[], teamIds: string[]): Promise<SignInState> => {
-  const rows = await em.execute<Record<string, unknown>[]>(
-    `with u as (select id, email, last_visited_organization_id from users where email = ?),
-          ms as (select m.id, m.organization_id, m.role, m.status, m.source from memberships m where m.user_id = (select id from u) for update)
-     select
-       (select row_to_json(c) from (select id, attribute_prefix, default_organization_id, allow_idp_initiated from saml_connections where id = ?) c) as connection,
-       (select row_to_json(u) from u) as "user",
-       (select coalesce(json_agg(json_build_object('id', ms.id, 'organization_id', ms.organization_id, 'name', o.name, 'role', ms.role, 'status', ms.status, 'source', ms.source,
-                 'trusts', exists (select 1 from saml_trusts st where st.connection_id = ? and st.organization_id = ms.organization_id))), '[]')
-          from ms join organizations o on o.id = ms.organization_id) as memberships,
-       (select coalesce(json_agg(json_build_object('id', o.id, 'name', o.name, 'auto_access_enabled', o.auto_access_enabled,
-                 'auto_access_default_role', o.auto_access_default_role, 'auto_access_domains', o.auto_access_domains)), '[]')
-          from saml_trusts t join organizations o on o.id = t.organization_id
-         where t.connection_id = ?
-           and (o.auto_access_enabled
-                or o.id in (select jsonb_array_elements_text(?::jsonb))
-                or o.id in (select organization_id from ms where source = 'SAML'))) as trusted,
-       (select coalesce(json_agg(json_build_object('key', t.key, 'organization_id', t.organization_id, 'team_id', t.team_id)), '[]')
-          from teams t where t.organization_id in (select jsonb_array_elements_text(?::jsonb)) and t.team_id in (select jsonb_array_elements_text(?::jsonb))) as teams,
-       (select coalesce(json_agg(json_build_object('membership_id', tm.membership_id, 'team_key', tm.team_key, 'source', tm.source)), '[]')
-          from team_members tm join ms on ms.id = tm.membership_id where ms.organization_id in (select jsonb_array_elements_text(?::jsonb))) as team_members`,
-    [email, connectionId, connectionId, connectionId, JSON.stringify(named), JSON.stringify(groupOrganizations), JSON.stringify(teamIds), JSON.stringify(groupOrganizations)],
-  );
-  const r = rows[0] ?? {};
-  const json = <T>(v: unknown, fallback: T): T => (v == null ? fallback : typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-  return {
-    connection: json(r.connection, null),
-    user: json(r.user, null),
-    memberships: json(r.memberships, []),
-    trusted: json(r.trusted, []),
-    teams: json(r.teams, []),
-    teamMembers: json(r.team_members, []),
-  };
-};
 
 const checkedEmail = (email: string | null): string => {
   if (email === null || email.trim() === '')
