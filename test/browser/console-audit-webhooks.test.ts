@@ -246,7 +246,6 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     expect(await left.textContent()).toContain(gina);
     expect(await left.textContent()).toContain('Was Viewer');
     await expectAccessible(page);
-    await screenshot(page, 'console-audit-log');
 
     // By type: role changes only.
     const types = page.getByRole('group', { name: 'Event types' });
@@ -269,6 +268,8 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     await expect.poll(async () => (await shownEventIds(page)).length, { timeout: UI_TIMEOUT_MS }).toBe(10);
     const firstPage = await shownEventIds(page);
     expect(firstPage).toEqual(ids.slice(0, 10));
+    await expectAccessible(page);
+    await screenshot(page, 'console-audit-log');
     await page.getByRole('button', { name: 'Load more' }).click();
     await expect.poll(async () => (await shownEventIds(page)).length, { timeout: UI_TIMEOUT_MS }).toBe(20);
     expect(await shownEventIds(page)).toEqual(ids.slice(0, 20));
@@ -282,6 +283,15 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     expect(all).toEqual([...all].sort((a, b) => a - b));
     expect(new Set(all).size).toBe(all.length);
     await expectAccessible(page);
+
+    // Signed out elsewhere: the page says what the server said, not a stack.
+    const session = (await admin.context.cookies(origin)).find((c) => c.name === 'orgway_session')!.value;
+    ok(await gw.gql(`mutation { signOut }`, {}, session));
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const refused = page.getByRole('alert').filter({ hasText: 'The audit log could not be read:' });
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('Sign in first');
+    expect(await refused.textContent()).not.toMatch(/\bat .*\.(js|ts):\d+/);
   });
 
   it('made no request to any host but the gateway', () => {

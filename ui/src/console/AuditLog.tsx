@@ -124,7 +124,7 @@ export const AuditLog = ({ organizationId, organizationName }: ConsolePageProps)
   const [next, setNext] = useState<{ hasNextPage: boolean; endCursor: string | null }>({ hasNextPage: false, endCursor: null });
   const [loading, setLoading] = useState(false);
   const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<CombinedError | null>(null);
+  const [error, setError] = useState<CombinedError | string | null>(null);
   // Bumped when the list starts over, so a page requested under older filters is dropped.
   const generation = useRef(0);
 
@@ -159,7 +159,7 @@ export const AuditLog = ({ organizationId, organizationName }: ConsolePageProps)
       setLoading(false);
       setLoaded(true);
       if (result.error || !result.data?.organization) {
-        setError(result.error ?? null);
+        setError(result.error ?? 'The organization is no longer visible to you; sign in again or switch to it.');
         if (after === null) setEvents([]);
         return;
       }
