@@ -208,7 +208,6 @@ export const Webhooks = ({ organizationId, organizationName }: ConsolePageProps)
           organizationId={organizationId}
           deliveriesOpen={openDeliveries === endpoint.id}
           onToggleDeliveries={() => setOpenDeliveries(openDeliveries === endpoint.id ? null : endpoint.id)}
-          onSecret={setSecret}
           onChanged={refresh}
         />
       ))}
@@ -221,11 +220,10 @@ interface EndpointCardProps {
   organizationId: string;
   deliveriesOpen: boolean;
   onToggleDeliveries: () => void;
-  onSecret: (shown: ShownSecret) => void;
   onChanged: () => void;
 }
 
-const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDeliveries, onSecret, onChanged }: EndpointCardProps) => {
+const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDeliveries, onChanged }: EndpointCardProps) => {
   const [updated, update] = useMutation(UpdateWebhookEndpointDocument);
   const [rotated, rotate] = useMutation(RotateWebhookSecretDocument);
   const [deleted, remove] = useMutation(DeleteWebhookEndpointDocument);
@@ -235,6 +233,8 @@ const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDelive
   const [overlap, setOverlap] = useState('86400');
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [done, setDone] = useState<string | null>(null);
+  // A rotated secret is shown in its endpoint's card, where the rotation was asked for.
+  const [secret, setSecret] = useState<ShownSecret | null>(null);
   const headingId = `endpoint-${endpoint.id}`;
 
   const after = (what: string) => (result: { error?: CombinedError | undefined }) => {
@@ -255,7 +255,7 @@ const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDelive
     event.preventDefault();
     setDone(null);
     const result = await rotate({ organizationId, endpointId: endpoint.id, overlapSeconds: Number(overlap) });
-    if (result.data) onSecret({ url: endpoint.url, secret: result.data.rotateWebhookSecret.secret, rotated: true });
+    if (result.data) setSecret({ url: endpoint.url, secret: result.data.rotateWebhookSecret.secret, rotated: true });
     after('Secret rotated')(result);
   };
 
@@ -293,7 +293,15 @@ const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDelive
         ) : null}
       </dl>
       <div className="actions">
-        <Button onClick={() => setEditing(!editing)} aria-expanded={editing}>
+        <Button
+          onClick={() => {
+            // Start from the endpoint as it is now: it may have changed since the form was last open.
+            setEditUrl(endpoint.url);
+            setEditTypes(endpoint.eventTypes);
+            setEditing(!editing);
+          }}
+          aria-expanded={editing}
+        >
           Edit
         </Button>
         {endpoint.enabled ? (
@@ -354,6 +362,7 @@ const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDelive
           0 to {MAX_OVERLAP_SECONDS} (7 days); meanwhile every message carries both signatures.
         </span>
       </form>
+      {secret ? <SecretOnce shown={secret} onDone={() => setSecret(null)} /> : null}
       <ErrorAlert error={updated.error ?? rotated.error ?? deleted.error} />
       {done ? <Notice>{done}.</Notice> : null}
       {deliveriesOpen ? <Deliveries endpoint={endpoint} organizationId={organizationId} onChanged={onChanged} /> : null}
