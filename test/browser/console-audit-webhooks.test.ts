@@ -318,14 +318,12 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     await page.getByLabel('Member').selectOption({ label: 'All members' });
     for (const type of ['Joined', 'Role changed', 'Status changed', 'Teams changed']) await types.getByLabel(type).check();
     await page.getByLabel('Events per page').selectOption('10');
-    await expect.poll(async () => (await shownEventIds(page)).length, { timeout: UI_TIMEOUT_MS }).toBe(10);
-    const firstPage = await shownEventIds(page);
-    expect(firstPage).toEqual(ids.slice(0, 10));
+    // Compared with the ids themselves: a list read under a filter ticked on the way also has pages of 10.
+    await expect.poll(() => shownEventIds(page), { timeout: UI_TIMEOUT_MS }).toEqual(ids.slice(0, 10));
     await expectAccessible(page);
     await screenshot(page, 'console-audit-log');
     await page.getByRole('button', { name: 'Load more' }).click();
-    await expect.poll(async () => (await shownEventIds(page)).length, { timeout: UI_TIMEOUT_MS }).toBe(20);
-    expect(await shownEventIds(page)).toEqual(ids.slice(0, 20));
+    await expect.poll(() => shownEventIds(page), { timeout: UI_TIMEOUT_MS }).toEqual(ids.slice(0, 20));
     while ((await page.getByRole('button', { name: 'Load more' }).count()) > 0) {
       const shown = (await shownEventIds(page)).length;
       await page.getByRole('button', { name: 'Load more' }).click();
