@@ -136,6 +136,9 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     expect(secret).toMatch(/^whsec_/);
     expect(await page.getByText(/it is not shown again/).textContent()).toContain(receiver.url);
     receiver.secrets.push(secret);
+    await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    await page.getByRole('button', { name: 'Copy Signing secret' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     const card = page.getByRole('region', { name: receiver.url });
     await card.waitFor();
     expect(await card.getByTestId('endpoint-state').textContent()).toBe('enabled');

@@ -73,7 +73,7 @@ interface Names {
   scimTokens: Map<string, string>;
 }
 
-export const PAGE_SIZES = [10, 25, 50, 100] as const;
+const PAGE_SIZES = [10, 25, 50, 100] as const;
 
 const actorText = (actor: string, names: Names): string => {
   const [kind, id = ''] = actor.split(/:(.*)/s, 2) as [string, string?];
