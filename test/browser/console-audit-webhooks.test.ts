@@ -224,6 +224,31 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     expect(afterRotation.verified?.data.userId).toBe(erin);
     expect(afterRotation.signature.split(' ')).toHaveLength(2);
 
+    // More attempts than one read shows: older ones come a page at a time, down to the first.
+    const dave = ok(await gw.gql<{ organization: { members: { edges: { node: { user: { id: string; email: string } } }[] } } }>(
+      `query($o: ID!) { organization(id: $o) { members(first: 100) { edges { node { user { id email } } } } } }`,
+      { o: acme.orgId },
+      acme.token,
+    )).organization.members.edges.find((e) => e.node.user.email === 'dave@acme.test')!.node.user.id;
+    const olderFrom = receiver.received.length;
+    for (const role of ['VIEWER', 'MEMBER', 'VIEWER', 'MEMBER']) await setRole(dave, role);
+    await waitFor('four more deliveries', () => receiver.received.length >= olderFrom + 4, DELIVERY_TIMEOUT_MS);
+    // Opened afresh, the table holds one page (while open it keeps every attempt it has read).
+    await card.getByRole('button', { name: 'Hide deliveries' }).click();
+    await card.getByRole('button', { name: 'Show deliveries' }).click();
+    const rows = deliveries.locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: UI_TIMEOUT_MS }).toBe(10);
+    await expect.poll(() => rows.first().getByRole('rowheader').textContent(), { timeout: UI_TIMEOUT_MS }).toBe(`#${receiver.received.at(-1)!.id}`);
+    // Every request the receiver got is one attempt.
+    const attemptsMade = receiver.received.length;
+    expect(attemptsMade).toBeGreaterThan(10);
+    expect(attemptsMade).toBeLessThanOrEqual(20);
+    await card.getByRole('button', { name: 'Show older attempts' }).click();
+    await expect.poll(() => rows.count(), { timeout: UI_TIMEOUT_MS }).toBe(attemptsMade);
+    expect(await rows.last().getByRole('rowheader').textContent()).toBe(`#${firstEventId}`);
+    expect(await rows.last().getByRole('cell').first().textContent()).toBe('1');
+    expect(await card.getByRole('button', { name: 'Show older attempts' }).count()).toBe(0);
+
     // Deleted after a confirmation.
     await card.getByRole('button', { name: 'Delete' }).click();
     await card.getByRole('button', { name: `Confirm deletion of ${receiver.url}` }).click();

@@ -1,8 +1,8 @@
 // Webhooks: endpoints (create with the secret shown once, edit, disable / enable, rotate, delete) and one endpoint's recent deliveries.
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { type CombinedError, useMutation, useQuery } from 'urql';
+import { type CombinedError, useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
-import type { ConsoleWebhookEndpointsQuery, MembershipEventType, WebhookDeliveryStatus } from '../gql/graphql';
+import type { ConsoleWebhookDeliveriesQuery, ConsoleWebhookEndpointsQuery, MembershipEventType, WebhookDeliveryStatus } from '../gql/graphql';
 import { Button, CopyField, ErrorAlert, Notice, when } from '../kit';
 import { EVENT_TYPES, eventTypeLabel } from '../labels';
 import type { ConsolePageProps } from './sections';
@@ -31,12 +31,15 @@ const ConsoleWebhookEndpointsDocument = graphql(`
 // The schema reaches deliveries only through the list of endpoints; the page asks for them only
 // while one endpoint's deliveries are open, with a small page, and shows that endpoint's.
 const ConsoleWebhookDeliveriesDocument = graphql(`
-  query ConsoleWebhookDeliveries($organizationId: ID!, $first: Int!) {
+  query ConsoleWebhookDeliveries($organizationId: ID!, $first: Int!, $after: String) {
     organization(id: $organizationId) {
       id
       webhookEndpoints {
         id
-        deliveries(first: $first) {
+        deliveries(first: $first, after: $after) {
+          pageInfo {
+            hasNextPage
+          }
           edges {
             node {
               id
@@ -112,6 +115,11 @@ const RedeliverWebhookEventDocument = graphql(`
 `);
 
 type Endpoint = NonNullable<ConsoleWebhookEndpointsQuery['organization']>['webhookEndpoints'][number];
+type DeliveryPage = NonNullable<ConsoleWebhookDeliveriesQuery['organization']>['webhookEndpoints'][number]['deliveries'];
+type Delivery = DeliveryPage['edges'][number]['node'];
+
+/** Newest first: delivery ids increase. */
+const newestFirst = (a: Delivery, b: Delivery) => (BigInt(a.id) < BigInt(b.id) ? 1 : BigInt(a.id) > BigInt(b.id) ? -1 : 0);
 
 /** Attempts shown per endpoint: the newest few (each endpoint in the list multiplies the query's cost). */
 const DELIVERIES_SHOWN = 10;
@@ -371,13 +379,47 @@ const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDelive
 };
 
 const Deliveries = ({ endpoint, organizationId, onChanged }: { endpoint: Endpoint; organizationId: string; onChanged: () => void }) => {
+  const client = useClient();
   const [{ data, error, fetching }, refetch] = useQuery({
     query: ConsoleWebhookDeliveriesDocument,
-    variables: { organizationId, first: DELIVERIES_SHOWN },
+    variables: { organizationId, first: DELIVERIES_SHOWN, after: null },
     requestPolicy: 'network-only',
   });
   const [redelivered, redeliver] = useMutation(RedeliverWebhookEventDocument);
   const [requested, setRequested] = useState<string | null>(null);
+  // Every attempt read so far, by id: the newest page is read again and again, older pages once.
+  const [seen, setSeen] = useState<ReadonlyMap<string, Delivery>>(new Map());
+  const [olderLeft, setOlderLeft] = useState<boolean | null>(null);
+  const [older, setOlder] = useState<{ fetching: boolean; error: CombinedError | null }>({ fetching: false, error: null });
+
+  const pageOf = (result: ConsoleWebhookDeliveriesQuery | undefined): DeliveryPage | undefined =>
+    result?.organization?.webhookEndpoints.find((e) => e.id === endpoint.id)?.deliveries;
+  const merge = (page: DeliveryPage) =>
+    setSeen((previous) => {
+      const next = new Map(previous);
+      for (const { node } of page.edges) next.set(node.id, node);
+      return next;
+    });
+  const newest = pageOf(data);
+  useEffect(() => {
+    if (newest) merge(newest);
+  }, [newest]);
+
+  // The newest page as read just now wins over what `seen` holds until the effect has merged it.
+  const deliveries = newest ? [...new Map([...seen, ...newest.edges.map((e) => [e.node.id, e.node] as const)]).values()].sort(newestFirst) : undefined;
+  const olderMayExist = olderLeft ?? newest?.pageInfo.hasNextPage ?? false;
+  const loadOlder = async () => {
+    const oldest = deliveries?.at(-1);
+    if (!oldest) return;
+    setOlder({ fetching: true, error: null });
+    // The cursor is a delivery id; other endpoints' pages in the answer are not shown.
+    const result = await client.query(ConsoleWebhookDeliveriesDocument, { organizationId, first: DELIVERIES_SHOWN, after: oldest.id }, { requestPolicy: 'network-only' }).toPromise();
+    setOlder({ fetching: false, error: result.error ?? null });
+    const page = pageOf(result.data);
+    if (!page) return;
+    merge(page);
+    setOlderLeft(page.pageInfo.hasNextPage);
+  };
 
   // The latest callbacks, so the timer is not restarted by every render of the page.
   const reload = useRef(() => undefined as void);
@@ -390,7 +432,6 @@ const Deliveries = ({ endpoint, organizationId, onChanged }: { endpoint: Endpoin
     return () => clearInterval(timer);
   }, []);
 
-  const deliveries = data?.organization?.webhookEndpoints.find((e) => e.id === endpoint.id)?.deliveries.edges.map((e) => e.node);
   const captionId = `deliveries-${endpoint.id}`;
   return (
     <div className="deliveries">
@@ -399,9 +440,9 @@ const Deliveries = ({ endpoint, organizationId, onChanged }: { endpoint: Endpoin
         <Button onClick={() => refetch({ requestPolicy: 'network-only' })} busy={fetching}>
           Refresh deliveries
         </Button>
-        <span className="muted">newest first, the last {DELIVERIES_SHOWN}; updated every few seconds</span>
+        <span className="muted">newest first; the newest {DELIVERIES_SHOWN} are read again every few seconds</span>
       </div>
-      <ErrorAlert error={error ?? redelivered.error} />
+      <ErrorAlert error={error ?? redelivered.error ?? older.error} />
       {requested ? <Notice>Event #{requested} will be sent again shortly.</Notice> : null}
       {deliveries?.length === 0 ? <p className="muted">No deliveries yet: events created from now on will appear here.</p> : null}
       {deliveries && deliveries.length > 0 ? (
@@ -451,6 +492,11 @@ const Deliveries = ({ endpoint, organizationId, onChanged }: { endpoint: Endpoin
             ))}
           </tbody>
         </table>
+      ) : null}
+      {olderMayExist ? (
+        <Button onClick={() => void loadOlder()} busy={older.fetching}>
+          Show older attempts
+        </Button>
       ) : null}
     </div>
   );
