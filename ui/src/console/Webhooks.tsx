@@ -289,7 +289,7 @@ const EndpointCard = ({ endpoint, organizationId, deliveriesOpen, onToggleDelive
         </dd>
         <dt>Event types</dt>
         <dd>{endpoint.eventTypes.map(eventTypeLabel).join(', ')}</dd>
-        <dt>Last event sent</dt>
+        <dt>Last event handled</dt>
         <dd data-testid="endpoint-last-event">{endpoint.lastEventId === '0' ? 'none yet' : `#${endpoint.lastEventId}`}</dd>
         <dt>Created</dt>
         <dd>{when(endpoint.createdAt)}</dd>
