@@ -1,4 +1,4 @@
-import type { MembershipSource, OrganizationRole, UserStatus } from './gql/graphql';
+import type { MembershipEventType, MembershipSource, OrganizationRole, UserStatus } from './gql/graphql';
 
 export const ROLES: OrganizationRole[] = ['ORG_ADMIN', 'ADMIN', 'MEMBER', 'VIEWER', 'NO_ACCESS'];
 export const STATUSES: UserStatus[] = ['STAGED', 'INVITED', 'ACTIVE', 'DISABLED'];
@@ -16,3 +16,13 @@ const SOURCE_LABELS: Record<MembershipSource, string> = { MANUAL: 'Manual', SAML
 export const roleLabel = (role: OrganizationRole) => ROLE_LABELS[role];
 export const statusLabel = (status: UserStatus) => STATUS_LABELS[status];
 export const sourceLabel = (source: MembershipSource) => SOURCE_LABELS[source];
+
+export const EVENT_TYPES: MembershipEventType[] = ['JOINED', 'ROLE_CHANGED', 'STATUS_CHANGED', 'TEAMS_CHANGED', 'LEFT'];
+const EVENT_TYPE_LABELS: Record<MembershipEventType, string> = {
+  JOINED: 'Joined',
+  ROLE_CHANGED: 'Role changed',
+  STATUS_CHANGED: 'Status changed',
+  TEAMS_CHANGED: 'Teams changed',
+  LEFT: 'Left',
+};
+export const eventTypeLabel = (type: MembershipEventType) => EVENT_TYPE_LABELS[type];

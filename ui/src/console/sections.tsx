@@ -1,11 +1,13 @@
-// The console's sections, in menu order. The audit log and webhooks join this list as sections of their own.
+// The console's sections, in menu order.
 import type { ComponentType } from 'react';
+import { AuditLog } from './AuditLog';
 import { AutomaticAccess } from './AutomaticAccess';
 import { Domains } from './Domains';
 import { Members } from './Members';
 import { ScimTokens } from './ScimTokens';
 import { SsoConnections } from './SsoConnections';
 import { Teams } from './Teams';
+import { Webhooks } from './Webhooks';
 
 export interface ConsolePageProps {
   organizationId: string;
@@ -27,4 +29,6 @@ export const consoleSections: ConsoleSection[] = [
   { path: 'sso', title: 'SSO connections', Page: SsoConnections },
   { path: 'scim', title: 'SCIM provisioning', Page: ScimTokens },
   { path: 'domains', title: 'Domains and required SSO', Page: Domains },
+  { path: 'audit-log', title: 'Audit log', Page: AuditLog },
+  { path: 'webhooks', title: 'Webhooks', Page: Webhooks },
 ];
