@@ -35,3 +35,14 @@ describe('GraphQL answers are not stored by caches', () => {
     expect(bad.headers.get('cache-control')).toBe('no-store');
   });
 });
+
+describe('the explorer page (GET /graphql in a browser)', () => {
+  test('cannot be framed by another site', async () => {
+    const r = await fetch(`${gw.url}/graphql`, { headers: { accept: 'text/html', cookie: `orgway_session=${admin.token}` } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(r.headers.get('x-frame-options')).toBe('DENY');
+    expect(r.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    expect(r.headers.get('cache-control')).toBe('no-store');
+  });
+});

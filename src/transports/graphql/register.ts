@@ -433,6 +433,8 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
   // Answers carry the viewer's data under a URL that does not name the viewer: no cache may keep them.
   const noStore = async (_request: FastifyRequest, reply: FastifyReply) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    // The explorer runs operations with the session cookie: no other site may frame it (clickjacking), as for the hosted pages.
+    if (/^text\/html\b/.test(String(reply.getHeader('content-type') ?? ''))) reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'");
   };
   app.route({
     method: 'GET',
