@@ -58,3 +58,17 @@ describe('cross-site form posts to the sign-in routes', () => {
     expect((await postForm('/auth/email/verify', { email: again.attacker.email, code: again.code }, {})).status).toBe(303);
   });
 });
+
+describe('emails the mailer would read as other addresses', () => {
+  // nodemailer reads "x@evil.example,corp.example" as x@evil.example plus a name, and "a;b@corp.example" as b@corp.example.
+  for (const email of ['attacker@evil.example,corp.example', 'attacker@evil.example;corp.example', 'a;victim@corp.example', 'a,victim@corp.example', 'a<victim@corp.example', '"a"victim@corp.example'])
+    test(`${email} is refused before anything is stored or sent`, async () => {
+      const before = mail.received.length;
+      const r = await fetch(`${gw.url}/auth/email/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('BAD_USER_INPUT');
+      expect(await gw.t.db.em().execute('select 1 from email_challenges where email = ?', [email.toLowerCase()])).toHaveLength(0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(mail.received.slice(before).map((m) => m.to)).toEqual([]);
+    });
+});
