@@ -121,7 +121,7 @@ describe('setRequireSso', () => {
       expect(refused(await gql(q, v, emailAdmin.token)).code, q).toBe('NOT_FOUND');
     expect(ok(await gql('query($o: ID!) { organization(id: $o) { id } }', { o: org.orgId }, emailAdmin.token)).organization).toBeNull();
   });
-  test('the last trusted connection of an organization that requires SSO cannot be untrusted (that would lock every member out); another first, then it can', async () => {
+  test('the last trusted connection of an organization that requires SSO cannot be untrusted (that would lock every member out), nor one by a caller it would lock out; another first, then it can', async () => {
     const UNTRUST = 'mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }';
     const org = await w.org();
     const ssoAdmin = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${w.connectionId}`]);
@@ -137,7 +137,12 @@ describe('setRequireSso', () => {
       metadataXml: idpMetadataXml('https://idp2.example.test/metadata', 'https://idp2.example.test/sso', [testKeyPair('idp2')]),
     });
     ok(await gql('mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }', { o: org.orgId, c: second.id }, ssoAdmin.token));
-    expect(ok(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, org.adminToken)).untrustSamlConnection).toBe(true);
+    // Not by an admin who signed in only through the connection going away (the one left may not work for anyone).
+    const selfLockout = refused(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, ssoAdmin.token));
+    expect(selfLockout.code).toBe('CONFLICT');
+    expect(selfLockout.message).toMatch(/lock you out/);
+    const viaSecond = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${second.id}`]);
+    expect(ok(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, viaSecond.token)).untrustSamlConnection).toBe(true);
     ok(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: false }, org.adminToken));
     expect(ok(await gql(UNTRUST, { o: org.orgId, c: second.id }, org.adminToken)).untrustSamlConnection).toBe(true);
   });

@@ -296,12 +296,22 @@ export class SamlConnectionService {
       const c = await this.find(uow, connectionId);
       const trust = await uow.em.findOne(SamlTrust, { connection: c, organization });
       if (!trust) return false;
-      if (organization.requireSso && (await uow.em.count(SamlTrust, { organization })) <= 1)
-        throw new DomainError(
-          'CONFLICT',
-          `Organization "${organizationId}" requires SSO and ${connectionId} is the last connection it trusts, so no member could sign in. Trust another connection first, or stop requiring SSO.`,
-          { organizationId },
-        );
+      if (organization.requireSso) {
+        const remaining = (await uow.em.find(SamlTrust, { organization }, { fields: ['connection'] })).map((t) => t.connection.id).filter((id) => id !== c.id);
+        if (remaining.length === 0)
+          throw new DomainError(
+            'CONFLICT',
+            `Organization "${organizationId}" requires SSO and ${connectionId} is the last connection it trusts, so no member could sign in. Trust another connection first, or stop requiring SSO.`,
+            { organizationId },
+          );
+        // As for setRequireSso: the caller proves a remaining connection works by having signed in through it.
+        if (!principal.scope.operator && !principal.scope.connectionIds.some((id) => remaining.includes(id)))
+          throw new DomainError(
+            'CONFLICT',
+            `Organization "${organizationId}" requires SSO and your session did not sign in through another connection it trusts, so untrusting ${connectionId} would lock you out. Sign in through one of its other connections first.`,
+            { organizationId },
+          );
+      }
       uow.em.remove(trust);
       // Sessions that entered through this connection lose the organization at once; open subscriptions on every instance end.
       await uow.em.execute('select pg_notify(?, ?)', [ACCESS_CHANNEL, organization.id]);
