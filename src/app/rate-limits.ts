@@ -19,6 +19,7 @@
  * cannot be reached the limits fall back to this instance's memory (insuranceLimiter)
  * rather than refusing everyone.
  */
+import { isIP } from 'node:net';
 import type { Pool } from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config/config.js';
@@ -40,6 +41,22 @@ export interface RateLimits {
 }
 
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * The key of a client address: an IPv6 client is its /64 (one subscriber holds the whole
+ * prefix, so counting single addresses would let it rotate without limit); IPv4, and IPv4
+ * mapped into IPv6, is the IPv4 address.
+ */
+export const addressKey = (address: string): string => {
+  if (isIP(address) !== 6) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = address.toLowerCase().split('%')[0]!.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+};
 
 const store = (pool: (() => Promise<Pool>) | undefined, keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
   const memory = new RateLimiterMemory({ keyPrefix, points, duration });
@@ -123,7 +140,8 @@ export const createRateLimits = (
   timer?.unref();
 
   return {
-    addressBlocked(address) {
+    addressBlocked(rawAddress) {
+      const address = addressKey(rawAddress);
       const until = blockedUntil.get(address);
       if (until === undefined) return null;
       const left = until - Date.now();
@@ -131,8 +149,9 @@ export const createRateLimits = (
       blockedUntil.delete(address);
       return null;
     },
-    async countAddress(address) {
+    async countAddress(rawAddress) {
       if (!addresses) return null;
+      const address = addressKey(rawAddress);
       try {
         await addresses.consume(address);
         return null;
@@ -160,7 +179,7 @@ export const createRateLimits = (
       s.unsent += 1;
       return null;
     },
-    countSignInAddress: (address) => consumeOne(signInAddresses, address, onError),
+    countSignInAddress: (address) => consumeOne(signInAddresses, addressKey(address), onError),
     countSignInEmail: (email) => consumeOne(signInEmails, email, onError),
     sync: () => (syncing ??= sync().finally(() => (syncing = null))),
     async stop() {

@@ -55,6 +55,14 @@ const expectRateLimited = (r: Awaited<ReturnType<typeof gql>>) => {
 };
 
 describe('per client address: unauthenticated and failed-authentication requests', () => {
+  test('an IPv6 client is its /64: rotating through the addresses of one prefix does not reset the count; another prefix is not affected', async () => {
+    const prefix = `2001:db8:${(++n).toString(16)}:1`;
+    for (let i = 1; i <= 10; i++) expect((await gql(a, `${prefix}::${i.toString(16)}`, 'ogws_wrong')).status).toBe(401);
+    expectRateLimited(await gql(a, `${prefix}:0:0:0:abcd`, 'ogws_wrong'));
+    expectRateLimited(await gql(b, `${prefix}::ffff:1`, null));
+    expect((await gql(a, `2001:db8:${n.toString(16)}:2::1`, 'ogws_wrong')).status).toBe(401);
+  });
+
   test('GraphQL: ten failures spread over two instances, then 429 RATE_LIMITED on both; another address is not affected', async () => {
     const from = address();
     for (let i = 0; i < 6; i++) expect((await gql(a, from, 'ogws_wrong')).status).toBe(401);

@@ -7,6 +7,7 @@ import { type TestDns, startDns } from '../helpers/dns.js';
 import { endCode, eventually, record } from '../helpers/events.js';
 import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
 import { type OrgHandle, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
 import { ok, refused, uniqueEmail } from '../helpers/world.js';
 
 let mail: Mailbox;
@@ -119,6 +120,31 @@ describe('setRequireSso', () => {
     ] as const)
       expect(refused(await gql(q, v, emailAdmin.token)).code, q).toBe('NOT_FOUND');
     expect(ok(await gql('query($o: ID!) { organization(id: $o) { id } }', { o: org.orgId }, emailAdmin.token)).organization).toBeNull();
+  });
+  test('the last trusted connection of an organization that requires SSO cannot be untrusted (that would lock every member out), nor one by a caller it would lock out; another first, then it can', async () => {
+    const UNTRUST = 'mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }';
+    const org = await w.org();
+    const ssoAdmin = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${w.connectionId}`]);
+    ok(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, ssoAdmin.token));
+    const lockout = refused(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, ssoAdmin.token));
+    expect(lockout.code).toBe('CONFLICT');
+    expect(lockout.message).toMatch(/requires SSO/);
+    expect(await w.gw.t.db.em().execute('select 1 from saml_trusts where organization_id = ? and connection_id = ?', [org.orgId, w.connectionId])).toHaveLength(1);
+    expect(ok(await gql('query($o: ID!) { organization(id: $o) { id } }', { o: org.orgId }, ssoAdmin.token)).organization).toEqual({ id: org.orgId });
+    // With another trusted connection left, or once SSO is no longer required, untrusting works.
+    const other = await w.org({ trust: false });
+    const second = await w.gw.container.samlConnections.create(other.principal, other.orgId, {
+      metadataXml: idpMetadataXml('https://idp2.example.test/metadata', 'https://idp2.example.test/sso', [testKeyPair('idp2')]),
+    });
+    ok(await gql('mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }', { o: org.orgId, c: second.id }, ssoAdmin.token));
+    // Not by an admin who signed in only through the connection going away (the one left may not work for anyone).
+    const selfLockout = refused(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, ssoAdmin.token));
+    expect(selfLockout.code).toBe('CONFLICT');
+    expect(selfLockout.message).toMatch(/lock you out/);
+    const viaSecond = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${second.id}`]);
+    expect(ok(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, viaSecond.token)).untrustSamlConnection).toBe(true);
+    ok(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: false }, org.adminToken));
+    expect(ok(await gql(UNTRUST, { o: org.orgId, c: second.id }, org.adminToken)).untrustSamlConnection).toBe(true);
   });
 });
 

@@ -51,6 +51,17 @@ describe('hosted pages routes', () => {
     await app.close();
   });
 
+  it('the pages cannot be framed under their /ui/ file names either (the explorer and the app run with the session cookie)', async () => {
+    const app = Fastify();
+    registerUiRoutes(app, built());
+    for (const url of ['/', '/ui/index.html', '/ui/graphiql.html']) {
+      const r = await app.inject(url);
+      expect(r.statusCode, url).toBe(200);
+      expect(r.headers['x-frame-options'], url).toBe('DENY');
+    }
+    await app.close();
+  });
+
   it('says how to build the pages when dist/ui is missing', async () => {
     const app = Fastify();
     const pages = registerUiRoutes(app, join(tmpdir(), 'orgway-ui-does-not-exist'));

@@ -65,6 +65,11 @@ describe('isPublicAddress', () => {
     ['2002:7f00:1::', false],
     ['2001:db8::1', false],
     ['2606:4700:4700::1111', true],
+    // IPv4-translated (SIIT) and local-use NAT64 addresses reach IPv4 space behind a translator; ::/8 is reserved.
+    ['::ffff:0:127.0.0.1', false],
+    ['::ffff:0:a00:1', false],
+    ['64:ff9b:1::a00:1', false],
+    ['::1:0:0:0', false],
     ['not an ip', false],
   ])('%s → public: %s', (ip, expected) => {
     expect(isPublicAddress(ip)).toBe(expected);
@@ -106,6 +111,8 @@ describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
     ['https://[fd00::1]/hooks', /fd00::1/],
     ['https://0.0.0.0/hooks', /0\.0\.0\.0/],
     ['https://2130706433/hooks', /127\.0\.0\.1/],
+    ['https://[::ffff:0:7f00:1]/hooks', /loopback/],
+    ['https://[64:ff9b:1::a9fe:a9fe]/hooks', /loopback/],
     ['https://localhost/hooks', /localhost resolves to (127\.0\.0\.1|::1)/],
     ['https://mixed.test/hooks', /mixed\.test resolves to 10\.0\.0\.7/],
   ])('%s is refused with BAD_USER_INPUT; nothing is saved', async (url, message) => {

@@ -33,8 +33,9 @@ export const checkPolicies = (policies: readonly string[], field = 'policies'): 
 };
 
 // A pragmatic address check (RFC 5322 is wider than anything an IdP sends): one @,
-// a non-empty local part without spaces or control characters, a domain with a dot.
-const EMAIL_PATTERN = /^[^\s@\p{Cc}]{1,64}@[^\s@]+\.[^\s@]+$/u;
+// a non-empty local part without spaces, control characters or address-list syntax (",;<>()[]:\ and
+// quotes: a mailer would read the email as other addresses), a host-name domain with a dot.
+const EMAIL_PATTERN = /^[^\s@\p{Cc}(),:;<>"[\]\\]{1,64}@(?:[a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}$/u;
 /** What the WHATWG host parser turns into an IPv4 address (127.0.0.1, 0x7f.1, …) ends up as four decimal numbers. */
 const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 

@@ -290,10 +290,28 @@ export class SamlConnectionService {
    */
   async untrust(principal: Principal, organizationId: string, connectionId: string): Promise<boolean> {
     const untrusted = await this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
+      // The same lock as setRequireSso: requiring SSO and untrusting cannot interleave into an organization nobody can enter.
+      await uow.em.execute('select id from organizations where id = ? for no key update', [organizationId]);
       const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
       const c = await this.find(uow, connectionId);
       const trust = await uow.em.findOne(SamlTrust, { connection: c, organization });
       if (!trust) return false;
+      if (organization.requireSso) {
+        const remaining = (await uow.em.find(SamlTrust, { organization }, { fields: ['connection'] })).map((t) => t.connection.id).filter((id) => id !== c.id);
+        if (remaining.length === 0)
+          throw new DomainError(
+            'CONFLICT',
+            `Organization "${organizationId}" requires SSO and ${connectionId} is the last connection it trusts, so no member could sign in. Trust another connection first, or stop requiring SSO.`,
+            { organizationId },
+          );
+        // As for setRequireSso: the caller proves a remaining connection works by having signed in through it.
+        if (!principal.scope.operator && !principal.scope.connectionIds.some((id) => remaining.includes(id)))
+          throw new DomainError(
+            'CONFLICT',
+            `Organization "${organizationId}" requires SSO and your session did not sign in through another connection it trusts, so untrusting ${connectionId} would lock you out. Sign in through one of its other connections first.`,
+            { organizationId },
+          );
+      }
       uow.em.remove(trust);
       // Sessions that entered through this connection lose the organization at once; open subscriptions on every instance end.
       await uow.em.execute('select pg_notify(?, ?)', [ACCESS_CHANNEL, organization.id]);

@@ -117,9 +117,11 @@ export const registerAuthRoutes = (app: FastifyInstance, container: Container) =
       const wait = await limits.countSignInAddress(request.ip);
       if (wait !== null) return tooMany(request, reply, wait, 'sign-in requests from this address');
       // A cross-site form post must not sign a victim's browser into someone else's account.
+      // An opaque origin ("null": sandboxed frames, data: URLs) or a browser's own cross-site mark counts as foreign too.
       const origin = request.headers.origin;
-      if (request.method === 'POST' && origin && origin !== 'null' && !allowedOrigins.has(origin))
-        return sendError(request, reply, new DomainError('FORBIDDEN', `Requests from origin ${origin} are not accepted; sign in from ${publicUrl}.`));
+      const crossSite = origin ? !allowedOrigins.has(origin) : request.headers['sec-fetch-site'] === 'cross-site';
+      if (request.method === 'POST' && crossSite)
+        return sendError(request, reply, new DomainError('FORBIDDEN', `Requests from origin ${origin ?? 'another site'} are not accepted; sign in from ${publicUrl}.`));
       return undefined;
     });
 

@@ -410,15 +410,22 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     for (const c of [...subscriptions.connections()]) c.socket.close(TRY_AGAIN_LATER, 'event log unreadable; reconnect and resubscribe with after');
   });
 
+  // Answers carry the viewer's data under a URL that does not name the viewer: no cache may keep them.
+  const noStore = async (_request: FastifyRequest, reply: FastifyReply) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    // The explorer runs operations with the session cookie: no other site may frame it (clickjacking), as for the hosted pages.
+    if (/^text\/html\b/.test(String(reply.getHeader('content-type') ?? ''))) reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'");
+  };
   app.route({
     method: 'GET',
     url: '/graphql',
+    onSend: noStore,
     handler: handler as never,
     wsHandler(socket, request) {
       subscriptions.handle(socket, request);
     },
   });
-  app.route({ method: ['POST', 'OPTIONS'], url: '/graphql', handler: handler as never });
+  app.route({ method: ['POST', 'OPTIONS'], url: '/graphql', onSend: noStore, handler: handler as never });
 
   return {
     closeSubscriptions() {

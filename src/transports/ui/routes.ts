@@ -85,6 +85,8 @@ export const registerUiRoutes = (app: FastifyInstance, directory = defaultUiDire
       .type(CONTENT_TYPES[extname(name)] ?? 'application/octet-stream')
       .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       .header('x-content-type-options', 'nosniff')
+      // index.html and graphiql.html are reachable here too: framed, they would be the pages / and GET /graphql refuse to be.
+      .header('x-frame-options', 'DENY')
       // The element is loaded by the product's own pages, which may live on another origin.
       .header('cross-origin-resource-policy', name === 'org-switcher.js' ? 'cross-origin' : 'same-origin')
       .send(body);

@@ -51,9 +51,12 @@ for (const [prefix, bits] of [
   ['240.0.0.0', 4],
 ] as const)
   blocked.addSubnet(prefix, bits, 'ipv4');
+// Apart from the IPv4 list: a BlockList also matches IPv4 addresses against IPv6 rules (as ::ffff:a.b.c.d, inside ::/8).
+const blocked6 = new net.BlockList();
 for (const [prefix, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  // Reserved ::/8 holds IPv4-translated ::ffff:0:a.b.c.d (SIIT); mapped and compatible forms are judged by their IPv4 above.
+  ['::', 8],
+  ['64:ff9b:1::', 48],
   ['100::', 64],
   ['2001::', 23],
   ['2001:db8::', 32],
@@ -62,7 +65,7 @@ for (const [prefix, bits] of [
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const)
-  blocked.addSubnet(prefix, bits, 'ipv6');
+  blocked6.addSubnet(prefix, bits, 'ipv6');
 
 /** The 8 groups of an IPv6 address (dotted IPv4 tails expanded). */
 const ipv6Groups = (ip: string): number[] => {
@@ -97,7 +100,7 @@ export const isPublicAddress = (ip: string): boolean => {
   if (family !== 6) return false;
   const inner = embeddedIpv4(ipv6Groups(ip));
   if (inner !== null) return isPublicAddress(inner);
-  return !blocked.check(ip, 'ipv6');
+  return !blocked6.check(ip, 'ipv6');
 };
 
 const refusal = (hostname: string, address: string): Error =>
