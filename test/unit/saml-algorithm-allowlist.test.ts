@@ -12,7 +12,8 @@
 import { expect, test } from 'vitest';
 import { DomainError } from '../../src/domain/model/index.js';
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
-import { checkStructure, parseResponse, validateSchema, verifySignature } from '../../src/transports/saml/verification.js';
+import { verifySignature } from '../../src/transports/saml/signature.js';
+import { checkStructure, parseResponse, validateSchema } from '../../src/transports/saml/verification.js';
 import { buildResponse, nestedSignatureMethodResponse, resignSignedInfo, signWithXmlCrypto, type SpContext } from '../helpers/saml.js';
 import { testKeyPair } from '../helpers/saml-keys.js';
 

@@ -11,7 +11,8 @@ import { SignedXml } from 'xml-crypto';
 import { DomainError } from '../../src/domain/model/index.js';
 import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.js';
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
-import { countElements, MAX_ELEMENTS, signaturePathRuns, verifySamlResponse } from '../../src/transports/saml/verification.js';
+import { signaturePathRuns } from '../../src/transports/saml/signature.js';
+import { countElements, MAX_ELEMENTS, verifySamlResponse } from '../../src/transports/saml/verification.js';
 import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, signWithXmlCrypto, type SpContext } from '../helpers/saml.js';
 import { testKeyPair } from '../helpers/saml-keys.js';
 
