@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { sendMessage } from '../../src/transports/graphql/subscription-server.js';
+import { sendMessage } from '../../src/transports/graphql/subscriptions/server.js';
 
 const open: { close(): void }[] = [];
 afterEach(() => {

@@ -3,10 +3,7 @@ import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  createSourceEventStream,
   type DocumentNode,
-  execute,
-  type ExecutionArgs,
   type ExecutionResult,
   GraphQLError,
   type GraphQLFormattedError,
@@ -29,8 +26,8 @@ import { asCostError, checkResultSize, costRules, parseOptions } from './cost-li
 import { formatGraphQLError, TRY_AGAIN_LATER, unavailableHttpExtensions, unavailableStatusPlugin } from './errors.js';
 import { checkVariables, wellFormedLiteralsRule } from './text-input.js';
 import { buildGraphQLSchema } from './schema.js';
-import { readsViewerDependentFields } from './viewer-dependent.js';
-import { type ConnectionExtra, createSubscriptionServer } from './subscription-server.js';
+import { type ConnectionExtra, createSubscriptionServer } from './subscriptions/server.js';
+import { createSharedSubscribe } from './subscriptions/shared-results.js';
 
 export interface GraphQLTransport {
   /** Ends every subscription with close code 1001 (going away), for draining. */
@@ -78,17 +75,6 @@ const sharedQueryText = (query: string): string => {
   return (document && documentSources.get(document)) ?? query;
 };
 
-/** Result-sharing keys, one string per distinct document and variables instead of one per subscriber. */
-const MAX_SHARED_KEYS = 1_000;
-const sharedKeys = new Map<string, string>();
-const sharedKey = (key: string): string => {
-  const hit = sharedKeys.get(key);
-  if (hit !== undefined) return hit;
-  if (sharedKeys.size >= MAX_SHARED_KEYS) sharedKeys.delete(sharedKeys.keys().next().value!);
-  sharedKeys.set(key, key);
-  return key;
-};
-
 const ownRules = [...costRules, wellFormedLiteralsRule];
 const validationRules = [...specifiedRules, ...ownRules];
 const cachedValidate = ((schema, document, rules, options, typeInfo) => {
@@ -120,85 +106,11 @@ const refusalsOf = (schema: GraphQLSchema, payload: { query: string; operationNa
   return tooBig ? [tooBig] : undefined;
 };
 
-/**
- * Subscriptions with shared results. The event hub hands the same event object to every
- * subscriber of an organization; when a document reads nothing that depends on who is
- * asking (no field declared viewer-dependent), every subscriber with the same document and
- * variables gets the same result, so it is executed once per event instead of once per subscriber.
- */
-type Result = ExecutionResult | Promise<ExecutionResult>;
-const sharedResults = new WeakMap<object, Map<string, Result>>();
-
-/**
- * The event source mapped to execution results. A class with no async methods: an idle
- * subscriber's pending next() is a promise reaction, not a suspended async function.
- * return() reaches the source at once, even while a next() is waiting for the next
- * event (an idle subscriber unsubscribing).
- */
-class ResultStream implements AsyncIterableIterator<ExecutionResult> {
-  constructor(
-    private readonly source: AsyncIterator<unknown>,
-    private readonly args: ExecutionArgs,
-    /** null: the document reads viewer-dependent fields; executed per subscriber. */
-    private readonly key: string | null,
-  ) {}
-
-  next(): Promise<IteratorResult<ExecutionResult>> {
-    return this.source.next().then((r) => {
-      if (r.done) return { done: true, value: undefined };
-      return Promise.resolve(this.run(r.value)).then((value) => ({ done: false, value }));
-    });
-  }
-
-  async return(): Promise<IteratorResult<ExecutionResult>> {
-    await this.source.return?.();
-    return { done: true, value: undefined };
-  }
-
-  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
-    if (this.source.throw) await this.source.throw(error);
-    throw error;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private run(event: unknown): Result {
-    const { args, key } = this;
-    if (key === null || typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
-    let perEvent = sharedResults.get(event);
-    if (!perEvent) sharedResults.set(event, (perEvent = new Map()));
-    let result = perEvent.get(key);
-    if (!result) perEvent.set(key, (result = execute({ ...args, rootValue: event })));
-    return result;
-  }
-}
-
-/** A number per parsed document, for result-sharing keys (documents are parsed once per text, cachedParse). */
-const documentNumbers = new WeakMap<DocumentNode, number>();
-let documentsNumbered = 0;
-const documentNumber = (document: DocumentNode): number => {
-  let n = documentNumbers.get(document);
-  if (n === undefined) documentNumbers.set(document, (n = ++documentsNumbered));
-  return n;
-};
-
 const landingPage = (html: () => string): ApolloServerPlugin<GraphQLContext> => ({
   async serverWillStart() {
     return { renderLandingPage: async () => ({ html: async () => html() }) };
   },
 });
-
-const sharedSubscribe = async (args: ExecutionArgs) => {
-  const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-  // Same document, operation and variables: the same result.
-  const key = readsViewerDependentFields(args.schema, args.document)
-    ? null
-    : sharedKey(`${documentNumber(args.document)}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`);
-  return new ResultStream((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), args, key);
-};
 
 /** graphql-ws close code for a refused connection_init over the rate limit (4429, as HTTP 429). */
 const RATE_LIMITED_CLOSE = 4429;
@@ -334,7 +246,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     // each distinct one once and share it, instead of one parsed copy per subscriber.
     parse: cachedParse,
     validate: cachedValidate,
-    subscribe: sharedSubscribe,
+    subscribe: createSharedSubscribe(),
     async onConnect(ctx) {
       // Refusals close with 4401/4403 and a reason that says what to fix.
       const refuse = (code: number, message: string) => {

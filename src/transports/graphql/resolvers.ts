@@ -18,7 +18,7 @@ import {
 import { type GraphQLContext, requireViewer } from './context.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
-import { VIEWER_DEPENDENT } from './viewer-dependent.js';
+import { VIEWER_DEPENDENT } from './subscriptions/viewer-dependent.js';
 import { WEBHOOK_RESOLVERS } from './webhook-resolvers.js';
 import { SIGN_IN_RESOLVERS } from './sign-in-resolvers.js';
 import {

@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { buildSchema, getNamedType, type GraphQLNamedType, isObjectType, parse } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
-import { readsViewerDependentFields, VIEWER_DEPENDENT } from '../../src/transports/graphql/viewer-dependent.js';
+import { readsViewerDependentFields, VIEWER_DEPENDENT } from '../../src/transports/graphql/subscriptions/viewer-dependent.js';
 
 /** Fields copied from the membership event record as it is, the same for every subscriber. */
 const EVENT_RECORD_FIELDS = [

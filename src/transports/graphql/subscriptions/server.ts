@@ -17,7 +17,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type Server } from 'graphql-ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import type { GraphQLContext } from './context.js';
+import type { GraphQLContext } from '../context.js';
 
 /** What graphql-ws's hooks get as `ctx.extra`. */
 export type ConnectionExtra = {
