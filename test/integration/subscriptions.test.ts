@@ -148,6 +148,8 @@ describe('after: replay, then live', () => {
     const viewer = await addMember(gw, a);
     const users: string[] = [];
     for (let i = 0; i < 4; i++) users.push(data(await gw.gql<any>(STAGE, { o: a.orgId, e: email('r') }, a.token)).stageUser.user.id);
+    // A client only ever holds ids the gateway gave it, which are final: wait until these are.
+    await lastEventId(gw);
     const history = await log(gw, { organizationId: a.orgId });
     const after = history.at(-3)!.id; // the client saw everything up to here
 
