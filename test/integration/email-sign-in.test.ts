@@ -162,6 +162,26 @@ describe('email code', () => {
     expect(await count("select count(*) as n from sessions where user_id = ? and kind = 'SESSION'", [admin.userId])).toBe(0);
   });
 
+  test('twenty wrong codes for one email in a day, over several codes, refuse even the right code; the link still signs in', async () => {
+    const email = uniqueEmail('guessed');
+    for (let round = 0; round < 4; round++) {
+      const { code } = await requestCode(email);
+      const wrong = code === '000000' ? '111111' : '000000';
+      for (let i = 0; i < 5; i++) expect((await json(await verify(email, wrong))).error.code).toBe('INVALID_CODE');
+    }
+    const { code, token } = await requestCode(email);
+    const right = await verify(email, code);
+    expect(right.status).toBe(401);
+    const e = (await json(right)).error;
+    expect(e.code).toBe('TOO_MANY_ATTEMPTS');
+    expect(e.message).toContain('last 24 hours');
+    expect(await count("select count(*) as n from sessions s join users u on u.id = s.user_id where u.email = ? and s.kind = 'SESSION'", [email])).toBe(0);
+    // The link proves the mailbox without a guessable code.
+    const link = await fetch(`${gw.url}/auth/email/verify?token=${encodeURIComponent(token)}`, { headers: { accept: 'application/json' } });
+    expect(link.status).toBe(200);
+    expect((await json(link)).sessionToken).toEqual(expect.any(String));
+  });
+
   test('a newer code replaces the older one', async () => {
     const email = uniqueEmail('twice');
     const first = await requestCode(email);

@@ -26,6 +26,8 @@ import { discoverSsoRoute, type SsoRoute } from './sso-route.js';
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
 export const MAX_WRONG_CODES = 5;
+/** Wrong codes for one email over 24 hours, whatever codes they were for: guessing stays hopeless however many codes are asked for. */
+export const MAX_WRONG_CODES_PER_DAY = 20;
 
 export interface EmailSignInResult {
   userId: string;
@@ -74,6 +76,11 @@ const invalidCode = (left: number) =>
     { attemptsLeft: left },
   );
 const tooManyAttempts = () => new DomainError('TOO_MANY_ATTEMPTS', `Too many wrong codes (${MAX_WRONG_CODES}); this code no longer works. Request a new code.`);
+const tooManyWrongCodesToday = () =>
+  new DomainError(
+    'TOO_MANY_ATTEMPTS',
+    `Too many wrong codes for this email in the last 24 hours (${MAX_WRONG_CODES_PER_DAY}); codes are refused for now. Open the link in the email instead.`,
+  );
 const codeExpired = (what: 'code' | 'link') =>
   new DomainError('CODE_EXPIRED', `This sign-in ${what} has expired or was replaced by a newer one (they last 10 minutes). Request a new email.`);
 const codeUsed = (what: 'code' | 'link') => new DomainError('CODE_USED', `This sign-in ${what} was already used. Request a new email to sign in again.`);
@@ -187,14 +194,17 @@ export class EmailSignInService {
     const code = rawCode.trim();
     if (!/^\d{6}$/.test(code)) throw badInput('code', 'enter the 6 digits from the email.');
     const outcome = await this.tx.run<Verified>({ kind: 'system' }, async (uow) => {
-      const rows = await uow.em.execute<ChallengeRow[]>(
-        'select id, email, code_hash, attempts, expires_at, used_at from email_challenges where email = ? order by created_at desc, id desc limit 1 for update',
-        [email],
+      const rows = await uow.em.execute<(ChallengeRow & { wrong_today: number })[]>(
+        `select c.id, c.email, c.code_hash, c.attempts, c.expires_at, c.used_at,
+                (select coalesce(sum(x.attempts), 0)::int from email_challenges x where x.email = c.email and x.created_at > ?) as wrong_today
+           from email_challenges c where c.email = ? order by c.created_at desc, c.id desc limit 1 for update`,
+        [new Date(uow.now.getTime() - 86_400_000), email],
       );
       const c = rows[0];
       if (!c) return { kind: 'REFUSED', error: invalidCode(MAX_WRONG_CODES) };
       const dead = this.deadReason(c, uow.now, 'code');
       if (dead) return { kind: 'REFUSED', error: dead };
+      if (Number(c.wrong_today) >= MAX_WRONG_CODES_PER_DAY) return { kind: 'REFUSED', error: tooManyWrongCodesToday() };
       if (!sameHash(hashSecret(code), c.code_hash)) return this.wrongCode(uow, c);
       return this.use(uow, c, browserSecret, () => this.wrongCode(uow, c));
     });
