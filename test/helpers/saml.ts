@@ -146,7 +146,7 @@ export const resignSignedInfo = (xml: string, keys: TestKeyPair, hash: string): 
 };
 
 /**
- * Review F2: a response signed with RSA-SHA256 declared in SignedInfo/SignatureMethod, plus a
+ * A response signed with RSA-SHA256 declared in SignedInfo/SignatureMethod, plus a
  * ds:SignatureMethod `nested` inside ds:CanonicalizationMethod (schema-valid), actually signed with `hash`.
  */
 export const nestedSignatureMethodResponse = (sp: SpContext, keys: TestKeyPair, nested: string, hash: string): ResponseParts & { signed: string } => {

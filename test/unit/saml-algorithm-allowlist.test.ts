@@ -1,5 +1,5 @@
 /**
- * Regression (review F2/F3/F4): verifySignature checks the algorithm of ds:SignedInfo/ds:SignatureMethod,
+ * Regression: verifySignature checks the algorithm of ds:SignedInfo/ds:SignatureMethod,
  * but xml-crypto's loadSignature takes `.//*[local-name(.)='SignatureMethod']/@Algorithm` — the
  * first element of that *local name* anywhere in the Signature, in document order — and reads
  * DigestMethod by local name in any namespace. ds:CanonicalizationMethod (mixed, ##any content,

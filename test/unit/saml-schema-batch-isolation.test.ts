@@ -1,5 +1,5 @@
 /**
- * Regression (review F1): xmllint's stderr is shared by every document of a batch, and a
+ * Regression: xmllint's stderr is shared by every document of a batch, and a
  * document's own text can appear in it (the value of a failed simple-type check is quoted
  * verbatim, newlines included). A document must not be able to write another document's
  * verdict: each document gets a random 128-bit file name per run, and only lines that start

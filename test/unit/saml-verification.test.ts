@@ -288,7 +288,7 @@ describe('8b. the fast path agrees with xml-crypto’s checkSignature', () => {
     ['inclusive C14N, tampered', () => signed({ canonicalizationAlgorithm: C14N, transforms: [ENVELOPED, C14N] }).replace('a@b.example<', 'c@b.example<'), 'xml-crypto'],
     ['SHA-1 signature (RSA-SHA1)', () => signed({ signatureAlgorithm: RSA_SHA1 }), 'none'],
     ['SHA-1 digest', () => signed({ digestAlgorithm: SHA1 }), 'none'],
-    ['review F2: RSA-SHA1 through a SignatureMethod nested in CanonicalizationMethod', () => nestedSignatureMethodResponse(sp, idp, RSA_SHA1, 'sha1').signed, 'xml-crypto'],
+    ['RSA-SHA1 through a SignatureMethod nested in CanonicalizationMethod', () => nestedSignatureMethodResponse(sp, idp, RSA_SHA1, 'sha1').signed, 'xml-crypto'],
     ['nested SignatureMethod naming RSA-SHA512, signed with it', () => nestedSignatureMethodResponse(sp, idp, 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', 'sha512').signed, 'xml-crypto'],
   ];
   test.each(cases)('%s', (name, make, expectedPath, certs) => {
