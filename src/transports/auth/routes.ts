@@ -13,12 +13,11 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
+import { SESSION_COOKIE, setSessionCookie } from '../session-cookie.js';
 import type { EmailSignInResult } from '../../domain/email-sign-in/email-sign-in-service.js';
 import type { SsoRoute } from '../../domain/email-sign-in/sso-route.js';
 import { badInput, DomainError, type ErrorCode, isDomainError, normalizeEmail } from '../../domain/model/index.js';
 
-/** Same name the HTTP transport reads (transports do not import each other). */
-const SESSION_COOKIE = 'orgway_session';
 const BODY_LIMIT = 16 * 1024;
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -86,7 +85,6 @@ const queryParam = (query: unknown, name: string): string => {
 export const registerAuthRoutes = (app: FastifyInstance, container: Container) =>
   app.register(async (scope) => {
     const { publicUrl, appUrl } = container.config;
-    const secureCookie = !publicUrl.startsWith('http://');
     const allowedOrigins = new Set([new URL(publicUrl).origin, new URL(appUrl).origin]);
     const limits = container.rateLimits;
 
@@ -130,13 +128,7 @@ export const registerAuthRoutes = (app: FastifyInstance, container: Container) =
 
     const signedIn = (request: FastifyRequest, reply: FastifyReply, result: EmailSignInResult) => {
       reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-      reply.setCookie(SESSION_COOKIE, result.sessionToken, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: secureCookie,
-        ...(result.sessionExpiresAt ? { expires: result.sessionExpiresAt } : {}),
-      });
+      setSessionCookie(reply, result.sessionToken, result.sessionExpiresAt, publicUrl);
       if (wantsJson(request))
         return reply.code(200).send({ sessionToken: result.sessionToken, userId: result.userId, organizationId: result.organizationId, memberships: result.memberships });
       return reply.code(303).header('location', appUrl).send();

@@ -8,7 +8,7 @@ import type { Container } from '../../app/container.js';
 import type { Principal } from '../../domain/access.js';
 import { DomainError } from '../../domain/model/index.js';
 
-export const SESSION_COOKIE = 'orgway_session';
+import { SESSION_COOKIE } from '../session-cookie.js';
 
 export interface Credentials {
   principal: Principal | null;

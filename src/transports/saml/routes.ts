@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../../app/container.js';
+import { SESSION_COOKIE, setSessionCookie } from '../session-cookie.js';
 import { RATE_LIMITED, rateLimitMessage, unauthenticatedRateLimit } from '../http/rate-limit.js';
 import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
 import { AUTHN_REQUEST_TTL_SECONDS } from '../../domain/saml-sign-in/sign-in-service.js';
@@ -21,8 +22,6 @@ import { authnRequestUrl, endpointsOf, installSamlifyValidator, spMetadataXml } 
 import { SchemaValidator } from './schema-validator.js';
 import { MAX_BODY_BYTES, verifySamlResponse } from './verification.js';
 
-/** Same name the HTTP transport reads (transports do not import each other). */
-const SESSION_COOKIE = 'orgway_session';
 /**
  * The browser's session secret, handed from the SP-initiated start to that connection's ACS only:
  * the IdP's cross-site POST does not carry the Lax session cookie, and the ACS may add a sign-in
@@ -161,13 +160,7 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
         const result = await container.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? request.cookies[SIGN_IN_COOKIE] ?? null);
         reply.header('cache-control', 'no-store');
         if (request.cookies[SIGN_IN_COOKIE] !== undefined) reply.clearCookie(SIGN_IN_COOKIE, { path: `/saml/${connectionId}/acs` });
-        reply.setCookie(SESSION_COOKIE, result.sessionToken, {
-          path: '/',
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: secureCookie,
-          ...(result.sessionExpiresAt ? { expires: result.sessionExpiresAt } : {}),
-        });
+        setSessionCookie(reply, result.sessionToken, result.sessionExpiresAt, publicUrl);
         if (wantsJson(request))
           return reply.code(200).send({
             sessionToken: result.sessionToken,
