@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const transportLibs = ['fastify', '@fastify/*', 'graphql', 'graphql-ws', 'type-graphql', '@apollo/*', '@as-integrations/*', 'samlify', 'nodemailer', 'ws'];
+const domainNever = [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**', '**/config/**'];
 const noImport = (groups, message) => ['error', { patterns: [{ group: groups, message }] }];
 const noImportMatching = (regex, message) => ['error', { patterns: [{ regex, message }] }];
 
@@ -24,13 +25,23 @@ export default tseslint.config(
   },
   {
     files: ['src/domain/**/*.ts'],
-    ignores: ['src/domain/model/**'],
+    ignores: ['src/domain/model/**', 'src/domain/read/**'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': noImport(
-        [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**', '**/config/**'],
-        'The domain decides; it never imports transports, HTTP, GraphQL or SAML libraries.',
-      ),
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: domainNever, message: 'The domain decides; it never imports transports, HTTP, GraphQL or SAML libraries.' },
+            { group: ['**/read/read-scope.js'], message: 'The write side never imports the read scope; views are in domain/model, entity views in domain/read/views.' },
+            { group: ['**/persistence/read/statements.js', '**/persistence/read/viewer-page.js'], message: "The read side's statements are read only through domain/read/read-scope." },
+          ],
+        },
+      ],
     },
+  },
+  {
+    files: ['src/domain/read/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': noImport(domainNever, 'The domain decides; it never imports transports, HTTP, GraphQL or SAML libraries.') },
   },
   {
     files: ['src/persistence/**/*.ts'],

@@ -18,7 +18,7 @@ import { InvitationService } from '../domain/invitations/invitation-service.js';
 import { OutboxSender } from '../domain/invitations/sender.js';
 import { MembershipService } from '../domain/membership/membership-service.js';
 import { OrganizationService } from '../domain/organization/organization-service.js';
-import { ReadScope } from '../domain/read-scope.js';
+import { ReadScope } from '../domain/read/read-scope.js';
 import { type Clock, systemClock } from '../domain/runtime.js';
 import { ScimService } from '../domain/scim/scim-service.js';
 import { SamlConnectionService } from '../domain/saml-connections/connection-service.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { dateFromDb } from '../../src/domain/timestamps.js';
+import { dateFromDb } from '../../src/persistence/timestamps.js';
 
 describe('dateFromDb', () => {
   const cases = [

@@ -5,8 +5,7 @@
  * only committed events and never skips one that commits later with a lower id.
  */
 import { type Principal, requireAccess } from '../access.js';
-import { badInput, isMembershipEventType, MEMBERSHIP_EVENT_TYPES, type MembershipEventType } from '../model/index.js';
-import { MAX_PAGE_SIZE } from '../read-scope.js';
+import { badInput, isMembershipEventType, MAX_PAGE_SIZE, MEMBERSHIP_EVENT_TYPES, type MembershipEventType } from '../model/index.js';
 import type { TransactionRunner } from '../unit-of-work.js';
 import { type MembershipEventRecord, readEventsAfter } from './event-log.js';
 import { checkEventId } from './event-stream.js';

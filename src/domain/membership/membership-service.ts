@@ -11,13 +11,16 @@ import {
   canEnterSql,
   DomainError,
   effectivePermissions,
+  type MembershipView,
   normalizeEmail,
   type OrganizationRole,
+  type OrganizationView,
   type StatusChangeCause,
   transition,
   type UserStatus,
 } from '../model/index.js';
-import { M_COLS, type MembershipView, membershipFromRow, membershipView, O_COLS, type OrganizationView, organizationFromRow, organizationView, type Row } from '../read-scope.js';
+import { M_COLS, membershipFromRow, O_COLS, organizationFromRow, type Row } from '../../persistence/read/row-views.js';
+import { membershipView, organizationView } from '../read/views.js';
 import type { AccessToken, TokenService } from '../tokens/token-service.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
 import { membershipWriter } from './membership-writer.js';

@@ -6,3 +6,6 @@ export * from './ids.js';
 export * from './actor.js';
 export * from './authentication.js';
 export * from './text.js';
+export * from './views.js';
+export * from './paging.js';
+export * from './automatic-access.js';

@@ -8,41 +8,18 @@ import { findOrCreateUser, type IssuedSecret, issueSession } from '../identity/i
 import { membershipWriter } from '../membership/membership-writer.js';
 import {
   type Actor,
+  type AutomaticUserAccessSettings,
   badInput,
   checkName,
   checkOrganizationId,
   DomainError,
   canonicalDomain,
-  emailDomain,
   normalizeEmail,
   notFound,
-  type OrganizationRole,
   ROLES_GRANTABLE_BY_AUTOMATION,
 } from '../model/index.js';
 import { newId } from '../runtime.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
-
-export interface AutomaticUserAccessSettings {
-  enabled: boolean;
-  defaultRole: OrganizationRole;
-  /** Lower-cased email domains; empty = every domain. */
-  allowedDomains: string[];
-}
-
-export const automaticUserAccessOf = (o: OrganizationEntity): AutomaticUserAccessSettings => ({
-  enabled: o.autoAccessEnabled,
-  defaultRole: o.autoAccessDefaultRole,
-  allowedDomains: [...o.autoAccessDomains],
-});
-
-/** Named outcome of the automatic-access rule for one user and organization. */
-export type AutomaticAccessDecision = 'JOIN' | 'DISABLED_FOR_ORGANIZATION' | 'DOMAIN_NOT_ALLOWED';
-
-export const decideAutomaticAccess = (settings: AutomaticUserAccessSettings, email: string): AutomaticAccessDecision => {
-  if (!settings.enabled) return 'DISABLED_FOR_ORGANIZATION';
-  if (settings.allowedDomains.length > 0 && !settings.allowedDomains.includes(emailDomain(email))) return 'DOMAIN_NOT_ALLOWED';
-  return 'JOIN';
-};
 
 const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 

@@ -9,8 +9,7 @@
  * Role; 3 automatic user access; 4 OrgAndUserGroups; 5 what was asserted becomes ACTIVE;
  * 6 landing.
  */
-import { DomainError, type MembershipSource, type OrganizationRole, transition, truncate, type UserStatus } from '../model/index.js';
-import { decideAutomaticAccess } from '../organization/organization-service.js';
+import { decideAutomaticAccess, DomainError, type MembershipSource, type OrganizationRole, transition, truncate, type UserStatus } from '../model/index.js';
 import { ORG_AND_ROLE, ORG_AND_USER_GROUPS } from './attributes.js';
 import { chooseLanding, type Landing } from './landing.js';
 

@@ -27,7 +27,7 @@ import {
   type ScimGroupView,
   type ScimPrincipal,
 } from './types.js';
-import { dateFromDb } from '../timestamps.js';
+import { dateFromDb } from '../../persistence/timestamps.js';
 
 export type GroupChange = ScimGroupInput | ((current: ScimGroupView) => ScimGroupInput);
 

@@ -6,7 +6,7 @@ import type { SqlRunner } from '../../persistence/orm.js';
 import type { OrganizationRole, UserStatus } from '../model/index.js';
 import type { SqlFragment } from './filter-sql.js';
 import type { ScimEmail, ScimGroupRef, ScimUserView } from './types.js';
-import { dateFromDb } from '../timestamps.js';
+import { dateFromDb } from '../../persistence/timestamps.js';
 import { userNameOf } from './user-name.js';
 
 interface UserRow {

@@ -25,7 +25,7 @@ import type { Database } from '../../persistence/orm.js';
 import { type MembershipEventRecord, readEventsAfter } from '../events/event-log.js';
 import type { MembershipEventType } from '../model/index.js';
 import { type Clock, systemClock } from '../runtime.js';
-import { dateFromDb } from '../timestamps.js';
+import { dateFromDb } from '../../persistence/timestamps.js';
 import type { Row } from './rows.js';
 import { webhookBody, webhookHeaders } from './signing.js';
 import type { WebhookHttp } from './types.js';

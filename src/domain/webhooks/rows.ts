@@ -1,6 +1,6 @@
 /** Rows of webhook_endpoints and webhook_deliveries as the domain's views. */
 import type { MembershipEventType } from '../model/index.js';
-import { dateFromDb } from '../timestamps.js';
+import { dateFromDb } from '../../persistence/timestamps.js';
 import type { WebhookDeliveryStatus, WebhookDeliveryView, WebhookEndpointView } from './types.js';
 
 export type Row = Record<string, unknown>;

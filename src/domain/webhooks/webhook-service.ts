@@ -8,8 +8,7 @@
 import { type Principal, requireAccess } from '../access.js';
 import { readEventsAfter, latestEventId } from '../events/event-log.js';
 import { checkEventId } from '../events/event-stream.js';
-import { badInput, DomainError, isMembershipEventType, MEMBERSHIP_EVENT_TYPES, type MembershipEventType, notFound } from '../model/index.js';
-import { MAX_PAGE_SIZE } from '../read-scope.js';
+import { badInput, DomainError, isMembershipEventType, MAX_PAGE_SIZE, MEMBERSHIP_EVENT_TYPES, type MembershipEventType, notFound } from '../model/index.js';
 import { newId } from '../runtime.js';
 import type { TransactionRunner } from '../unit-of-work.js';
 import type { Em } from '../../persistence/orm.js';

@@ -2,7 +2,7 @@
 import type { Container } from '../../app/container.js';
 import type { Principal } from '../../domain/access.js';
 import { DomainError } from '../../domain/model/index.js';
-import type { ReadScope } from '../../domain/read-scope.js';
+import type { ReadScope } from '../../domain/read/read-scope.js';
 
 export interface GraphQLContext {
   container: Container;

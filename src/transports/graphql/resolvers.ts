@@ -2,22 +2,15 @@
  * Resolvers: parse → one domain call → map. Reads go through the request's
  * ReadScope (batched and access-checked); writes through the domain services.
  */
-import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
-import type { OrganizationRole, UserStatus } from '../../domain/model/index.js';
-import {
-  type MembershipView,
-  membershipView,
-  type OrganizationView,
-  organizationView,
-  type TeamView,
-  teamView,
-  type UserView,
-} from '../../domain/read-scope.js';
+import type { MembershipView, OrganizationRole, OrganizationView, TeamView, UserStatus, UserView } from '../../domain/model/index.js';
+import { membershipView, organizationView, teamView } from '../../domain/read/views.js';
 import { type GraphQLContext, requireViewer } from './context.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
+import { viewerPageNeeds } from './selection.js';
 import { VIEWER_DEPENDENT } from './subscriptions/viewer-dependent.js';
 import { WEBHOOK_RESOLVERS } from './webhook-resolvers.js';
 import { SIGN_IN_RESOLVERS } from './sign-in-resolvers.js';
@@ -52,19 +45,6 @@ const connection = <T, E>(
 });
 
 const VIEWER = new ViewerType();
-
-const TEAM_FIELDS = new Set(['teams', 'permissions']);
-const TIMESTAMP_FIELDS = new Set(['createdAt', 'updatedAt', 'lastVisitedAt']);
-
-/** Whether the selection below this field names any of `names` (fragment spreads count as yes). */
-const selectsAnyField = (info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean => {
-  const visit = (set: SelectionSetNode | undefined): boolean =>
-    !!set &&
-    set.selections.some((s) =>
-      s.kind === 'FragmentSpread' ? true : s.kind === 'InlineFragment' ? visit(s.selectionSet) : names.has(s.name.value) || visit(s.selectionSet),
-    );
-  return info.fieldNodes.some((n) => visit(n.selectionSet));
-};
 
 @Resolver(() => ViewerType)
 export class ViewerResolver {
@@ -102,10 +82,8 @@ export class ViewerResolver {
     // Teams and permissions of the whole page come with the page (one statement), so the
     // edges below resolve synchronously instead of through a promise per field. Timestamps
     // come only when the selection names one (a view reads them later if another field asks).
-    const page = await scope.viewerOrganizations(first ?? 50, after ?? null, {
-      withTeams: selectsAnyField(info, TEAM_FIELDS),
-      withTimestamps: selectsAnyField(info, TIMESTAMP_FIELDS),
-    });
+    const needs = viewerPageNeeds(info);
+    const page = await scope.viewerOrganizations(first ?? 50, after ?? null, { withTeams: needs.teams, withTimestamps: needs.timestamps });
     return connection(page, (i) => ({ cursor: i.cursor, node: i.node.organization, membership: i.node.membership }));
   }
 

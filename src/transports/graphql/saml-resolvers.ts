@@ -5,7 +5,7 @@
  * connection; each organization's ORG_ADMINs trust or untrust it for themselves).
  */
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
-import type { OrganizationView } from '../../domain/read-scope.js';
+import type { OrganizationView } from '../../domain/model/index.js';
 import type { CertificateView, SamlConnectionView, SamlSignInFailureView } from '../../domain/saml-connections/connection-service.js';
 import { type GraphQLContext, requireViewer } from './context.js';
 import { OrganizationType } from './types.js';

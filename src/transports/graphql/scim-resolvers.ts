@@ -1,6 +1,6 @@
 /** SCIM tokens over GraphQL (SPEC §3): create (secret shown once), revoke, list. ORG_ADMIN only. */
 import { Arg, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
-import type { OrganizationView } from '../../domain/read-scope.js';
+import type { OrganizationView } from '../../domain/model/index.js';
 import type { ScimTokenView } from '../../domain/scim/scim-tokens.js';
 import { type GraphQLContext, requireViewer } from './context.js';
 import { OrganizationType } from './types.js';

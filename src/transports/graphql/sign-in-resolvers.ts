@@ -1,7 +1,8 @@
 /** Invitations, required SSO and verified domains over GraphQL (SPEC §7). ORG_ADMIN for every change. */
 import { Arg, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { DomainView } from '../../domain/domains/domain-service.js';
-import { membershipView, type OrganizationView, organizationView } from '../../domain/read-scope.js';
+import type { OrganizationView } from '../../domain/model/index.js';
+import { membershipView, organizationView } from '../../domain/read/views.js';
 import { type GraphQLContext, requireViewer } from './context.js';
 import { MembershipType, OrganizationType } from './types.js';
 

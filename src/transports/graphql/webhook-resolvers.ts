@@ -1,8 +1,7 @@
 /** The audit log and webhook endpoints over GraphQL (SPEC §10). ORG_ADMIN only; the domain decides access. */
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, registerEnumType, Resolver, Root } from 'type-graphql';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
-import type { MembershipEventType } from '../../domain/model/index.js';
-import type { OrganizationView } from '../../domain/read-scope.js';
+import type { MembershipEventType, OrganizationView } from '../../domain/model/index.js';
 import type { WebhookDeliveryStatus, WebhookDeliveryView, WebhookEndpointView } from '../../domain/webhooks/types.js';
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, type IssuedWebhookSecret } from '../../domain/webhooks/webhook-service.js';
 import { type GraphQLContext, requireViewer } from './context.js';
