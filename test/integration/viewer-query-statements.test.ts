@@ -309,3 +309,53 @@ test('a members page continues after its cursor, and the next page of a status f
   const rows = await gw.t.db.em().execute<{ id: string }[]>("select id from memberships where organization_id = ? and status = 'STAGED' order by id", [orgId]);
   expect(seen).toEqual(rows.map((r) => r.id));
 });
+
+test('organization(id) with its members is two statements (the session, then the membership and the page together); refusals are unchanged', async () => {
+  const token = await userWithMemberships(1);
+  const principal = await gw.container.identity.authenticate(token);
+  const orgId = (await statementsFor(token, `query { viewer { organizations(first: 1) { edges { node { id } } } } }`)).r.data.viewer.organizations.edges[0].node.id;
+  for (let k = 0; k < 3; k++) await gw.container.memberships.stageUser(principal, orgId, `w${k}.${orgId}@example.com`, 'MEMBER');
+  const query = `query($o: ID!, $first: Int, $status: UserStatus) { organization(id: $o) { id name
+    members(first: $first, status: $status) { totalCount pageInfo { hasNextPage } edges { node { role status user { id email displayName } } } } } }`;
+  const { r, statements } = await statementsFor(token, query, { o: orgId, first: 2 });
+  expect(r.errors).toBeUndefined();
+  expect(r.data.organization.id).toBe(orgId);
+  expect(r.data.organization.members.totalCount).toBe(4);
+  expect(r.data.organization.members.pageInfo.hasNextPage).toBe(true);
+  const rows = await gw.t.db.em().execute<{ email: string }[]>(
+    'select u.email from memberships m join users u on u.id = m.user_id where m.organization_id = ? order by m.id limit 2',
+    [orgId],
+  );
+  expect(r.data.organization.members.edges.map((e: any) => e.node.user.email)).toEqual(rows.map((row) => row.email));
+  expect(statements.length, statements.join('\n---\n')).toBe(2);
+
+  // The same through an inline fragment and with a status filter.
+  const viaFragment = await statementsFor(token, `query($o: ID!) { organization(id: $o) { ... on Organization { members(status: STAGED) { totalCount } } } }`, { o: orgId });
+  expect(viaFragment.r.errors).toBeUndefined();
+  expect(viaFragment.r.data.organization.members.totalCount).toBe(3);
+  expect(viaFragment.statements).toHaveLength(2);
+
+  // Refused arguments are refused as before.
+  const tooMany = await statementsFor(token, query, { o: orgId, first: 101 });
+  expect(tooMany.r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  expect(tooMany.r.data.organization).toBeNull();
+
+  // A non-member: null, no members.
+  const other = await gw.container.organizations.bootstrap({ organizationName: `Other ${Date.now()}`, adminEmail: `other.${Date.now()}@example.com` });
+  const outsider = await statementsFor(token, query, { o: other.organization.id, first: 2 });
+  expect(outsider.r.errors).toBeUndefined();
+  expect(outsider.r.data.organization).toBeNull();
+
+  // A member who cannot enter: FORBIDDEN on members (the statement reads no page for it).
+  const { token: blockedToken, userId: blockedUserId } = await (async () => {
+    const email = `blocked.${Date.now()}@example.com`;
+    await gw.container.memberships.stageUser(principal, orgId, email, 'MEMBER');
+    const b = await gw.container.organizations.bootstrap({ organizationName: `Blocked home ${Date.now()}`, adminEmail: email });
+    return { token: b.apiToken.token, userId: b.userId };
+  })();
+  await gw.container.memberships.setMembershipStatus(principal, orgId, blockedUserId, 'DISABLED');
+  const blocked = await statementsFor(blockedToken, query, { o: orgId, first: 2 });
+  expect(blocked.r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  expect(blocked.r.data.organization).toBeNull();
+  expect(blocked.statements).toHaveLength(2);
+});

@@ -15,8 +15,10 @@ import type { Row, TimestampReader } from '../../persistence/read/row-views.js';
 import {
   type MembersPage,
   type MembersPageKey,
+  type OrganizationWithMembers,
   readMemberPages,
   readMembershipTeams,
+  readOrganizationsWithMembers,
   readOrganizationTeams,
   readTimestamps,
   readUsers,
@@ -44,6 +46,13 @@ import {
 
 type ViewerMembership = { membership: MembershipView; organization: OrganizationView };
 
+/** The members page asked for, checked: `first` ≤ 100, a known status, a cursor this list returned. */
+const membersPageKey = (organizationId: string, first: number, after: string | null, status: UserStatus | null): MembersPageKey => {
+  checkFirst(first);
+  if (status !== null && !isUserStatus(status)) throw badInput('status', `unknown status ${String(status)}.`);
+  return { organizationId, limit: first + 1, after: after ? decodeCursor(after, 1)[0]! : null, status };
+};
+
 const TIMESTAMP_KINDS: Record<string, string> = { m: 'Membership', o: 'Organization', t: 'Team' };
 
 export class ReadScope {
@@ -62,6 +71,8 @@ export class ReadScope {
   readonly #users: DataLoader<string, UserView | null>;
   /** Pages of organizations' members, all of a request's pages in one statement. */
   readonly #memberPages: DataLoader<MembersPageKey, MembersPage, string>;
+  /** The viewer's membership and a page of members, together (organizationWithMembers). */
+  readonly #organizationsWithMembers: DataLoader<MembersPageKey, OrganizationWithMembers, string>;
   /** Timestamps of rows read without them (TimestampReader keys). */
   readonly #timestamps: DataLoader<string, Row>;
   readonly #readTimestamps: TimestampReader = (key) => this.#timestamps.load(key);
@@ -77,9 +88,23 @@ export class ReadScope {
       orgIds.forEach((id, i) => this.#knownViewerMemberships.set(id, found[i]!));
       return found;
     });
-    this.#memberPages = new DataLoader((keys) => readMemberPages(sql, keys), {
-      cacheKeyFn: (k) => JSON.stringify([k.organizationId, k.limit, k.after, k.status]),
-    });
+    const membersKeyOf = (k: MembersPageKey) => JSON.stringify([k.organizationId, k.limit, k.after, k.status]);
+    this.#memberPages = new DataLoader((keys) => readMemberPages(sql, keys), { cacheKeyFn: membersKeyOf });
+    this.#organizationsWithMembers = new DataLoader(
+      async (keys) => {
+        const found = await readOrganizationsWithMembers(sql, principal.userId, keys, this.#accepts);
+        keys.forEach((key, i) => {
+          const { viewer, members } = found[i]!;
+          if (!this.#knownViewerMemberships.has(key.organizationId)) {
+            this.#viewerMemberships.prime(key.organizationId, viewer);
+            this.#knownViewerMemberships.set(key.organizationId, viewer);
+          }
+          if (members) this.#memberPages.prime(key, members);
+        });
+        return found;
+      },
+      { cacheKeyFn: membersKeyOf },
+    );
     this.#organizationTeams = new DataLoader(async (orgIds) => {
       const entries = await readOrganizationTeams(sql, principal.userId, orgIds);
       orgIds.forEach((id, i) => this.#loadedTeams.set(id, entries[i]!));
@@ -118,6 +143,23 @@ export class ReadScope {
   /** An organization the viewer is a member of (even one it cannot enter), else null. */
   async organization(organizationId: string): Promise<OrganizationView | null> {
     return (await this.#viewerMemberships.load(organizationId))?.organization ?? null;
+  }
+
+  /**
+   * `organization(id)` when the query also reads its members: the viewer's membership and,
+   * when it can enter, that page of members in one statement; members() then answers from
+   * the cache. Arguments members() would refuse read only the organization (members() then
+   * raises the error).
+   */
+  async organizationWithMembers(organizationId: string, page: { first: number; after: string | null; status: UserStatus | null }): Promise<OrganizationView | null> {
+    if (this.#knownViewerMemberships.has(organizationId)) return this.organization(organizationId);
+    let key: MembersPageKey;
+    try {
+      key = membersPageKey(organizationId, page.first, page.after, page.status);
+    } catch {
+      return this.organization(organizationId);
+    }
+    return (await this.#organizationsWithMembers.load(key)).viewer?.organization ?? null;
   }
 
   /** For fields beyond id/name/viewerMembership: the viewer must be able to enter. */
@@ -177,11 +219,9 @@ export class ReadScope {
 
   /** Members of an organization the viewer can enter, oldest first. */
   async members(organizationId: string, first: number, after: string | null, status: UserStatus | null): Promise<Page<MembershipView>> {
-    checkFirst(first);
-    if (status !== null && !isUserStatus(status)) throw badInput('status', `unknown status ${String(status)}.`);
+    const key = membersPageKey(organizationId, first, after, status);
     await this.requireEnter(organizationId);
-    const afterId = after ? decodeCursor(after, 1)[0]! : null;
-    const { members, total } = await this.#memberPages.load({ organizationId, limit: first + 1, after: afterId, status });
+    const { members, total } = await this.#memberPages.load(key);
     const items = members.slice(0, first).map(({ membership, user }) => {
       this.#users.prime(user.id, user);
       return { cursor: encodeCursor([membership.id]), node: membership };

@@ -10,7 +10,7 @@ import { membershipView, organizationView, teamView } from '../../domain/read/vi
 import { type GraphQLContext, requireViewer } from './context.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
-import { viewerPageNeeds } from './selection.js';
+import { membersArguments, viewerPageNeeds } from './selection.js';
 import { VIEWER_DEPENDENT } from './subscriptions/viewer-dependent.js';
 import { WEBHOOK_RESOLVERS } from './webhook-resolvers.js';
 import { SIGN_IN_RESOLVERS } from './sign-in-resolvers.js';
@@ -120,8 +120,10 @@ export class UserResolver {
 @Resolver(() => OrganizationType)
 export class OrganizationResolver {
   @Query(() => OrganizationType, { nullable: true, description: 'Null unless the viewer is a member.' })
-  organization(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<OrganizationView | null> {
-    return requireViewer(ctx).scope.organization(id);
+  organization(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<OrganizationView | null> {
+    const { scope } = requireViewer(ctx);
+    const members = membersArguments(info);
+    return members ? scope.organizationWithMembers(id, members) : scope.organization(id);
   }
 
   @FieldResolver(() => MembershipType, { nullable: true })

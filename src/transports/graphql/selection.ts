@@ -4,7 +4,8 @@
  * needs them; every field is listed here, so a new one is classified (a test checks the
  * schema against this table) instead of silently taking a slower path.
  */
-import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { type FieldNode, getArgumentValues, getNamedType, type GraphQLResolveInfo, isObjectType, type SelectionSetNode } from 'graphql';
+import type { UserStatus } from '../../domain/model/index.js';
 
 export type ViewerPageService =
   /** In the page's row: no statement of its own. */
@@ -77,3 +78,35 @@ export const viewerPageNeeds = (info: Pick<GraphQLResolveInfo, 'fieldNodes'>): {
   teams: selectsAnyField(info, TEAM_FIELDS),
   timestamps: selectsAnyField(info, TIMESTAMP_FIELDS),
 });
+
+/**
+ * The arguments of `members` when the selection of this `organization` field reads it (the
+ * first such field, directly or in an inline fragment), else null: then the organization and
+ * that page are read in one statement.
+ */
+export const membersArguments = (
+  info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'returnType' | 'variableValues'>,
+): { first: number; after: string | null; status: UserStatus | null } | null => {
+  const type = getNamedType(info.returnType);
+  const field = isObjectType(type) ? type.getFields().members : undefined;
+  if (!field) return null;
+  const find = (set: SelectionSetNode | undefined): FieldNode | undefined => {
+    for (const s of set?.selections ?? []) {
+      if (s.kind === 'Field' && s.name.value === 'members') return s;
+      if (s.kind === 'InlineFragment') {
+        const inner = find(s.selectionSet);
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  const node = info.fieldNodes.map((n) => find(n.selectionSet)).find((n) => n !== undefined);
+  if (!node) return null;
+  try {
+    const args = getArgumentValues(field, node, info.variableValues);
+    return { first: (args.first as number | null) ?? 50, after: (args.after as string | null) ?? null, status: (args.status as UserStatus | null) ?? null };
+  } catch {
+    // Arguments execution will refuse anyway.
+    return null;
+  }
+};
