@@ -328,6 +328,10 @@ test('organization(id) with its members is two statements (the session, then the
   );
   expect(r.data.organization.members.edges.map((e: any) => e.node.user.email)).toEqual(rows.map((row) => row.email));
   expect(statements.length, statements.join('\n---\n')).toBe(2);
+  // The second execution runs compiled (graphql-jit): the same answer, the same statements.
+  const again = await statementsFor(token, query, { o: orgId, first: 2 });
+  expect(again.r).toEqual(r);
+  expect(again.statements).toHaveLength(2);
 
   // The same through an inline fragment and with a status filter.
   const viaFragment = await statementsFor(token, `query($o: ID!) { organization(id: $o) { ... on Organization { members(status: STAGED) { totalCount } } } }`, { o: orgId });
