@@ -27,7 +27,7 @@ export default tseslint.config(
     ignores: ['src/domain/model/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': noImport(
-        [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**', '**/config/**'],
+        [...transportLibs, '**/transports/**', '**/app/**', '**/adapters/**', '**/cli/**', '**/config/**'],
         'The domain decides; it never imports transports, HTTP, GraphQL or SAML libraries.',
       ),
     },
@@ -39,7 +39,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**'], message: 'Persistence never imports transports or the app.' },
+            { group: [...transportLibs, '**/transports/**', '**/app/**', '**/adapters/**', '**/cli/**'], message: 'Persistence never imports transports, adapters or the app.' },
             { regex: '/domain/(?!model/)', message: 'Persistence may import only domain/model.' },
           ],
         },
@@ -52,6 +52,16 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': noImport(
         ['**/persistence/**', '@mikro-orm/*', '**/cli/**'],
         'Transports call the domain; they never touch the EntityManager or repositories.',
+      ),
+    },
+  },
+  {
+    // Adapters fill domain ports with libraries (SMTP, DNS, HTTP, samlify); only the composition root wires them.
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': noImport(
+        ['**/transports/**', '**/app/**', '**/cli/**', '**/config/**', '**/persistence/**', '@mikro-orm/*'],
+        'Adapters implement domain ports with libraries; they import the domain, never transports, persistence, the app or the CLI.',
       ),
     },
   },
