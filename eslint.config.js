@@ -7,6 +7,19 @@ const transportLibs = ['fastify', '@fastify/*', 'graphql', 'graphql-ws', 'type-g
 const noImport = (groups, message) => ['error', { patterns: [{ group: groups, message }] }];
 const noImportMatching = (regex, message) => ['error', { patterns: [{ regex, message }] }];
 
+// Transports call the domain through the narrow services they declare; the composition root
+// (app) wires them and the adapters, so a transport imports neither.
+const transportGroups = {
+  group: ['**/persistence/**', '@mikro-orm/*', '**/cli/**', '**/app/**', '**/adapters/**'],
+  message: 'Transports call the domain through the services they declare; they never touch the EntityManager, the app or the adapters.',
+};
+// One edge never imports another; what several share lives in transports/shared. The rule
+// sees the import as written, so the path that leaves the file's transport folder depends on depth.
+const otherTransport = (up) => ({
+  regex: `^${'\\.\\./'.repeat(up)}(?!shared/)[^./]`,
+  message: 'A transport imports no other transport; move what several edges share to src/transports/shared.',
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.orgway/**', 'coverage/**', 'test/generated/**', 'ui/src/gql/**'] },
   js.configs.recommended,
@@ -48,12 +61,15 @@ export default tseslint.config(
   },
   {
     files: ['src/transports/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': noImport(
-        ['**/persistence/**', '@mikro-orm/*', '**/cli/**'],
-        'Transports call the domain; they never touch the EntityManager or repositories.',
-      ),
-    },
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [transportGroups] }] },
+  },
+  {
+    files: ['src/transports/*/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [transportGroups, otherTransport(1)] }] },
+  },
+  {
+    files: ['src/transports/*/*/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [transportGroups, otherTransport(2)] }] },
   },
   {
     // Adapters fill domain ports with libraries (SMTP, DNS, HTTP, samlify); only the composition root wires them.
