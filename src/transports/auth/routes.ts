@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EmailSignInResult, EmailSignInService } from '../../domain/email-sign-in/email-sign-in-service.js';
 import type { SsoRoute } from '../../domain/email-sign-in/sso-route.js';
 import type { InvitationService } from '../../domain/invitations/invitation-service.js';
+import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { badInput, DomainError, type ErrorCode, isDomainError, normalizeEmail } from '../../domain/model/index.js';
 import { allowedOrigins as allowedOriginsOf } from '../shared/authentication.js';
 import { SESSION_COOKIE, setSessionCookie } from '../shared/session-cookie.js';
@@ -135,7 +136,7 @@ export const registerAuthRoutes = (app: FastifyInstance, services: AuthRouteServ
       return undefined;
     });
 
-    const loginUrl = (route: SsoRoute) => `${publicUrl}/saml/${encodeURIComponent(route.connectionId)}/login?organizationId=${encodeURIComponent(route.organizationId)}`;
+    const loginUrl = (route: SsoRoute) => `${samlEndpoints(publicUrl, route.connectionId).loginUrl}?organizationId=${encodeURIComponent(route.organizationId)}`;
     const ssoBody = (route: SsoRoute | null) => ({ sso: route ? { connectionId: route.connectionId, loginUrl: loginUrl(route) } : null });
 
     const signedIn = (request: FastifyRequest, reply: FastifyReply, result: EmailSignInResult) => {

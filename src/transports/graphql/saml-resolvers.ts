@@ -7,6 +7,7 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { OrganizationView } from '../../domain/read-scope.js';
 import type { CertificateView, SamlConnectionView, SamlSignInFailureView } from '../../domain/saml-connections/connection-service.js';
+import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { type GraphQLContext, requireViewer } from './context.js';
 import { OrganizationType } from './types.js';
 
@@ -74,17 +75,17 @@ export class UpdateSamlConnectionInput {
 export class SamlConnectionResolver {
   @FieldResolver(() => String, { description: 'Our Assertion Consumer Service URL (HTTP-POST): give it to the IdP.' })
   acsUrl(@Root() c: SamlConnectionView, @Ctx() ctx: GraphQLContext): string {
-    return `${ctx.services.config.publicUrl}/saml/${c.id}/acs`;
+    return samlEndpoints(ctx.services.config.publicUrl, c.id).acsUrl;
   }
 
   @FieldResolver(() => String, { description: 'Our SP entity id (the Audience) and metadata URL.' })
   spEntityId(@Root() c: SamlConnectionView, @Ctx() ctx: GraphQLContext): string {
-    return `${ctx.services.config.publicUrl}/saml/${c.id}/metadata`;
+    return samlEndpoints(ctx.services.config.publicUrl, c.id).entityId;
   }
 
   @FieldResolver(() => String, { description: 'Starts SP-initiated sign-in; add ?organizationId=… to land in one organization.' })
   loginUrl(@Root() c: SamlConnectionView, @Ctx() ctx: GraphQLContext): string {
-    return `${ctx.services.config.publicUrl}/saml/${c.id}/login`;
+    return samlEndpoints(ctx.services.config.publicUrl, c.id).loginUrl;
   }
 
   @FieldResolver(() => [SamlSignInFailureType], { description: 'Recent refused sign-ins, newest first. Needs ORG_ADMIN in the owner organization.' })

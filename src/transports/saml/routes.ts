@@ -18,9 +18,10 @@ import { SESSION_COOKIE, setSessionCookie } from '../shared/session-cookie.js';
 import type { IdentityService } from '../../domain/identity/identity-service.js';
 import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
 import type { Clock } from '../../domain/runtime.js';
+import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { AUTHN_REQUEST_TTL_SECONDS, type SamlSignInService } from '../../domain/saml-sign-in/sign-in-service.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
-import { authnRequestUrl, endpointsOf, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
+import { authnRequestUrl, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
 import { verifySamlResponse } from './verification.js';
 
@@ -160,7 +161,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       let email: string | null = null;
       try {
         const connection = await services.samlSignIn.connection(connectionId);
-        const endpoints = endpointsOf(publicUrl, connection.id);
+        const endpoints = samlEndpoints(publicUrl, connection.id);
         const verified = await verifySamlResponse(
           request.body,
           { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: services.clock.now() },
@@ -186,7 +187,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
 
     scope.get<{ Params: { connectionId: string } }>('/saml/:connectionId/metadata', async (request, reply) => {
       const connection = await services.samlSignIn.connection(request.params.connectionId);
-      const xml = spMetadataXml(connection, endpointsOf(publicUrl, connection.id));
+      const xml = spMetadataXml(connection, samlEndpoints(publicUrl, connection.id));
       return reply.header('cache-control', 'public, max-age=300').type('application/samlmetadata+xml; charset=utf-8').send(xml);
     });
 
@@ -206,7 +207,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
           secure: secureCookie,
           maxAge: AUTHN_REQUEST_TTL_SECONDS,
         });
-      const url = authnRequestUrl(started.connection, endpointsOf(publicUrl, started.connection.id), started.requestId, organizationId);
+      const url = authnRequestUrl(started.connection, samlEndpoints(publicUrl, started.connection.id), started.requestId, organizationId);
       return reply.header('cache-control', 'no-store').redirect(url, 302);
     });
   });

@@ -5,6 +5,7 @@
  * src/adapters/samlify-metadata-parser.ts.
  */
 import * as samlify from 'samlify';
+import type { SamlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import type { SamlConnectionConfig } from '../../domain/saml-sign-in/types.js';
 import { SchemaValidator } from './schema-validator.js';
 
@@ -31,16 +32,8 @@ export const installSamlifyValidator = (): void => {
   });
 };
 
-export interface SpEndpoints {
-  acsUrl: string;
-  /** The SP entity id and Audience. */
-  entityId: string;
-}
-
-export const endpointsOf = (publicUrl: string, connectionId: string): SpEndpoints => ({
-  acsUrl: `${publicUrl}/saml/${connectionId}/acs`,
-  entityId: `${publicUrl}/saml/${connectionId}/metadata`,
-});
+/** The SP URLs samlify writes into metadata and AuthnRequests (samlEndpoints in the domain makes them). */
+type SpEndpoints = Pick<SamlEndpoints, 'acsUrl' | 'entityId'>;
 
 const serviceProvider = (connection: SamlConnectionConfig, endpoints: SpEndpoints, requestId?: string) =>
   samlify.ServiceProvider({
