@@ -22,7 +22,7 @@ export interface ResolverServices {
   readonly organizations: OrganizationService;
   readonly memberships: MembershipService;
   readonly teams: TeamService;
-  readonly tokens: Pick<TokenService, 'issue'>;
+  readonly tokens: Pick<TokenService, 'issueForCurrentOrganization'>;
   readonly domains: DomainService;
   readonly samlConnections: SamlConnectionService;
   readonly scim: Pick<ScimService, 'tokens'>;

@@ -4,6 +4,7 @@
  */
 import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import { Arg, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { enterOrganization } from '../../domain/access.js';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
 import type { OrganizationRole, UserStatus } from '../../domain/model/index.js';
 import {
@@ -115,17 +116,7 @@ export class ViewerResolver {
   })
   async accessToken(@Ctx() ctx: GraphQLContext) {
     const { scope, principal, services } = requireViewer(ctx);
-    const m = await scope.currentMembership();
-    if (!m) return null;
-    const permissions = await scope.permissions(m);
-    if (permissions.length === 0) return null;
-    return services.tokens.issue({
-      userId: principal.userId,
-      sessionId: principal.sessionId,
-      organizationId: m.organizationId,
-      role: m.role,
-      permissions,
-    });
+    return services.tokens.issueForCurrentOrganization(principal, scope);
   }
 }
 
@@ -231,8 +222,7 @@ export class MembershipResolver {
     const { services, principal } = requireViewer(ctx);
     const { membership, organization, permissions, accessToken } = await services.memberships.switchOrganization(principal, organizationId);
     // Later fields of this request see the new current organization, and what the use case read.
-    principal.currentOrganizationId = organizationId;
-    if (principal.user) principal.user = { ...principal.user, lastVisitedOrganizationId: organizationId };
+    enterOrganization(principal, organizationId);
     const scope = services.readScope(principal);
     scope.prime(membership, organization, permissions);
     ctx.scope = scope;
