@@ -18,6 +18,7 @@ import type { InvitationService } from '../../domain/invitations/invitation-serv
 import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { badInput, DomainError, type ErrorCode, isDomainError, normalizeEmail } from '../../domain/model/index.js';
 import { allowedOrigins as allowedOriginsOf } from '../shared/authentication.js';
+import { errorPage } from '../shared/error-page.js';
 import { SESSION_COOKIE, setSessionCookie } from '../shared/session-cookie.js';
 
 const BODY_LIMIT = 16 * 1024;
@@ -53,22 +54,10 @@ const wantsJson = (request: FastifyRequest): boolean =>
   request.routeOptions.url === '/auth/discover' ||
   /\bapplication\/json\b/i.test(String(request.headers.accept ?? '')) || /^application\/json\b/i.test(String(request.headers['content-type'] ?? ''));
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const page = (title: string, message: string, code: string): string =>
-  `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
-<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(message)}</p>
-<p><small>Error code: ${escapeHtml(code)}</small></p>
-</body></html>
-`;
-
 const sendError = (request: FastifyRequest, reply: FastifyReply, error: DomainError, status = STATUS[error.code] ?? 400): FastifyReply => {
   reply.code(status).header('cache-control', 'no-store');
   if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
-  return reply.type('text/html; charset=utf-8').send(page(TITLES[error.code] ?? 'Sign-in refused', error.message, error.code));
+  return reply.type('text/html; charset=utf-8').send(errorPage(TITLES[error.code] ?? 'Sign-in refused', error.message, error.code));
 };
 
 /** One string field of a JSON or form body; anything else is BAD_USER_INPUT. */

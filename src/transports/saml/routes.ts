@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_BODY_BYTES } from '../shared/body-limits.js';
+import { errorPage } from '../shared/error-page.js';
 import { RATE_LIMITED, type RateLimited, rateLimitMessage, unauthenticatedRateLimit } from '../shared/rate-limit.js';
 import { SESSION_COOKIE, setSessionCookie } from '../shared/session-cookie.js';
 import type { IdentityService } from '../../domain/identity/identity-service.js';
@@ -62,26 +63,13 @@ export interface SamlRoutesOptions {
 
 const wantsJson = (request: FastifyRequest): boolean => /\bapplication\/json\b/i.test(String(request.headers.accept ?? ''));
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const errorPage = (code: string, message: string): string =>
-  `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in refused</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Sign-in refused</h1>
-<p>${escapeHtml(message)}</p>
-<p><small>Error code: ${escapeHtml(code)}</small></p>
-</body></html>
-`;
-
 /** The one error mapping of the SAML transport. */
 export const sendError = (request: FastifyRequest, reply: FastifyReply, error: DomainError, statusOverride?: number): FastifyReply => {
   const status = statusOverride ?? STATUS[error.code] ?? 400;
   reply.code(status).header('cache-control', 'no-store');
   if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
-  return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.message));
+  return reply.type('text/html; charset=utf-8').send(errorPage('Sign-in refused', error.message, error.code));
 };
 
 const internalError = () => new DomainError('INVALID_SAML', 'The sign-in could not be completed because of an internal error; try again later.');
@@ -153,7 +141,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       const message = rateLimitMessage(seconds);
       reply.code(429).header('cache-control', 'no-store');
       if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: RATE_LIMITED, message } });
-      return reply.type('text/html; charset=utf-8').send(errorPage(RATE_LIMITED, message));
+      return reply.type('text/html; charset=utf-8').send(errorPage('Sign-in refused', message, RATE_LIMITED));
     });
 
     scope.post<{ Params: { connectionId: string } }>('/saml/:connectionId/acs', { bodyLimit: MAX_BODY_BYTES, onRequest: rateLimit }, async (request, reply) => {
