@@ -19,15 +19,18 @@ export interface ResolverServices {
   readonly config: { readonly publicUrl: string };
   readonly metrics: { readonly activeSubscriptions: { inc(): void; dec(): void } };
   readonly identity: Pick<IdentityService, 'createApiToken' | 'signOut'>;
-  readonly organizations: OrganizationService;
-  readonly memberships: MembershipService;
-  readonly teams: TeamService;
+  readonly organizations: Pick<OrganizationService, 'createOrganization' | 'setAutomaticUserAccess' | 'setRequireSso' | 'settings'>;
+  readonly memberships: Pick<
+    MembershipService,
+    'switchOrganization' | 'stageUser' | 'inviteUser' | 'setMembershipStatus' | 'setMembershipRole' | 'removeMember' | 'resendInvitation' | 'revokeInvitation'
+  >;
+  readonly teams: Pick<TeamService, 'createTeam' | 'updateTeam' | 'deleteTeam' | 'addTeamMembers' | 'removeTeamMembers'>;
   readonly tokens: Pick<TokenService, 'issueForCurrentOrganization'>;
-  readonly domains: DomainService;
-  readonly samlConnections: SamlConnectionService;
+  readonly domains: Pick<DomainService, 'list' | 'add' | 'verify' | 'remove'>;
+  readonly samlConnections: Pick<SamlConnectionService, 'create' | 'update' | 'trust' | 'untrust' | 'listForOrganization' | 'trustedConnectionIds' | 'recentFailures'>;
   readonly scim: Pick<ScimService, 'tokens'>;
-  readonly auditLog: AuditLog;
-  readonly webhooks: WebhookService;
+  readonly auditLog: Pick<AuditLog, 'events'>;
+  readonly webhooks: Pick<WebhookService, 'list' | 'deliveries' | 'create' | 'update' | 'rotateSecret' | 'delete' | 'redeliver'>;
   readScope(principal: Principal): ReadScope;
   eventStream(options: EventStreamOptions): Promise<EventStream>;
 }
