@@ -4,9 +4,22 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const transportLibs = ['fastify', '@fastify/*', 'graphql', 'graphql-ws', 'type-graphql', '@apollo/*', '@as-integrations/*', 'samlify', 'nodemailer', 'ws'];
-const domainNever = [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**', '**/config/**'];
+const domainNever = [...transportLibs, '**/transports/**', '**/app/**', '**/adapters/**', '**/cli/**', '**/config/**'];
 const noImport = (groups, message) => ['error', { patterns: [{ group: groups, message }] }];
 const noImportMatching = (regex, message) => ['error', { patterns: [{ regex, message }] }];
+
+// Transports call the domain through the narrow services they declare; the composition root
+// (app) wires them and the adapters, so a transport imports neither.
+const transportGroups = {
+  group: ['**/persistence/**', '@mikro-orm/*', '**/cli/**', '**/app/**', '**/adapters/**'],
+  message: 'Transports call the domain through the services they declare; they never touch the EntityManager, the app or the adapters.',
+};
+// One edge never imports another; what several share lives in transports/shared. The rule
+// sees the import as written, so the path that leaves the file's transport folder depends on depth.
+const otherTransport = (up) => ({
+  regex: `^${'\\.\\./'.repeat(up)}(?!shared/)[^./]`,
+  message: 'A transport imports no other transport; move what several edges share to src/transports/shared.',
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.orgway/**', 'coverage/**', 'test/generated/**', 'ui/src/gql/**'] },
@@ -50,7 +63,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: [...transportLibs, '**/transports/**', '**/app/**', '**/cli/**'], message: 'Persistence never imports transports or the app.' },
+            { group: [...transportLibs, '**/transports/**', '**/app/**', '**/adapters/**', '**/cli/**'], message: 'Persistence never imports transports, adapters or the app.' },
             { regex: '/domain/(?!model/)', message: 'Persistence may import only domain/model.' },
           ],
         },
@@ -59,10 +72,23 @@ export default tseslint.config(
   },
   {
     files: ['src/transports/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [transportGroups] }] },
+  },
+  {
+    files: ['src/transports/*/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [transportGroups, otherTransport(1)] }] },
+  },
+  {
+    files: ['src/transports/*/*/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [transportGroups, otherTransport(2)] }] },
+  },
+  {
+    // Adapters fill domain ports with libraries (SMTP, DNS, HTTP, samlify); only the composition root wires them.
+    files: ['src/adapters/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': noImport(
-        ['**/persistence/**', '@mikro-orm/*', '**/cli/**'],
-        'Transports call the domain; they never touch the EntityManager or repositories.',
+        ['**/transports/**', '**/app/**', '**/cli/**', '**/config/**', '**/persistence/**', '@mikro-orm/*'],
+        'Adapters implement domain ports with libraries; they import the domain, never transports, persistence, the app or the CLI.',
       ),
     },
   },

@@ -31,10 +31,10 @@ import { createTransactionRunner, type TransactionRunner } from '../domain/unit-
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
 import { type Database, openDatabase } from '../persistence/orm.js';
 import { checkPoolMode } from '../persistence/pooler-checks.js';
-import { createTxtResolver } from '../transports/dns/txt-resolver.js';
-import { createSmtpTransport } from '../transports/mail/smtp-transport.js';
-import { samlifyMetadataParser } from '../transports/saml/samlify-entities.js';
-import { createWebhookHttpClient, type Resolver } from '../transports/webhooks/http-client.js';
+import { samlifyMetadataParser } from '../adapters/samlify-metadata-parser.js';
+import { createSmtpTransport } from '../adapters/smtp-transport.js';
+import { createTxtResolver } from '../adapters/txt-resolver.js';
+import { createWebhookHttpClient, type Resolver } from '../adapters/webhook-http-client.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 

@@ -9,6 +9,7 @@ import { registerAuthRoutes } from '../transports/auth/routes.js';
 import { registerGraphQL } from '../transports/graphql/register.js';
 import { registerOperationalRoutes } from '../transports/http/routes.js';
 import { registerScimRoutes } from '../transports/scim/routes.js';
+import { MAX_BODY_BYTES } from '../transports/shared/body-limits.js';
 import { registerSamlRoutes } from '../transports/saml/routes.js';
 import { isDomainError } from '../domain/model/index.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../domain/unavailable.js';
@@ -21,8 +22,6 @@ export interface Server {
   drain(): Promise<void>;
 }
 
-/** Bodies above this are refused (SAML allows 256 KiB; GraphQL needs far less). */
-const BODY_LIMIT = 256 * 1024;
 
 export const buildServer = async (container: Container): Promise<Server> => {
   let draining = false;
@@ -30,7 +29,8 @@ export const buildServer = async (container: Container): Promise<Server> => {
     loggerInstance: container.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Requests are measured in metrics; per-request log lines would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT,
+    // Bodies above the largest any route takes are refused (SAML; GraphQL needs far less).
+    bodyLimit: MAX_BODY_BYTES,
     // Which address is the client (rate limits): the socket's peer unless ORGWAY_TRUST_PROXY says otherwise.
     trustProxy: container.config.trustProxy as boolean, // a number (hops) works too; Fastify's types omit it
     return503OnClosing: true,

@@ -25,6 +25,16 @@ export interface Principal {
   user?: { id: string; email: string; displayName: string | null; lastVisitedOrganizationId: string | null; createdAt: Date };
 }
 
+/**
+ * The principal after switchOrganization entered `organizationId`: it is the current and the
+ * last visited organization. Changed in place: the rest of the request (and, over graphql-ws,
+ * the connection's later operations) hold this same principal.
+ */
+export const enterOrganization = (principal: Principal, organizationId: string): void => {
+  principal.currentOrganizationId = organizationId;
+  if (principal.user) principal.user = { ...principal.user, lastVisitedOrganizationId: organizationId };
+};
+
 export type AccessNeed = 'member' | 'enter' | 'admin';
 
 export const findMembership = (em: Em, userId: string, organizationId: string): Promise<MembershipEntity | null> =>

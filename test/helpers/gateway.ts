@@ -11,7 +11,7 @@ import { buildServer, type Server } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
 import type { Clock } from '../../src/domain/runtime.js';
-import type { Resolver } from '../../src/transports/webhooks/http-client.js';
+import type { Resolver } from '../../src/adapters/webhook-http-client.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GqlResult<T> {

@@ -10,7 +10,7 @@ import { OutboxSender, type OutboxSenderOptions } from '../../src/domain/invitat
 import { type Clock, systemClock } from '../../src/domain/runtime.js';
 import { createTransactionRunner, type UnitOfWork } from '../../src/domain/unit-of-work.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { createSmtpTransport } from '../../src/transports/mail/smtp-transport.js';
+import { createSmtpTransport } from '../../src/adapters/smtp-transport.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 interface Received {

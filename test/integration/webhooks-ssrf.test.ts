@@ -8,7 +8,7 @@ import net, { type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { createWebhookHttpClient, isPublicAddress, type Resolver } from '../../src/transports/webhooks/http-client.js';
+import { createWebhookHttpClient, isPublicAddress, type Resolver } from '../../src/adapters/webhook-http-client.js';
 import { type Gateway, startGateway } from '../helpers/gateway.js';
 import { CREATE, waitFor } from '../helpers/webhooks.js';
 import { type Admin, ok, refused, STAGE, uniqueEmail } from '../helpers/world.js';

@@ -13,7 +13,7 @@ import { badInput, DomainError, notFound, truncate } from '../model/index.js';
 import { newId } from '../runtime.js';
 import type { TransactionRunner } from '../unit-of-work.js';
 
-/** Port: the TXT records of a name (transports/dns fills it with node's resolver). Resolves [] when there are none. */
+/** Port: the TXT records of a name (adapters/txt-resolver.ts fills it with node's resolver). Resolves [] when there are none. */
 export interface TxtResolver {
   resolveTxt(name: string): Promise<string[]>;
 }

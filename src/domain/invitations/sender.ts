@@ -17,7 +17,7 @@ export interface MailMessage {
   messageId: string;
 }
 
-/** The port the sender needs; transports/mail/smtp-transport.ts fills it with nodemailer. */
+/** The port the sender needs; adapters/smtp-transport.ts fills it with nodemailer. */
 export interface MailTransport {
   /** Resolves once the server accepted the message; rejects otherwise. */
   send(message: MailMessage): Promise<void>;

@@ -28,6 +28,12 @@ export interface AccessTokenClaims {
   permissions: string[];
 }
 
+/** Where the caller's current membership and its permissions are read (the request's read scope). */
+export interface CurrentMembershipReader<M extends { organizationId: string; role: OrganizationRole }> {
+  currentMembership(): Promise<M | null>;
+  permissions(membership: M): Promise<string[]>;
+}
+
 export interface TokenSettings {
   issuer: string;
   audience: string;
@@ -83,6 +89,21 @@ export class TokenService {
       em.find(SigningKey, { $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] }, { orderBy: { createdAt: 'desc' } }),
     );
     return { keys: keys.map((k) => ({ ...(k.publicJwk as JWK), kid: k.kid, alg: ALG, use: 'sig' })) };
+  }
+
+  /**
+   * A token for the principal's current organization, with its role and permissions; null when
+   * there is no current organization or its membership cannot be entered (no permissions).
+   */
+  async issueForCurrentOrganization<M extends { organizationId: string; role: OrganizationRole }>(
+    principal: { userId: string; sessionId: string },
+    reader: CurrentMembershipReader<M>,
+  ): Promise<AccessToken | null> {
+    const m = await reader.currentMembership();
+    if (!m) return null;
+    const permissions = await reader.permissions(m);
+    if (permissions.length === 0) return null;
+    return this.issue({ userId: principal.userId, sessionId: principal.sessionId, organizationId: m.organizationId, role: m.role, permissions });
   }
 
   async issue(claims: AccessTokenClaims): Promise<AccessToken> {

@@ -1,4 +1,4 @@
-/** Ports and views of webhooks (SPEC §10); the HTTP client is an adapter (transports/webhooks). */
+/** Ports and views of webhooks (SPEC §10); the HTTP client is an adapter (adapters/webhook-http-client.ts). */
 import type { MembershipEventType } from '../model/index.js';
 
 export interface WebhookHttp {

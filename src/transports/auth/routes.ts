@@ -12,11 +12,14 @@
  * Rate limited per client address (all routes) and per email (codes sent): 429 with Retry-After.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Container } from '../../app/container.js';
-import { SESSION_COOKIE, setSessionCookie } from '../session-cookie.js';
-import type { EmailSignInResult } from '../../domain/email-sign-in/email-sign-in-service.js';
+import type { EmailSignInResult, EmailSignInService } from '../../domain/email-sign-in/email-sign-in-service.js';
 import type { SsoRoute } from '../../domain/email-sign-in/sso-route.js';
+import type { InvitationService } from '../../domain/invitations/invitation-service.js';
+import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { badInput, DomainError, type ErrorCode, isDomainError, normalizeEmail } from '../../domain/model/index.js';
+import { allowedOrigins as allowedOriginsOf } from '../shared/authentication.js';
+import { errorPage } from '../shared/error-page.js';
+import { SESSION_COOKIE, setSessionCookie } from '../shared/session-cookie.js';
 
 const BODY_LIMIT = 16 * 1024;
 
@@ -51,22 +54,10 @@ const wantsJson = (request: FastifyRequest): boolean =>
   request.routeOptions.url === '/auth/discover' ||
   /\bapplication\/json\b/i.test(String(request.headers.accept ?? '')) || /^application\/json\b/i.test(String(request.headers['content-type'] ?? ''));
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const page = (title: string, message: string, code: string): string =>
-  `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
-<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(message)}</p>
-<p><small>Error code: ${escapeHtml(code)}</small></p>
-</body></html>
-`;
-
 const sendError = (request: FastifyRequest, reply: FastifyReply, error: DomainError, status = STATUS[error.code] ?? 400): FastifyReply => {
   reply.code(status).header('cache-control', 'no-store');
   if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
-  return reply.type('text/html; charset=utf-8').send(page(TITLES[error.code] ?? 'Sign-in refused', error.message, error.code));
+  return reply.type('text/html; charset=utf-8').send(errorPage(TITLES[error.code] ?? 'Sign-in refused', error.message, error.code));
 };
 
 /** One string field of a JSON or form body; anything else is BAD_USER_INPUT. */
@@ -82,11 +73,22 @@ const queryParam = (query: unknown, name: string): string => {
   return v;
 };
 
-export const registerAuthRoutes = (app: FastifyInstance, container: Container) =>
+/** What the sign-in routes ask of the gateway. */
+export interface AuthRouteServices {
+  readonly config: { readonly publicUrl: string; readonly appUrl: string };
+  readonly rateLimits: {
+    countSignInAddress(address: string): Promise<number | null>;
+    countSignInEmail(email: string): Promise<number | null>;
+  };
+  readonly emailSignIn: Pick<EmailSignInService, 'start' | 'discover' | 'verifyCode' | 'verifyLink'>;
+  readonly invitations: Pick<InvitationService, 'accept'>;
+}
+
+export const registerAuthRoutes = (app: FastifyInstance, services: AuthRouteServices) =>
   app.register(async (scope) => {
-    const { publicUrl, appUrl } = container.config;
-    const allowedOrigins = new Set([new URL(publicUrl).origin, new URL(appUrl).origin]);
-    const limits = container.rateLimits;
+    const { publicUrl, appUrl } = services.config;
+    const allowedOrigins = allowedOriginsOf(services);
+    const limits = services.rateLimits;
 
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
       const out = Object.create(null) as Record<string, string>;
@@ -123,7 +125,7 @@ export const registerAuthRoutes = (app: FastifyInstance, container: Container) =
       return undefined;
     });
 
-    const loginUrl = (route: SsoRoute) => `${publicUrl}/saml/${encodeURIComponent(route.connectionId)}/login?organizationId=${encodeURIComponent(route.organizationId)}`;
+    const loginUrl = (route: SsoRoute) => `${samlEndpoints(publicUrl, route.connectionId).loginUrl}?organizationId=${encodeURIComponent(route.organizationId)}`;
     const ssoBody = (route: SsoRoute | null) => ({ sso: route ? { connectionId: route.connectionId, loginUrl: loginUrl(route) } : null });
 
     const signedIn = (request: FastifyRequest, reply: FastifyReply, result: EmailSignInResult) => {
@@ -148,7 +150,7 @@ export const registerAuthRoutes = (app: FastifyInstance, container: Container) =
       // Counted per email before anything is done, the same for known and unknown emails.
       const wait = await limits.countSignInEmail(emailKey(email));
       if (wait !== null) return tooMany(request, reply, wait, 'sign-in emails to this address');
-      const outcome = await container.emailSignIn.start(email);
+      const outcome = await services.emailSignIn.start(email);
       reply.header('cache-control', 'no-store');
       if (outcome.kind === 'SSO') {
         if (isForm(request) && !wantsJson(request)) return reply.code(303).header('location', loginUrl(outcome.route)).send();
@@ -158,22 +160,22 @@ export const registerAuthRoutes = (app: FastifyInstance, container: Container) =
     });
 
     scope.get('/auth/discover', async (request, reply) => {
-      const route = await container.emailSignIn.discover(queryParam(request.query, 'email'));
+      const route = await services.emailSignIn.discover(queryParam(request.query, 'email'));
       return reply.header('cache-control', 'no-store').send(ssoBody(route));
     });
 
     scope.post('/auth/email/verify', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-      const result = await container.emailSignIn.verifyCode(field(request.body, 'email'), field(request.body, 'code'), request.cookies[SESSION_COOKIE] ?? null);
+      const result = await services.emailSignIn.verifyCode(field(request.body, 'email'), field(request.body, 'code'), request.cookies[SESSION_COOKIE] ?? null);
       return signedIn(request, reply, result);
     });
 
     scope.get('/auth/email/verify', async (request, reply) => {
-      const result = await container.emailSignIn.verifyLink(queryParam(request.query, 'token'), request.cookies[SESSION_COOKIE] ?? null);
+      const result = await services.emailSignIn.verifyLink(queryParam(request.query, 'token'), request.cookies[SESSION_COOKIE] ?? null);
       return signedIn(request, reply, result);
     });
 
     scope.get<{ Params: { token: string } }>('/invitations/:token', async (request, reply) => {
-      const outcome = await container.invitations.accept(request.params.token, request.cookies[SESSION_COOKIE] ?? null);
+      const outcome = await services.invitations.accept(request.params.token, request.cookies[SESSION_COOKIE] ?? null);
       if (outcome.kind === 'SIGNED_IN') return signedIn(request, reply, outcome.result);
       reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
       if (wantsJson(request)) return reply.code(200).send(ssoBody(outcome.route));

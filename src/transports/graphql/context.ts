@@ -1,11 +1,42 @@
 /** Per-request GraphQL context: who is asking, and the request's read scope. */
-import type { Container } from '../../app/container.js';
 import type { Principal } from '../../domain/access.js';
+import type { DomainService } from '../../domain/domains/domain-service.js';
+import type { AuditLog } from '../../domain/events/audit-log.js';
+import type { EventStream, EventStreamOptions } from '../../domain/events/event-stream.js';
+import type { IdentityService } from '../../domain/identity/identity-service.js';
+import type { MembershipService } from '../../domain/membership/membership-service.js';
 import { DomainError } from '../../domain/model/index.js';
+import type { OrganizationService } from '../../domain/organization/organization-service.js';
 import type { ReadScope } from '../../domain/read/read-scope.js';
+import type { SamlConnectionService } from '../../domain/saml-connections/connection-service.js';
+import type { ScimService } from '../../domain/scim/scim-service.js';
+import type { TeamService } from '../../domain/team/team-service.js';
+import type { TokenService } from '../../domain/tokens/token-service.js';
+import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
+
+/** What the resolvers ask of the gateway: the domain services, the read side and the event stream. */
+export interface ResolverServices {
+  readonly config: { readonly publicUrl: string };
+  readonly metrics: { readonly activeSubscriptions: { inc(): void; dec(): void } };
+  readonly identity: Pick<IdentityService, 'createApiToken' | 'signOut'>;
+  readonly organizations: Pick<OrganizationService, 'createOrganization' | 'setAutomaticUserAccess' | 'setRequireSso' | 'settings'>;
+  readonly memberships: Pick<
+    MembershipService,
+    'switchOrganization' | 'stageUser' | 'inviteUser' | 'setMembershipStatus' | 'setMembershipRole' | 'removeMember' | 'resendInvitation' | 'revokeInvitation'
+  >;
+  readonly teams: Pick<TeamService, 'createTeam' | 'updateTeam' | 'deleteTeam' | 'addTeamMembers' | 'removeTeamMembers'>;
+  readonly tokens: Pick<TokenService, 'issueForCurrentOrganization'>;
+  readonly domains: Pick<DomainService, 'list' | 'add' | 'verify' | 'remove'>;
+  readonly samlConnections: Pick<SamlConnectionService, 'create' | 'update' | 'trust' | 'untrust' | 'listForOrganization' | 'trustedConnectionIds' | 'recentFailures'>;
+  readonly scim: Pick<ScimService, 'tokens'>;
+  readonly auditLog: Pick<AuditLog, 'events'>;
+  readonly webhooks: Pick<WebhookService, 'list' | 'deliveries' | 'create' | 'update' | 'rotateSecret' | 'delete' | 'redeliver'>;
+  readScope(principal: Principal): ReadScope;
+  eventStream(options: EventStreamOptions): Promise<EventStream>;
+}
 
 export interface GraphQLContext {
-  container: Container;
+  services: ResolverServices;
   principal: Principal | null;
   /** Present when authenticated. */
   scope: ReadScope | null;
@@ -36,13 +67,13 @@ class LazyContext implements GraphQLContext {
   private lazyScope: ReadScope | null | undefined = undefined;
 
   constructor(
-    readonly container: Container,
+    readonly services: ResolverServices,
     readonly principal: Principal | null,
     readonly viaCookie: boolean,
   ) {}
 
   get scope(): ReadScope | null {
-    if (this.lazyScope === undefined) this.lazyScope = this.principal ? this.container.readScope(this.principal) : null;
+    if (this.lazyScope === undefined) this.lazyScope = this.principal ? this.services.readScope(this.principal) : null;
     return this.lazyScope;
   }
 
@@ -51,5 +82,5 @@ class LazyContext implements GraphQLContext {
   }
 }
 
-export const createContext = (container: Container, principal: Principal | null, viaCookie = false): GraphQLContext =>
-  new LazyContext(container, principal, viaCookie);
+export const createContext = (services: ResolverServices, principal: Principal | null, viaCookie = false): GraphQLContext =>
+  new LazyContext(services, principal, viaCookie);

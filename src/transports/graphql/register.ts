@@ -14,13 +14,18 @@ import {
 } from 'graphql';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { CloseCode, makeServer } from 'graphql-ws';
-import type { Container } from '../../app/container.js';
+import type { Logger } from 'pino';
+import type { EventHub } from '../../domain/events/event-hub.js';
 import { endedSessions } from '../../domain/identity/ended-sessions.js';
+import type { IdentityService } from '../../domain/identity/identity-service.js';
 import { isDomainError } from '../../domain/model/index.js';
+import type { Clock } from '../../domain/runtime.js';
 import { unavailableOr } from '../../domain/unavailable.js';
-import { authenticate } from '../http/authentication.js';
-import { addressBlocked, countCredential, countUnauthenticated, RATE_LIMITED, rateLimitMessage } from '../http/rate-limit.js';
-import { createContext, type GraphQLContext } from './context.js';
+import type { TransactionRunner } from '../../domain/unit-of-work.js';
+import { authenticate, type AuthenticationServices } from '../shared/authentication.js';
+import type { OperationMetrics } from '../shared/metrics.js';
+import { addressBlocked, countCredential, countUnauthenticated, RATE_LIMITED, type RateLimited, rateLimitMessage } from '../shared/rate-limit.js';
+import { createContext, type GraphQLContext, type ResolverServices } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
 import { asCostError, checkResultSize, costRules, parseOptions } from './cost-limits.js';
 import { formatGraphQLError, TRY_AGAIN_LATER, unavailableHttpExtensions, unavailableStatusPlugin } from './errors.js';
@@ -126,9 +131,20 @@ export interface GraphQLOptions {
   landingPageHtml?: () => string;
 }
 
-export const registerGraphQL = async (app: FastifyInstance, container: Container, options: GraphQLOptions = {}): Promise<GraphQLTransport> => {
+/** What the GraphQL transport asks of the gateway: the resolvers' services, and what the endpoint itself needs. */
+export interface GraphQLServices extends ResolverServices, AuthenticationServices, RateLimited {
+  readonly config: { readonly publicUrl: string; readonly appUrl: string; readonly sessionRecheckMs: number };
+  readonly metrics: ResolverServices['metrics'] & OperationMetrics & { readonly compiledOperations: { set(value: number): void } };
+  readonly identity: Pick<IdentityService, 'authenticate' | 'createApiToken' | 'signOut'>;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly tx: TransactionRunner;
+  readonly events: Pick<EventHub, 'onStall'>;
+}
+
+export const registerGraphQL = async (app: FastifyInstance, services: GraphQLServices, options: GraphQLOptions = {}): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
-  const formatError = formatGraphQLError(container.log);
+  const formatError = formatGraphQLError(services.log);
   const compiled = createCompiledExecutor(schema);
   const apollo = new ApolloServer<GraphQLContext>({
     // Apollo's pipeline with our execute step (compiled-execution.ts); the gateway
@@ -141,7 +157,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       load: async () => ({
         executor: async (rc) => {
           const result = await compiled.execute({ document: rc.document, operationName: rc.request.operationName, variables: rc.request.variables, context: rc.context });
-          container.metrics.compiledOperations.set(compiled.compiledCount);
+          services.metrics.compiledOperations.set(compiled.compiledCount);
           return result;
         },
       }),
@@ -172,7 +188,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
             },
             async willSendResponse({ errors, operationName }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-              container.metrics.operationDuration.observe(
+              services.metrics.operationDuration.observe(
                 { transport: 'graphql', operation: operationLabel(operationName), outcome: errors?.length ? 'error' : 'ok' },
                 seconds,
               );
@@ -191,18 +207,18 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     });
 
   const context = async (request: FastifyRequest, _reply: FastifyReply): Promise<GraphQLContext> => {
-    const blocked = addressBlocked(container, request.ip);
+    const blocked = addressBlocked(services, request.ip);
     if (blocked !== null) throw rateLimited(blocked);
     let credentials: Awaited<ReturnType<typeof authenticate>>;
     try {
-      credentials = await authenticate(container, request);
+      credentials = await authenticate(services, request);
     } catch (thrown) {
       // Apollo answers 500 for a plain error thrown while building the context; a
       // refused credential is the client's problem: 401 / 403 with the domain's code.
       const error = unavailableOr(thrown);
       if (isDomainError(error) && error.code === 'UNAVAILABLE')
         throw new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, ...unavailableHttpExtensions() } });
-      const wait = await countUnauthenticated(container, request.ip);
+      const wait = await countUnauthenticated(services, request.ip);
       if (wait !== null) throw rateLimited(wait);
       if (isDomainError(error))
         throw new GraphQLError(error.message, {
@@ -211,9 +227,9 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       throw error;
     }
     const { principal, viaCookie } = credentials;
-    const wait = principal ? countCredential(container, principal.sessionId) : await countUnauthenticated(container, request.ip);
+    const wait = principal ? countCredential(services, principal.sessionId) : await countUnauthenticated(services, request.ip);
     if (wait !== null) throw rateLimited(wait);
-    return createContext(container, principal, viaCookie);
+    return createContext(services, principal, viaCookie);
   };
   const handler = fastifyApolloHandler(apollo, { context });
 
@@ -230,15 +246,15 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     try {
       const open = [...subscriptions.connections()].filter((c) => c.sessionId !== null);
       if (open.length === 0) return;
-      const ended = await endedSessions(container.tx, container.clock.now(), [...new Set(open.map((c) => c.sessionId!))]);
+      const ended = await endedSessions(services.tx, services.clock.now(), [...new Set(open.map((c) => c.sessionId!))]);
       for (const c of open) if (ended.has(c.sessionId!)) c.socket.close(CloseCode.Unauthorized, 'Unauthorized: your session was signed out or has expired; sign in again');
     } catch (error) {
-      container.log.warn({ err: error }, 'checking the sessions of open subscriptions failed');
+      services.log.warn({ err: error }, 'checking the sessions of open subscriptions failed');
     } finally {
       rechecking = false;
     }
   };
-  const recheck = container.config.sessionRecheckMs > 0 ? setInterval(() => void recheckSessions(), container.config.sessionRecheckMs) : undefined;
+  const recheck = services.config.sessionRecheckMs > 0 ? setInterval(() => void recheckSessions(), services.config.sessionRecheckMs) : undefined;
   recheck?.unref();
   const wsServer = makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
     schema,
@@ -255,25 +271,25 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
       };
       const address = ctx.extra.request?.ip ?? '';
       try {
-        const blocked = addressBlocked(container, address);
+        const blocked = addressBlocked(services, address);
         if (blocked !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(blocked)}`);
         const bearer = typeof ctx.connectionParams?.authorization === 'string' ? ctx.connectionParams.authorization : undefined;
-        const { principal, viaCookie } = await authenticate(container, ctx.extra.request ?? { headers: {} }, bearer).catch(async (error: unknown) => {
-          const wait = await countUnauthenticated(container, address);
+        const { principal, viaCookie } = await authenticate(services, ctx.extra.request ?? { headers: {} }, bearer).catch(async (error: unknown) => {
+          const wait = await countUnauthenticated(services, address);
           if (wait !== null) throw new RateLimitedConnection(wait);
           throw error;
         });
         if (!principal) {
-          const wait = await countUnauthenticated(container, address);
+          const wait = await countUnauthenticated(services, address);
           if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
           return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
         }
-        const wait = countCredential(container, principal.sessionId);
+        const wait = countCredential(services, principal.sessionId);
         if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
         // The connection keeps who it is, not the user row read with the session: that
         // row would go stale over a long-lived connection, and a read is cheap.
         const { user: _user, ...connectionPrincipal } = principal;
-        ctx.extra.graphqlContext = createContext(container, connectionPrincipal, viaCookie);
+        ctx.extra.graphqlContext = createContext(services, connectionPrincipal, viaCookie);
         ctx.extra.sessionId = principal.sessionId;
         return true;
       } catch (thrown) {
@@ -293,7 +309,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     onSubscribe(ctx, _id, payload) {
       // Each operation on the socket is a request by the connection's credential.
       const principal = ctx.extra.graphqlContext?.principal;
-      const wait = principal ? countCredential(container, principal.sessionId) : null;
+      const wait = principal ? countCredential(services, principal.sessionId) : null;
       if (wait !== null) return [new GraphQLError(rateLimitMessage(wait), { extensions: { code: RATE_LIMITED, retryAfterSeconds: wait } })];
       const refused = refusalsOf(schema, payload);
       if (refused) return refused;
@@ -303,7 +319,7 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     context: (ctx) => {
       const base = ctx.extra.graphqlContext!;
       // A fresh read scope per operation; the principal is the connection's.
-      return createContext(container, base.principal, base.viaCookie);
+      return createContext(services, base.principal, base.viaCookie);
     },
     onNext: (ctx, _id, _payload, _args, result) => {
       // Not a result: a stand-in the connection's send() replaces by the result's JSON.
@@ -315,10 +331,10 @@ export const registerGraphQL = async (app: FastifyInstance, container: Container
     // any other error (extensions.code); the socket and its other subscriptions stay open.
     onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
   });
-  const subscriptions = createSubscriptionServer(wsServer, app.websocketServer, container.log.child({ component: 'graphql-ws' }) as FastifyBaseLogger);
+  const subscriptions = createSubscriptionServer(wsServer, app.websocketServer, services.log.child({ component: 'graphql-ws' }) as FastifyBaseLogger);
   // The event hub could not read the log for a while: what it would deliver is unknown, so
   // every connection closes with "try again later" and its client resubscribes with `after`.
-  const stopWatchingEvents = container.events.onStall(() => {
+  const stopWatchingEvents = services.events.onStall(() => {
     for (const c of [...subscriptions.connections()]) c.socket.close(TRY_AGAIN_LATER, 'event log unreadable; reconnect and resubscribe with after');
   });
 

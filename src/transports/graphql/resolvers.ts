@@ -4,6 +4,7 @@
  */
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { enterOrganization } from '../../domain/access.js';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
 import type { MembershipView, OrganizationRole, OrganizationView, TeamView, UserStatus, UserView } from '../../domain/model/index.js';
 import { membershipView, organizationView, teamView } from '../../domain/read/views.js';
@@ -92,18 +93,8 @@ export class ViewerResolver {
     description: 'A token for the current organization; null when there is none or it cannot be entered.',
   })
   async accessToken(@Ctx() ctx: GraphQLContext) {
-    const { scope, principal, container } = requireViewer(ctx);
-    const m = await scope.currentMembership();
-    if (!m) return null;
-    const permissions = await scope.permissions(m);
-    if (permissions.length === 0) return null;
-    return container.tokens.issue({
-      userId: principal.userId,
-      sessionId: principal.sessionId,
-      organizationId: m.organizationId,
-      role: m.role,
-      permissions,
-    });
+    const { scope, principal, services } = requireViewer(ctx);
+    return services.tokens.issueForCurrentOrganization(principal, scope);
   }
 }
 
@@ -163,8 +154,8 @@ export class OrganizationResolver {
 
   @Mutation(() => OrganizationType, { description: 'Creates an organization; you become its ORG_ADMIN.' })
   async createOrganization(@Arg('input', () => CreateOrganizationInput) input: CreateOrganizationInput, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return organizationView(await container.organizations.createOrganization(principal, { id: input.id ?? null, name: input.name }));
+    const { services, principal } = requireViewer(ctx);
+    return organizationView(await services.organizations.createOrganization(principal, { id: input.id ?? null, name: input.name }));
   }
 
   @Mutation(() => OrganizationType)
@@ -173,8 +164,8 @@ export class OrganizationResolver {
     @Arg('input', () => AutomaticUserAccessInput) input: AutomaticUserAccessInput,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return organizationView(await container.organizations.setAutomaticUserAccess(principal, organizationId, input));
+    const { services, principal } = requireViewer(ctx);
+    return organizationView(await services.organizations.setAutomaticUserAccess(principal, organizationId, input));
   }
 }
 
@@ -208,12 +199,11 @@ export class MembershipResolver {
     description: 'Enters an organization: STAGED/INVITED become ACTIVE, it becomes the current and last visited one, and an access token is issued.',
   })
   async switchOrganization(@Arg('organizationId', () => ID) organizationId: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    const { membership, organization, permissions, accessToken } = await container.memberships.switchOrganization(principal, organizationId);
+    const { services, principal } = requireViewer(ctx);
+    const { membership, organization, permissions, accessToken } = await services.memberships.switchOrganization(principal, organizationId);
     // Later fields of this request see the new current organization, and what the use case read.
-    principal.currentOrganizationId = organizationId;
-    if (principal.user) principal.user = { ...principal.user, lastVisitedOrganizationId: organizationId };
-    const scope = container.readScope(principal);
+    enterOrganization(principal, organizationId);
+    const scope = services.readScope(principal);
     scope.prime(membership, organization, permissions);
     ctx.scope = scope;
     return { viewer: VIEWER, organization, membership, accessToken };
@@ -226,8 +216,8 @@ export class MembershipResolver {
     @Arg('role', () => OrganizationRoleEnum, { nullable: true, defaultValue: 'MEMBER' }) role: OrganizationRole | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return membershipView(await container.memberships.stageUser(principal, organizationId, email, role ?? 'MEMBER'));
+    const { services, principal } = requireViewer(ctx);
+    return membershipView(await services.memberships.stageUser(principal, organizationId, email, role ?? 'MEMBER'));
   }
 
   @Mutation(() => MembershipType, { description: 'Invites a user (new or STAGED) and sends the invitation email. Needs ORG_ADMIN.' })
@@ -237,8 +227,8 @@ export class MembershipResolver {
     @Arg('role', () => OrganizationRoleEnum, { nullable: true, defaultValue: 'MEMBER' }) role: OrganizationRole | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return membershipView(await container.memberships.inviteUser(principal, organizationId, email, role ?? 'MEMBER'));
+    const { services, principal } = requireViewer(ctx);
+    return membershipView(await services.memberships.inviteUser(principal, organizationId, email, role ?? 'MEMBER'));
   }
 
   @Mutation(() => MembershipType, { description: 'DISABLED from any status; STAGED from DISABLED. Needs ORG_ADMIN.' })
@@ -248,8 +238,8 @@ export class MembershipResolver {
     @Arg('status', () => UserStatusEnum) status: UserStatus,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return membershipView(await container.memberships.setMembershipStatus(principal, organizationId, userId, status));
+    const { services, principal } = requireViewer(ctx);
+    return membershipView(await services.memberships.setMembershipStatus(principal, organizationId, userId, status));
   }
 
   @Mutation(() => MembershipType, { description: 'Needs ORG_ADMIN.' })
@@ -259,14 +249,14 @@ export class MembershipResolver {
     @Arg('role', () => OrganizationRoleEnum) role: OrganizationRole,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return membershipView(await container.memberships.setMembershipRole(principal, organizationId, userId, role));
+    const { services, principal } = requireViewer(ctx);
+    return membershipView(await services.memberships.setMembershipRole(principal, organizationId, userId, role));
   }
 
   @Mutation(() => Boolean, { description: 'Removes the membership and its team memberships. Needs ORG_ADMIN.' })
   removeMember(@Arg('organizationId', () => ID) organizationId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.memberships.removeMember(principal, organizationId, userId);
+    const { services, principal } = requireViewer(ctx);
+    return services.memberships.removeMember(principal, organizationId, userId);
   }
 }
 
@@ -274,8 +264,8 @@ export class MembershipResolver {
 export class TeamResolver {
   @Mutation(() => TeamType, { description: 'Needs ORG_ADMIN.' })
   async createTeam(@Arg('organizationId', () => ID) organizationId: string, @Arg('input', () => CreateTeamInput) input: CreateTeamInput, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return teamView(await container.teams.createTeam(principal, organizationId, input));
+    const { services, principal } = requireViewer(ctx);
+    return teamView(await services.teams.createTeam(principal, organizationId, input));
   }
 
   @Mutation(() => TeamType, { description: 'Needs ORG_ADMIN.' })
@@ -285,14 +275,14 @@ export class TeamResolver {
     @Arg('input', () => UpdateTeamInput) input: UpdateTeamInput,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return teamView(await container.teams.updateTeam(principal, organizationId, teamId, input));
+    const { services, principal } = requireViewer(ctx);
+    return teamView(await services.teams.updateTeam(principal, organizationId, teamId, input));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes the team; its members lose it. Needs ORG_ADMIN.' })
   deleteTeam(@Arg('organizationId', () => ID) organizationId: string, @Arg('teamId', () => ID) teamId: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.teams.deleteTeam(principal, organizationId, teamId);
+    const { services, principal } = requireViewer(ctx);
+    return services.teams.deleteTeam(principal, organizationId, teamId);
   }
 
   @Mutation(() => TeamType, { description: 'Adds members of the organization to the team (source MANUAL). Needs ORG_ADMIN.' })
@@ -302,8 +292,8 @@ export class TeamResolver {
     @Arg('userIds', () => [ID]) userIds: string[],
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return teamView(await container.teams.addTeamMembers(principal, organizationId, teamId, userIds));
+    const { services, principal } = requireViewer(ctx);
+    return teamView(await services.teams.addTeamMembers(principal, organizationId, teamId, userIds));
   }
 
   @Mutation(() => TeamType, { description: 'Needs ORG_ADMIN.' })
@@ -313,8 +303,8 @@ export class TeamResolver {
     @Arg('userIds', () => [ID]) userIds: string[],
     @Ctx() ctx: GraphQLContext,
   ) {
-    const { container, principal } = requireViewer(ctx);
-    return teamView(await container.teams.removeTeamMembers(principal, organizationId, teamId, userIds));
+    const { services, principal } = requireViewer(ctx);
+    return teamView(await services.teams.removeTeamMembers(principal, organizationId, teamId, userIds));
   }
 }
 
@@ -322,15 +312,15 @@ export class TeamResolver {
 export class SessionResolver {
   @Mutation(() => CreateApiTokenPayloadType, { description: 'A long-lived token for scripts, for yourself. The secret is returned once.' })
   async createApiToken(@Arg('name') name: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    const t = await container.identity.createApiToken(principal, name);
+    const { services, principal } = requireViewer(ctx);
+    const t = await services.identity.createApiToken(principal, name);
     return { token: t.token, apiToken: { id: t.id, name: t.name, createdAt: t.createdAt } };
   }
 
   @Mutation(() => Boolean, { description: 'Revokes the session or API token used for this request.' })
   signOut(@Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.identity.signOut(principal);
+    const { services, principal } = requireViewer(ctx);
+    return services.identity.signOut(principal);
   }
 }
 
@@ -344,8 +334,8 @@ export class MembershipEventResolver {
       const ctx = requireViewer(context as GraphQLContext);
       const organizationId = (args.organizationId as string | null | undefined) ?? undefined;
       // The domain checks access (NOT_FOUND / FORBIDDEN) and `after` (BAD_USER_INPUT) before the stream exists.
-      const stream = await ctx.container.eventStream({ userId: ctx.principal.userId, scope: ctx.principal.scope, organizationId, after: args.after as string | null | undefined });
-      return countActive(ctx.container.metrics.activeSubscriptions, stream);
+      const stream = await ctx.services.eventStream({ userId: ctx.principal.userId, scope: ctx.principal.scope, organizationId, after: args.after as string | null | undefined });
+      return countActive(ctx.services.metrics.activeSubscriptions, stream);
     },
   })
   membershipChanged(
@@ -363,10 +353,10 @@ export class MembershipEventResolver {
   // Each subscriber gets its own answer: a document selecting it is executed per subscriber.
   @Extensions({ [VIEWER_DEPENDENT]: true })
   membership(@Root() e: MembershipEventRecord, @Ctx() ctx: GraphQLContext): Promise<MembershipView | null> | null {
-    const { container, principal } = requireViewer(ctx);
+    const { services, principal } = requireViewer(ctx);
     if (e.userId !== principal.userId) return null;
     // A fresh scope: a subscription's context lives as long as the subscription, its caches must not.
-    return container.readScope(principal).viewerMembership(e.organizationId);
+    return services.readScope(principal).viewerMembership(e.organizationId);
   }
 }
 

@@ -7,6 +7,7 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { OrganizationView } from '../../domain/model/index.js';
 import type { CertificateView, SamlConnectionView, SamlSignInFailureView } from '../../domain/saml-connections/connection-service.js';
+import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { type GraphQLContext, requireViewer } from './context.js';
 import { OrganizationType } from './types.js';
 
@@ -74,17 +75,17 @@ export class UpdateSamlConnectionInput {
 export class SamlConnectionResolver {
   @FieldResolver(() => String, { description: 'Our Assertion Consumer Service URL (HTTP-POST): give it to the IdP.' })
   acsUrl(@Root() c: SamlConnectionView, @Ctx() ctx: GraphQLContext): string {
-    return `${ctx.container.config.publicUrl}/saml/${c.id}/acs`;
+    return samlEndpoints(ctx.services.config.publicUrl, c.id).acsUrl;
   }
 
   @FieldResolver(() => String, { description: 'Our SP entity id (the Audience) and metadata URL.' })
   spEntityId(@Root() c: SamlConnectionView, @Ctx() ctx: GraphQLContext): string {
-    return `${ctx.container.config.publicUrl}/saml/${c.id}/metadata`;
+    return samlEndpoints(ctx.services.config.publicUrl, c.id).entityId;
   }
 
   @FieldResolver(() => String, { description: 'Starts SP-initiated sign-in; add ?organizationId=… to land in one organization.' })
   loginUrl(@Root() c: SamlConnectionView, @Ctx() ctx: GraphQLContext): string {
-    return `${ctx.container.config.publicUrl}/saml/${c.id}/login`;
+    return samlEndpoints(ctx.services.config.publicUrl, c.id).loginUrl;
   }
 
   @FieldResolver(() => [SamlSignInFailureType], { description: 'Recent refused sign-ins, newest first. Needs ORG_ADMIN in the owner organization.' })
@@ -93,8 +94,8 @@ export class SamlConnectionResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'At most 100.' }) first: number | null,
   ): Promise<SamlSignInFailureView[]> {
-    const { container, principal } = requireViewer(ctx);
-    return container.samlConnections.recentFailures(principal, c.id, first ?? 20);
+    const { services, principal } = requireViewer(ctx);
+    return services.samlConnections.recentFailures(principal, c.id, first ?? 20);
   }
 
   @Mutation(() => SamlConnectionType, { description: 'Creates a connection from IdP metadata XML, owned and trusted by the organization. Needs ORG_ADMIN.' })
@@ -104,8 +105,8 @@ export class SamlConnectionResolver {
     @Arg('settings', () => SamlConnectionSettingsInput, { nullable: true }) settings: SamlConnectionSettingsInput | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<SamlConnectionView> {
-    const { container, principal } = requireViewer(ctx);
-    return container.samlConnections.create(principal, organizationId, { metadataXml, ...(settings ?? {}) });
+    const { services, principal } = requireViewer(ctx);
+    return services.samlConnections.create(principal, organizationId, { metadataXml, ...(settings ?? {}) });
   }
 
   @Mutation(() => SamlConnectionType, { description: 'Changes a connection. Needs ORG_ADMIN in its owner organization.' })
@@ -114,9 +115,9 @@ export class SamlConnectionResolver {
     @Arg('input', () => UpdateSamlConnectionInput) input: UpdateSamlConnectionInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<SamlConnectionView> {
-    const { container, principal } = requireViewer(ctx);
+    const { services, principal } = requireViewer(ctx);
     const { clearDefaultOrganization, defaultOrganizationId, ...rest } = input;
-    return container.samlConnections.update(principal, connectionId, {
+    return services.samlConnections.update(principal, connectionId, {
       ...rest,
       defaultOrganizationId: clearDefaultOrganization ? null : (defaultOrganizationId ?? undefined),
     });
@@ -124,14 +125,14 @@ export class SamlConnectionResolver {
 
   @Mutation(() => SamlConnectionType, { description: 'The organization accepts sign-ins from this connection (idempotent). Needs ORG_ADMIN there.' })
   trustSamlConnection(@Arg('organizationId', () => ID) organizationId: string, @Arg('connectionId', () => ID) connectionId: string, @Ctx() ctx: GraphQLContext): Promise<SamlConnectionView> {
-    const { container, principal } = requireViewer(ctx);
-    return container.samlConnections.trust(principal, organizationId, connectionId);
+    const { services, principal } = requireViewer(ctx);
+    return services.samlConnections.trust(principal, organizationId, connectionId);
   }
 
   @Mutation(() => Boolean, { description: 'The organization stops accepting sign-ins from this connection; memberships stay. False when it did not trust it. Needs ORG_ADMIN there.' })
   untrustSamlConnection(@Arg('organizationId', () => ID) organizationId: string, @Arg('connectionId', () => ID) connectionId: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    const { container, principal } = requireViewer(ctx);
-    return container.samlConnections.untrust(principal, organizationId, connectionId);
+    const { services, principal } = requireViewer(ctx);
+    return services.samlConnections.untrust(principal, organizationId, connectionId);
   }
 }
 
@@ -144,15 +145,15 @@ export class OrganizationSamlResolver {
     @Arg('owned', () => Boolean, { nullable: true, description: 'true: only those it owns (whose sign-in failures its ORG_ADMINs may read); false: only those it trusts but does not own.' })
     owned: boolean | null,
   ): Promise<SamlConnectionView[]> {
-    const { container, principal } = requireViewer(ctx);
-    const all = await container.samlConnections.listForOrganization(principal, org.id);
+    const { services, principal } = requireViewer(ctx);
+    const all = await services.samlConnections.listForOrganization(principal, org.id);
     return owned === null || owned === undefined ? all : all.filter((c) => (c.ownerOrganizationId === org.id) === owned);
   }
 
   @FieldResolver(() => [ID], { description: 'Ids of the SAML connections whose sign-ins the organization accepts (an owned connection may be untrusted). Needs ORG_ADMIN.' })
   trustedSamlConnectionIds(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<string[]> {
-    const { container, principal } = requireViewer(ctx);
-    return container.samlConnections.trustedConnectionIds(principal, org.id);
+    const { services, principal } = requireViewer(ctx);
+    return services.samlConnections.trustedConnectionIds(principal, org.id);
   }
 }
 

@@ -24,20 +24,20 @@ export class CreateScimTokenPayloadType {
 export class ScimTokenResolver {
   @FieldResolver(() => [ScimTokenType], { description: 'SCIM tokens of the organization, newest first, revoked ones included; never their secrets. Needs ORG_ADMIN.' })
   scimTokens(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<ScimTokenView[]> {
-    const { container, principal } = requireViewer(ctx);
-    return container.scim.tokens.list(principal, org.id);
+    const { services, principal } = requireViewer(ctx);
+    return services.scim.tokens.list(principal, org.id);
   }
 
   @Mutation(() => CreateScimTokenPayloadType, { description: "Creates a token for the organization's SCIM endpoint; the secret is returned once. Needs ORG_ADMIN." })
   createScimToken(@Arg('organizationId', () => ID) organizationId: string, @Arg('name') name: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.scim.tokens.create(principal, organizationId, name);
+    const { services, principal } = requireViewer(ctx);
+    return services.scim.tokens.create(principal, organizationId, name);
   }
 
   @Mutation(() => ScimTokenType, { description: 'Revokes a SCIM token at once (idempotent). Needs ORG_ADMIN.' })
   revokeScimToken(@Arg('organizationId', () => ID) organizationId: string, @Arg('tokenId', () => ID) tokenId: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.scim.tokens.revoke(principal, organizationId, tokenId);
+    const { services, principal } = requireViewer(ctx);
+    return services.scim.tokens.revoke(principal, organizationId, tokenId);
   }
 }
 

@@ -20,40 +20,40 @@ export class OrganizationDomainType {
 export class SignInSettingsResolver {
   @FieldResolver(() => Boolean, { description: 'Members must sign in through a trusted SSO connection: EMAIL sign-ins are not accepted here.' })
   async requireSso(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    const { container, principal } = requireViewer(ctx);
-    return (await container.organizations.settings(principal, org.id)).requireSso;
+    const { services, principal } = requireViewer(ctx);
+    return (await services.organizations.settings(principal, org.id)).requireSso;
   }
 
   @FieldResolver(() => [OrganizationDomainType], { description: 'Domains claimed by the organization, verified or not. Needs ORG_ADMIN.' })
   domains(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<DomainView[]> {
-    const { container, principal } = requireViewer(ctx);
-    return container.domains.list(principal, org.id);
+    const { services, principal } = requireViewer(ctx);
+    return services.domains.list(principal, org.id);
   }
 
   @Mutation(() => OrganizationType, {
     description: 'Requires (or stops requiring) SSO: EMAIL sign-ins lose the organization at once. Needs ORG_ADMIN, a trusted connection, and a session signed in through one.',
   })
   async setRequireSso(@Arg('organizationId', () => ID) organizationId: string, @Arg('required') required: boolean, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return organizationView(await container.organizations.setRequireSso(principal, organizationId, required));
+    const { services, principal } = requireViewer(ctx);
+    return organizationView(await services.organizations.setRequireSso(principal, organizationId, required));
   }
 
   @Mutation(() => OrganizationDomainType, { description: 'Claims a domain and returns the DNS TXT record that proves it (same record when asked again). Needs ORG_ADMIN.' })
   addDomain(@Arg('organizationId', () => ID) organizationId: string, @Arg('domain') domain: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.domains.add(principal, organizationId, domain);
+    const { services, principal } = requireViewer(ctx);
+    return services.domains.add(principal, organizationId, domain);
   }
 
   @Mutation(() => OrganizationDomainType, { description: 'Looks the TXT record up and marks the domain verified; one organization at most verifies a domain. Needs ORG_ADMIN.' })
   verifyDomain(@Arg('organizationId', () => ID) organizationId: string, @Arg('domain') domain: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.domains.verify(principal, organizationId, domain);
+    const { services, principal } = requireViewer(ctx);
+    return services.domains.verify(principal, organizationId, domain);
   }
 
   @Mutation(() => Boolean, { description: 'Gives a domain up. Needs ORG_ADMIN.' })
   removeDomain(@Arg('organizationId', () => ID) organizationId: string, @Arg('domain') domain: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.domains.remove(principal, organizationId, domain);
+    const { services, principal } = requireViewer(ctx);
+    return services.domains.remove(principal, organizationId, domain);
   }
 }
 
@@ -61,14 +61,14 @@ export class SignInSettingsResolver {
 export class InvitationResolver {
   @Mutation(() => MembershipType, { description: 'Sends an INVITED member a new invitation link; earlier links stop working. Needs ORG_ADMIN.' })
   async resendInvitation(@Arg('organizationId', () => ID) organizationId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return membershipView(await container.memberships.resendInvitation(principal, organizationId, userId));
+    const { services, principal } = requireViewer(ctx);
+    return membershipView(await services.memberships.resendInvitation(principal, organizationId, userId));
   }
 
   @Mutation(() => Boolean, { description: "Withdraws an INVITED member's invitation: its links stop working and the membership is removed. Needs ORG_ADMIN." })
   revokeInvitation(@Arg('organizationId', () => ID) organizationId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext) {
-    const { container, principal } = requireViewer(ctx);
-    return container.memberships.revokeInvitation(principal, organizationId, userId);
+    const { services, principal } = requireViewer(ctx);
+    return services.memberships.revokeInvitation(principal, organizationId, userId);
   }
 }
 

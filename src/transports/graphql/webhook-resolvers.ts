@@ -32,8 +32,8 @@ export class OrganizationEventsResolver {
     @Arg('types', () => [MembershipEventTypeEnum], { nullable: true, description: 'Only these types.' }) types: MembershipEventType[] | null,
     @Arg('userId', () => ID, { nullable: true, description: 'Only events about this user.' }) userId: string | null,
   ): Promise<MembershipEventConnectionType> {
-    const { container, principal } = requireViewer(ctx);
-    const page = await container.auditLog.events(principal, org.id, { first: first ?? 50, after: after ?? null, types, userId });
+    const { services, principal } = requireViewer(ctx);
+    const page = await services.auditLog.events(principal, org.id, { first: first ?? 50, after: after ?? null, types, userId });
     return {
       edges: page.items,
       pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: page.startCursor, endCursor: page.endCursor },
@@ -117,8 +117,8 @@ export class UpdateWebhookEndpointInput {
 export class OrganizationWebhooksResolver {
   @FieldResolver(() => [WebhookEndpointType], { description: 'Webhook endpoints, oldest first; never their secrets. Needs ORG_ADMIN.' })
   webhookEndpoints(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<WebhookEndpointView[]> {
-    const { container, principal } = requireViewer(ctx);
-    return container.webhooks.list(principal, org.id);
+    const { services, principal } = requireViewer(ctx);
+    return services.webhooks.list(principal, org.id);
   }
 }
 
@@ -131,8 +131,8 @@ export class WebhookEndpointResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 50, description: 'At most 100.' }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<WebhookDeliveryConnectionType> {
-    const { container, principal } = requireViewer(ctx);
-    const page = await container.webhooks.deliveries(principal, endpoint.organizationId, endpoint.id, first ?? 50, after ?? null);
+    const { services, principal } = requireViewer(ctx);
+    const page = await services.webhooks.deliveries(principal, endpoint.organizationId, endpoint.id, first ?? 50, after ?? null);
     return {
       edges: page.items,
       pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: page.startCursor, endCursor: page.endCursor },
@@ -145,8 +145,8 @@ export class WebhookEndpointResolver {
     @Arg('input', () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<IssuedWebhookSecret> {
-    const { container, principal } = requireViewer(ctx);
-    return container.webhooks.create(principal, organizationId, { url: input.url, eventTypes: input.eventTypes ?? null });
+    const { services, principal } = requireViewer(ctx);
+    return services.webhooks.create(principal, organizationId, { url: input.url, eventTypes: input.eventTypes ?? null });
   }
 
   @Mutation(() => WebhookEndpointType, { description: 'Changes the URL or event types, or disables / re-enables the endpoint. Needs ORG_ADMIN.' })
@@ -156,8 +156,8 @@ export class WebhookEndpointResolver {
     @Arg('input', () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<WebhookEndpointView> {
-    const { container, principal } = requireViewer(ctx);
-    return container.webhooks.update(principal, organizationId, endpointId, input);
+    const { services, principal } = requireViewer(ctx);
+    return services.webhooks.update(principal, organizationId, endpointId, input);
   }
 
   @Mutation(() => WebhookSecretPayloadType, {
@@ -170,14 +170,14 @@ export class WebhookEndpointResolver {
     overlapSeconds: number | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<IssuedWebhookSecret> {
-    const { container, principal } = requireViewer(ctx);
-    return container.webhooks.rotateSecret(principal, organizationId, endpointId, overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS);
+    const { services, principal } = requireViewer(ctx);
+    return services.webhooks.rotateSecret(principal, organizationId, endpointId, overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS);
   }
 
   @Mutation(() => Boolean, { description: 'Deletes the endpoint and its delivery attempts. Needs ORG_ADMIN.' })
   deleteWebhookEndpoint(@Arg('organizationId', () => ID) organizationId: string, @Arg('endpointId', () => ID) endpointId: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    const { container, principal } = requireViewer(ctx);
-    return container.webhooks.delete(principal, organizationId, endpointId);
+    const { services, principal } = requireViewer(ctx);
+    return services.webhooks.delete(principal, organizationId, endpointId);
   }
 
   @Mutation(() => WebhookDeliveryType, { description: 'Sends one event of the organization to the endpoint once more, soon (one attempt). Needs ORG_ADMIN.' })
@@ -187,8 +187,8 @@ export class WebhookEndpointResolver {
     @Arg('eventId', () => ID) eventId: string,
     @Ctx() ctx: GraphQLContext,
   ): Promise<WebhookDeliveryView> {
-    const { container, principal } = requireViewer(ctx);
-    return container.webhooks.redeliver(principal, organizationId, endpointId, eventId);
+    const { services, principal } = requireViewer(ctx);
+    return services.webhooks.redeliver(principal, organizationId, endpointId, eventId);
   }
 }
 

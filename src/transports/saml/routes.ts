@@ -12,15 +12,19 @@
  * detail; the user sees only the message.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Container } from '../../app/container.js';
-import { SESSION_COOKIE, setSessionCookie } from '../session-cookie.js';
-import { RATE_LIMITED, rateLimitMessage, unauthenticatedRateLimit } from '../http/rate-limit.js';
+import { MAX_BODY_BYTES } from '../shared/body-limits.js';
+import { errorPage } from '../shared/error-page.js';
+import { RATE_LIMITED, type RateLimited, rateLimitMessage, unauthenticatedRateLimit } from '../shared/rate-limit.js';
+import { SESSION_COOKIE, setSessionCookie } from '../shared/session-cookie.js';
+import type { IdentityService } from '../../domain/identity/identity-service.js';
 import { DomainError, type ErrorCode, isDomainError, truncate } from '../../domain/model/index.js';
-import { AUTHN_REQUEST_TTL_SECONDS } from '../../domain/saml-sign-in/sign-in-service.js';
+import type { Clock } from '../../domain/runtime.js';
+import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
+import { AUTHN_REQUEST_TTL_SECONDS, type SamlSignInService } from '../../domain/saml-sign-in/sign-in-service.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
-import { authnRequestUrl, endpointsOf, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
+import { authnRequestUrl, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
-import { MAX_BODY_BYTES, verifySamlResponse } from './verification.js';
+import { verifySamlResponse } from './verification.js';
 
 /**
  * The browser's session secret, handed from the SP-initiated start to that connection's ACS only:
@@ -44,6 +48,14 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAVAILABLE: 503,
 };
 
+/** What the SAML routes ask of the gateway. */
+export interface SamlRouteServices extends RateLimited {
+  readonly config: { readonly publicUrl: string; readonly appUrl: string };
+  readonly clock: Clock;
+  readonly samlSignIn: Pick<SamlSignInService, 'connection' | 'startSignIn' | 'signInWithSaml' | 'recordFailure'>;
+  readonly identity: Pick<IdentityService, 'authenticate'>;
+}
+
 export interface SamlRoutesOptions {
   /** The schema validator (tests and the benchmark pass their own); closed with the server. */
   validator?: SchemaValidator;
@@ -51,39 +63,26 @@ export interface SamlRoutesOptions {
 
 const wantsJson = (request: FastifyRequest): boolean => /\bapplication\/json\b/i.test(String(request.headers.accept ?? ''));
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-const errorPage = (code: string, message: string): string =>
-  `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in refused</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Sign-in refused</h1>
-<p>${escapeHtml(message)}</p>
-<p><small>Error code: ${escapeHtml(code)}</small></p>
-</body></html>
-`;
-
 /** The one error mapping of the SAML transport. */
 export const sendError = (request: FastifyRequest, reply: FastifyReply, error: DomainError, statusOverride?: number): FastifyReply => {
   const status = statusOverride ?? STATUS[error.code] ?? 400;
   reply.code(status).header('cache-control', 'no-store');
   if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
-  return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.message));
+  return reply.type('text/html; charset=utf-8').send(errorPage('Sign-in refused', error.message, error.code));
 };
 
 const internalError = () => new DomainError('INVALID_SAML', 'The sign-in could not be completed because of an internal error; try again later.');
 
 /** Registers the SAML routes in their own encapsulated scope (form parser and error handler stay local). */
-export const registerSamlRoutes = (app: FastifyInstance, container: Container, options: SamlRoutesOptions = {}) =>
+export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServices, options: SamlRoutesOptions = {}) =>
   app.register(async (scope) => {
     const validator = options.validator ?? new SchemaValidator();
     installSamlifyValidator();
     scope.addHook('onClose', async () => {
       if (!options.validator) await validator.close();
     });
-    const publicUrl = container.config.publicUrl;
+    const publicUrl = services.config.publicUrl;
     const secureCookie = !publicUrl.startsWith('http://');
 
     // Fastify parses no form bodies by default; this one is scoped to these routes.
@@ -104,7 +103,7 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
       const shown = domainError ?? internalError();
       // Nothing is recorded while the database is away (it could not be).
       if (shown.code !== 'NOT_FOUND' && shown.code !== 'UNAVAILABLE')
-        await container.samlSignIn
+        await services.samlSignIn
           .recordFailure({
             connectionId,
             code: domainError ? shown.code : 'INTERNAL',
@@ -138,26 +137,26 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
 
     // SPEC §8: every ACS request counts against the client address (no credential yet), before its body is read.
     // Not recorded as a refused sign-in: a flood must cost no writes.
-    const rateLimit = unauthenticatedRateLimit(container, (request, reply, seconds) => {
+    const rateLimit = unauthenticatedRateLimit(services, (request, reply, seconds) => {
       const message = rateLimitMessage(seconds);
       reply.code(429).header('cache-control', 'no-store');
       if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: RATE_LIMITED, message } });
-      return reply.type('text/html; charset=utf-8').send(errorPage(RATE_LIMITED, message));
+      return reply.type('text/html; charset=utf-8').send(errorPage('Sign-in refused', message, RATE_LIMITED));
     });
 
     scope.post<{ Params: { connectionId: string } }>('/saml/:connectionId/acs', { bodyLimit: MAX_BODY_BYTES, onRequest: rateLimit }, async (request, reply) => {
       const { connectionId } = request.params;
       let email: string | null = null;
       try {
-        const connection = await container.samlSignIn.connection(connectionId);
-        const endpoints = endpointsOf(publicUrl, connection.id);
+        const connection = await services.samlSignIn.connection(connectionId);
+        const endpoints = samlEndpoints(publicUrl, connection.id);
         const verified = await verifySamlResponse(
           request.body,
-          { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: container.clock.now() },
+          { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: services.clock.now() },
           validator,
         );
         email = verified.email;
-        const result = await container.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? request.cookies[SIGN_IN_COOKIE] ?? null);
+        const result = await services.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? request.cookies[SIGN_IN_COOKIE] ?? null);
         reply.header('cache-control', 'no-store');
         if (request.cookies[SIGN_IN_COOKIE] !== undefined) reply.clearCookie(SIGN_IN_COOKIE, { path: `/saml/${connectionId}/acs` });
         setSessionCookie(reply, result.sessionToken, result.sessionExpiresAt, publicUrl);
@@ -168,15 +167,15 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
             organizationId: result.organizationId,
             memberships: result.memberships,
           });
-        return reply.code(303).header('location', container.config.appUrl).send();
+        return reply.code(303).header('location', services.config.appUrl).send();
       } catch (error) {
         return refuse(request, reply, connectionId, error, email);
       }
     });
 
     scope.get<{ Params: { connectionId: string } }>('/saml/:connectionId/metadata', async (request, reply) => {
-      const connection = await container.samlSignIn.connection(request.params.connectionId);
-      const xml = spMetadataXml(connection, endpointsOf(publicUrl, connection.id));
+      const connection = await services.samlSignIn.connection(request.params.connectionId);
+      const xml = spMetadataXml(connection, samlEndpoints(publicUrl, connection.id));
       return reply.header('cache-control', 'public, max-age=300').type('application/samlmetadata+xml; charset=utf-8').send(xml);
     });
 
@@ -186,8 +185,8 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
       const organizationId = raw && raw.trim() ? raw.trim() : null;
       // The browser's session (a top-level navigation carries the SameSite=Lax cookie; the IdP's POST later may not).
       const cookie = request.cookies[SESSION_COOKIE];
-      const session = cookie ? await container.identity.authenticate(cookie).catch(() => null) : null;
-      const started = await container.samlSignIn.startSignIn(request.params.connectionId, organizationId, session?.sessionId ?? null);
+      const session = cookie ? await services.identity.authenticate(cookie).catch(() => null) : null;
+      const started = await services.samlSignIn.startSignIn(request.params.connectionId, organizationId, session?.sessionId ?? null);
       if (cookie && session?.sessionKind === 'SESSION')
         reply.setCookie(SIGN_IN_COOKIE, cookie, {
           path: `/saml/${started.connection.id}/acs`,
@@ -196,7 +195,7 @@ export const registerSamlRoutes = (app: FastifyInstance, container: Container, o
           secure: secureCookie,
           maxAge: AUTHN_REQUEST_TTL_SECONDS,
         });
-      const url = authnRequestUrl(started.connection, endpointsOf(publicUrl, started.connection.id), started.requestId, organizationId);
+      const url = authnRequestUrl(started.connection, samlEndpoints(publicUrl, started.connection.id), started.requestId, organizationId);
       return reply.header('cache-control', 'no-store').redirect(url, 302);
     });
   });

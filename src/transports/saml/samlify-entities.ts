@@ -1,11 +1,11 @@
 /**
- * samlify where it serves us: reading IdP metadata, writing our SP metadata, and building
- * SP-initiated AuthnRequests (HTTP-Redirect binding). Responses are verified by our own
- * steps (verification.ts), not by samlify's parseLoginResponse.
+ * samlify where the SAML edge uses it: writing our SP metadata and building SP-initiated
+ * AuthnRequests (HTTP-Redirect binding). Responses are verified by our own steps
+ * (verification.ts), not by samlify's parseLoginResponse; IdP metadata is read by
+ * src/adapters/samlify-metadata-parser.ts.
  */
 import * as samlify from 'samlify';
-import type { IdpMetadata, IdpMetadataParser } from '../../domain/saml-connections/connection-service.js';
-import { badInput } from '../../domain/model/index.js';
+import type { SamlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import type { SamlConnectionConfig } from '../../domain/saml-sign-in/types.js';
 import { SchemaValidator } from './schema-validator.js';
 
@@ -32,38 +32,8 @@ export const installSamlifyValidator = (): void => {
   });
 };
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.flat(Infinity).filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
-
-/** IdP metadata XML → entity id, HTTP-Redirect SSO URL, signing certificates. */
-export const samlifyMetadataParser: IdpMetadataParser = {
-  parse(xml: string): IdpMetadata {
-    if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) throw badInput('metadataXml', 'must not contain a DTD (<!DOCTYPE> or <!ENTITY>).');
-    let idp: ReturnType<typeof samlify.IdentityProvider>;
-    try {
-      idp = samlify.IdentityProvider({ metadata: xml });
-    } catch (error) {
-      throw badInput('metadataXml', `is not SAML IdP metadata (${String((error as Error)?.message ?? error).slice(0, 200)}).`);
-    }
-    const meta = idp.entityMeta;
-    const entityId = meta.getEntityID();
-    if (typeof entityId !== 'string' || !entityId) throw badInput('metadataXml', 'has no EntityDescriptor entityID.');
-    const sso = meta.getSingleSignOnService('redirect');
-    if (typeof sso !== 'string' || !sso)
-      throw badInput('metadataXml', 'has no SingleSignOnService with the HTTP-Redirect binding (orgway sends AuthnRequests by redirect).');
-    return { entityId, ssoUrl: sso, signingCertificates: list(meta.getX509Certificate('signing')) };
-  },
-};
-
-export interface SpEndpoints {
-  acsUrl: string;
-  /** The SP entity id and Audience. */
-  entityId: string;
-}
-
-export const endpointsOf = (publicUrl: string, connectionId: string): SpEndpoints => ({
-  acsUrl: `${publicUrl}/saml/${connectionId}/acs`,
-  entityId: `${publicUrl}/saml/${connectionId}/metadata`,
-});
+/** The SP URLs samlify writes into metadata and AuthnRequests (samlEndpoints in the domain makes them). */
+type SpEndpoints = Pick<SamlEndpoints, 'acsUrl' | 'entityId'>;
 
 const serviceProvider = (connection: SamlConnectionConfig, endpoints: SpEndpoints, requestId?: string) =>
   samlify.ServiceProvider({

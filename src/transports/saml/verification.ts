@@ -38,6 +38,7 @@
 import { SamlLib } from 'samlify';
 import { truncate } from '../../domain/model/index.js';
 import type { SamlConnectionConfig, VerifiedSamlAssertion } from '../../domain/saml-sign-in/types.js';
+import { MAX_BODY_BYTES } from '../shared/body-limits.js';
 import { invalid, rejected, type VerificationStep } from './refusals.js';
 import type { SchemaValidator } from './schema-validator.js';
 import { checkSignedInfo, verifySignature } from './signature.js';
@@ -56,7 +57,6 @@ import {
   XmlParseError,
 } from './xml.js';
 
-export const MAX_BODY_BYTES = 256 * 1024;
 export const MAX_CLOCK_SKEW_SECONDS = 120;
 export const MAX_RELAY_STATE_LENGTH = 1024;
 

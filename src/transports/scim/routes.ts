@@ -7,9 +7,10 @@
  * RFC 7644 §3.12 error handler, the 404 handler and the token check.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Container } from '../../app/container.js';
 import { findIllFormedText, ILL_FORMED_TEXT } from '../../domain/model/index.js';
-import { addressBlocked, countCredential, countUnauthenticated, rateLimitMessage } from '../http/rate-limit.js';
+import type { OperationMetrics } from '../shared/metrics.js';
+import { addressBlocked, countCredential, countUnauthenticated, type RateLimited, rateLimitMessage } from '../shared/rate-limit.js';
+import type { ScimService } from '../../domain/scim/scim-service.js';
 import { SCIM_DEFAULT_COUNT, SCIM_MAX_RESULTS, type ScimPrincipal } from '../../domain/scim/types.js';
 import { RETRY_AFTER_SECONDS } from '../../domain/unavailable.js';
 import { findResourceType, resourceType, resourceTypes, schemaResources, serviceProviderConfig } from './discovery.js';
@@ -83,9 +84,16 @@ const requireBody = (req: FastifyRequest): unknown => {
 
 const idParam = (req: FastifyRequest): string => (req.params as { id: string }).id;
 
-export const registerScimRoutes = (app: FastifyInstance, container: Container): void => {
-  const baseUrl = `${container.config.publicUrl}${SCIM_PREFIX}`;
-  const { users, groups, tokens } = container.scim;
+/** What the SCIM routes ask of the gateway. */
+export interface ScimRouteServices extends RateLimited {
+  readonly config: { readonly publicUrl: string };
+  readonly scim: ScimService;
+  readonly metrics: OperationMetrics;
+}
+
+export const registerScimRoutes = (app: FastifyInstance, services: ScimRouteServices): void => {
+  const baseUrl = `${services.config.publicUrl}${SCIM_PREFIX}`;
+  const { users, groups, tokens } = services.scim;
 
   void app.register(
     async (scim) => {
@@ -118,7 +126,7 @@ export const registerScimRoutes = (app: FastifyInstance, container: Container): 
       // orgway_operation_duration_seconds{transport="scim", operation="PATCH /Users/:id", outcome}
       scim.addHook('onResponse', async (req, reply) => {
         const route = (req.routeOptions.url ?? 'unmatched').replace(SCIM_PREFIX, '') || '/';
-        container.metrics.operationDuration.observe(
+        services.metrics.operationDuration.observe(
           { transport: 'scim', operation: `${req.method} ${route}`, outcome: reply.statusCode < 400 ? 'ok' : 'error' },
           reply.elapsedTime / 1000,
         );
@@ -131,7 +139,7 @@ export const registerScimRoutes = (app: FastifyInstance, container: Container): 
           reply.header('retry-after', String(seconds));
           return new ScimHttpError(429, null, rateLimitMessage(seconds));
         };
-        const blocked = addressBlocked(container, req.ip);
+        const blocked = addressBlocked(services, req.ip);
         if (blocked !== null) throw refuse(blocked);
         let principal: ScimPrincipal;
         try {
@@ -141,10 +149,10 @@ export const registerScimRoutes = (app: FastifyInstance, container: Container): 
           if (!m) throw new ScimHttpError(401, null, 'The Authorization header must be "Bearer <SCIM token>".');
           principal = await tokens.authenticate(m[1]!);
         } catch (error) {
-          const wait = await countUnauthenticated(container, req.ip);
+          const wait = await countUnauthenticated(services, req.ip);
           throw wait === null ? error : refuse(wait);
         }
-        const wait = countCredential(container, principal.tokenId);
+        const wait = countCredential(services, principal.tokenId);
         if (wait !== null) throw refuse(wait);
         principals.set(req, principal);
       });

@@ -14,7 +14,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type LookupFunction } from 'node:net';
-import type { WebhookHttp } from '../../domain/webhooks/types.js';
+import type { WebhookHttp } from '../domain/webhooks/types.js';
 
 export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
 

@@ -1,6 +1,6 @@
 /** Fills the domain service's TxtResolver port with node's DNS resolver (ORGWAY_DNS_SERVERS, or the system's). */
 import { promises as dns } from 'node:dns';
-import type { TxtResolver } from '../../domain/domains/domain-service.js';
+import type { TxtResolver } from '../domain/domains/domain-service.js';
 
 /** "No such name" and "no TXT records" mean: not published (yet). */
 const NOT_THERE = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);

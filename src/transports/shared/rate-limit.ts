@@ -7,20 +7,31 @@
  * - with a valid credential: that credential.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Container } from '../../app/container.js';
+
+/** The counters an edge asks (src/app/rate-limits.ts implements them). */
+export interface RequestRateLimits {
+  addressBlocked(address: string): number | null;
+  countAddress(address: string): Promise<number | null>;
+  countCredential(credentialId: string): number | null;
+}
+
+/** What the hooks below need from the caller's services. */
+export interface RateLimited {
+  readonly rateLimits: RequestRateLimits;
+}
 
 export const RATE_LIMITED = 'RATE_LIMITED';
 
 export const rateLimitMessage = (seconds: number): string => `Too many requests: retry after ${seconds} s.`;
 
 /** Seconds to wait when the address is refused right now (from memory, no database work). */
-export const addressBlocked = (container: Container, address: string): number | null => container.rateLimits.addressBlocked(address);
+export const addressBlocked = (services: RateLimited, address: string): number | null => services.rateLimits.addressBlocked(address);
 
 /** Counts an unauthenticated or failed-authentication request of this address. */
-export const countUnauthenticated = (container: Container, address: string): Promise<number | null> => container.rateLimits.countAddress(address);
+export const countUnauthenticated = (services: RateLimited, address: string): Promise<number | null> => services.rateLimits.countAddress(address);
 
 /** Counts a request made with a valid credential. */
-export const countCredential = (container: Container, credentialId: string): number | null => container.rateLimits.countCredential(credentialId);
+export const countCredential = (services: RateLimited, credentialId: string): number | null => services.rateLimits.countCredential(credentialId);
 
 /**
  * An onRequest/preHandler hook for routes that take no credential (the SAML ACS, and the
@@ -28,9 +39,9 @@ export const countCredential = (container: Container, credentialId: string): num
  * the edge's own 429 body; Retry-After is already set.
  */
 export const unauthenticatedRateLimit =
-  (container: Container, refuse: (request: FastifyRequest, reply: FastifyReply, seconds: number) => unknown) =>
+  (services: RateLimited, refuse: (request: FastifyRequest, reply: FastifyReply, seconds: number) => unknown) =>
   async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const wait = addressBlocked(container, request.ip) ?? (await countUnauthenticated(container, request.ip));
+    const wait = addressBlocked(services, request.ip) ?? (await countUnauthenticated(services, request.ip));
     if (wait === null) return undefined;
     reply.header('retry-after', String(wait));
     return refuse(request, reply, wait);

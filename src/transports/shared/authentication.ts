@@ -4,11 +4,16 @@
  * an allowed origin (CSRF / cross-site WebSocket hijacking), on top of
  * SameSite=Lax and Apollo's CSRF prevention (which refuses "simple" requests).
  */
-import type { Container } from '../../app/container.js';
 import type { Principal } from '../../domain/access.js';
+import type { IdentityService } from '../../domain/identity/identity-service.js';
 import { DomainError } from '../../domain/model/index.js';
+import { SESSION_COOKIE } from './session-cookie.js';
 
-import { SESSION_COOKIE } from '../session-cookie.js';
+/** What authenticating a request needs. */
+export interface AuthenticationServices {
+  readonly config: { readonly publicUrl: string; readonly appUrl: string };
+  readonly identity: Pick<IdentityService, 'authenticate'>;
+}
 
 export interface Credentials {
   principal: Principal | null;
@@ -25,14 +30,14 @@ const header = (req: RequestLike, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-export const allowedOrigins = (container: Container): Set<string> =>
-  new Set([new URL(container.config.publicUrl).origin, new URL(container.config.appUrl).origin]);
+export const allowedOrigins = (services: Pick<AuthenticationServices, 'config'>): Set<string> =>
+  new Set([new URL(services.config.publicUrl).origin, new URL(services.config.appUrl).origin]);
 
 /**
  * Resolves the caller. A bearer token that is present but wrong is an error
  * (UNAUTHENTICATED), not an anonymous request: clients should learn their token is dead.
  */
-export const authenticate = async (container: Container, req: RequestLike, bearerFromInit?: string | undefined): Promise<Credentials> => {
+export const authenticate = async (services: AuthenticationServices, req: RequestLike, bearerFromInit?: string | undefined): Promise<Credentials> => {
   const authorization = bearerFromInit ?? header(req, 'authorization');
   if (authorization) {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
@@ -43,12 +48,12 @@ export const authenticate = async (container: Container, req: RequestLike, beare
           ? 'The Authorization header must be "Bearer <token>".'
           : 'The authorization connection parameter must be "Bearer <token>".',
       );
-    return { principal: await container.identity.authenticate(m[1]!), viaCookie: false };
+    return { principal: await services.identity.authenticate(m[1]!), viaCookie: false };
   }
   const cookie = req.cookies?.[SESSION_COOKIE];
   if (!cookie) return { principal: null, viaCookie: false };
   const origin = header(req, 'origin');
-  if (origin !== undefined && !allowedOrigins(container).has(origin))
-    throw new DomainError('FORBIDDEN', `Requests authenticated by cookie must come from ${[...allowedOrigins(container)].join(' or ')}; this one came from ${origin}.`);
-  return { principal: await container.identity.authenticate(cookie), viaCookie: true };
+  if (origin !== undefined && !allowedOrigins(services).has(origin))
+    throw new DomainError('FORBIDDEN', `Requests authenticated by cookie must come from ${[...allowedOrigins(services)].join(' or ')}; this one came from ${origin}.`);
+  return { principal: await services.identity.authenticate(cookie), viaCookie: true };
 };

@@ -1,6 +1,6 @@
 /** Fills the outbox sender's MailTransport port with nodemailer over SMTP. */
 import { createTransport } from 'nodemailer';
-import type { MailTransport } from '../../domain/invitations/sender.js';
+import type { MailTransport } from '../domain/invitations/sender.js';
 
 /**
  * `smtpUrl`: e.g. `smtp://user:pass@host:587` or `smtps://…:465`; query parameters
