@@ -29,7 +29,7 @@ import { WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
 import { WebhookService } from '../domain/webhooks/webhook-service.js';
 import { createTransactionRunner, type TransactionRunner } from '../domain/unit-of-work.js';
 import { type EventWakeSource, PgliteListenSource, PostgresListenSource } from '../persistence/event-wake-sources.js';
-import { type Database, openDatabase } from '../persistence/orm.js';
+import { asBackground, type Database, openDatabase } from '../persistence/orm.js';
 import { checkPoolMode } from '../persistence/pooler-checks.js';
 import { samlifyMetadataParser } from '../adapters/samlify-metadata-parser.js';
 import { createSmtpTransport } from '../adapters/smtp-transport.js';
@@ -145,8 +145,11 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const tx = createTransactionRunner(db, clock, {
     eventsAppended: (n) => {
       metrics.eventsPublished.inc(n);
-      wakeHub();
-      notifier.notify();
+      // What follows a commit is the gateway's work, not the request's.
+      asBackground(() => {
+        wakeHub();
+        notifier.notify();
+      });
     },
   });
   const tokens = new TokenService(tx, clock, {
@@ -226,26 +229,30 @@ export const createContainer = async (config: Config, options: ContainerOptions 
 
   if (options.startBackground !== false) {
     try {
-      await events.start();
-      await accessWatch.start();
+      await asBackground(async () => {
+        await events.start();
+        await accessWatch.start();
+      });
     } catch (error) {
       await events.stop();
       if (ownsDb) await db.close();
       throw error;
     }
-    outbox.start();
-    housekeeping.start();
-    webhookDispatcher.start();
+    asBackground(() => {
+      outbox.start();
+      housekeeping.start();
+      webhookDispatcher.start();
+    });
   }
 
   const identity = new IdentityService(tx, clock, config.sessionTtlSeconds);
   const organizations = new OrganizationService(tx);
-  const memberships = new MembershipService(tx, tokens, config.publicUrl, () => outbox.wake());
+  const memberships = new MembershipService(tx, tokens, config.publicUrl, () => asBackground(() => outbox.wake()));
   const emailSignIn = new EmailSignInService(tx, {
     sessionTtlSeconds: config.sessionTtlSeconds,
     signUp: config.emailSignUp,
     publicUrl: config.publicUrl,
-    mailEnqueued: () => outbox.wake(),
+    mailEnqueued: () => asBackground(() => outbox.wake()),
   });
   const invitations = new InvitationService(tx, config.sessionTtlSeconds);
   const domains = new DomainService(tx, createTxtResolver(config.dnsServers));
@@ -254,10 +261,10 @@ export const createContainer = async (config: Config, options: ContainerOptions 
   const samlSignIn = new SamlSignInService(tx, config.sessionTtlSeconds);
   const samlConnections = new SamlConnectionService(tx, samlifyMetadataParser, (id) => {
     samlSignIn.forget(id);
-    void accessWatch.recheck();
+    void asBackground(() => accessWatch.recheck());
   });
-  const rateLimits = createRateLimits(config.rateLimits, { perAddressPerMinute: config.authRatePerAddress, emailsPerTenMinutes: config.emailRatePerEmail }, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory'));
-  const webhooks = new WebhookService(tx, webhookHttp, () => webhookDispatcher.endpointsChanged());
+  const rateLimits = asBackground(() => createRateLimits(config.rateLimits, { perAddressPerMinute: config.authRatePerAddress, emailsPerTenMinutes: config.emailRatePerEmail }, db.pgPool, (error) => log.warn({ err: error }, 'rate-limit store unreachable; counting in memory')));
+  const webhooks = new WebhookService(tx, webhookHttp, () => asBackground(() => webhookDispatcher.endpointsChanged()));
   metrics.webhookStats = () => webhooks.stats();
 
   return {

@@ -2,6 +2,7 @@
  * Opens the database: real PostgreSQL when a URL is given, otherwise an embedded
  * PGlite (PostgreSQL compiled to WASM) persisted in a data directory.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { DefaultLogger, type LoggerOptions, type LogContext } from '@mikro-orm/core';
@@ -35,7 +36,17 @@ export const executePrepared = <T = Record<string, unknown>[]>(runner: SqlRunner
   runner.prepared ? runner.prepared<T>(query, params) : runner.execute<T>(query, params);
 
 /** Receives every SQL statement the ORM sends; used for metrics and the N+1 tests. */
-export type StatementObserver = (sql: string) => void;
+/** `background`: sent by work started under asBackground (pollers, listeners, timed jobs), not by a request. */
+export type StatementObserver = (sql: string, origin: { readonly background: boolean }) => void;
+
+const backgroundWork = new AsyncLocalStorage<true>();
+/**
+ * Starts work whose statements are the gateway's own, not a request's: everything `start`
+ * schedules (timers, listener connections, their callbacks) carries the mark, so statement
+ * observers can tell a request's statements from a poll that happened to run meanwhile.
+ */
+export const asBackground = <T>(start: () => T): T => backgroundWork.run(true, start);
+const origin = (): { background: boolean } => ({ background: backgroundWork.getStore() === true });
 
 class ObservingLogger extends DefaultLogger {
   readonly #observe: () => StatementObserver | undefined;
@@ -46,7 +57,7 @@ class ObservingLogger extends DefaultLogger {
   override logQuery(context: { query: string } & LogContext): void {
     const sql = context.query;
     // Only statements that reached the server, not error echoes.
-    if (sql && context.level !== 'error') this.#observe()?.(sql);
+    if (sql && context.level !== 'error') this.#observe()?.(sql, origin());
     super.logQuery(context);
   }
 }
@@ -102,7 +113,7 @@ const sqlRunner = (orm: PostgresORM | PgliteORM, observe: () => StatementObserve
     if (!p) texts.set(query, (p = { name: `ogw_${createHash('sha256').update(query).digest('hex').slice(0, 24)}`, text: numberedPlaceholders(query) }));
     try {
       const result = await (await pool).query({ name: p.name, text: p.text, values: params as unknown[] });
-      observe()?.(query);
+      observe()?.(query, origin());
       return result.rows as T;
     } catch (error) {
       throw driver.convertException(error as Error);
@@ -256,8 +267,8 @@ const closeBounded = async (orm: PostgresORM, limits: DatabaseLimits): Promise<v
 
 export const openDatabase = async (options: OpenDatabaseOptions): Promise<Database> => {
   const observers = new Set<StatementObserver>();
-  const notify: StatementObserver = (sql) => {
-    for (const o of observers) o(sql);
+  const notify: StatementObserver = (sql, from) => {
+    for (const o of observers) o(sql, from);
   };
   const observeStatements = (o: StatementObserver) => {
     observers.add(o);

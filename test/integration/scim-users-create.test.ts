@@ -20,11 +20,10 @@ afterAll(() => gw?.close());
 
 const withStatements = async <T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> => {
   const statements: string[] = [];
-  // The event hub reads the log when the commit's notification arrives, and the
-  // notification itself is sent after the commit, outside the request's transaction:
-  // both are the hub's, not the request's, and may land inside the window.
-  const stop = gw.container.db.observeStatements((sql) => {
-    if (!/^with h as materialized \(select \(pg_snapshot_xmin|^select pg_notify\(/.test(sql)) statements.push(sql);
+  // The hub's read after the commit's notification, the notification itself and every poll
+  // are the gateway's background work, not the request's, and may land inside the window.
+  const stop = gw.container.db.observeStatements((sql, from) => {
+    if (!from.background) statements.push(sql);
   });
   try {
     return { result: await fn(), statements };

@@ -3,7 +3,7 @@
  * (≤ 3 for the whole request, authentication included), whatever the membership count.
  * Statements are captured from the ORM's own connection, on real PostgreSQL.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import type { Principal } from '../../src/domain/access.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
@@ -40,13 +40,11 @@ const userWithMemberships = async (count: number) => {
   return token;
 };
 
-/** The gateway's own background statements (the event hub's poll of the log, the wake-up after an earlier commit) are not the request's. */
-const background = (sql: string) => /^(with h as materialized \(select \(pg_snapshot_xmin|select pg_notify\()/.test(sql.trim());
 
 const statementsFor = async (token: string, query: string | typeof ViewerOrganizationsDocument | typeof SwitchOrganizationDocument, variables = {}) => {
   const statements: string[] = [];
-  const stop = gw.container.db.observeStatements((sql) => {
-    if (!background(sql)) statements.push(sql);
+  const stop = gw.container.db.observeStatements((sql, from) => {
+    if (!from.background) statements.push(sql);
   });
   try {
     const r = await gw.gql<any>(query, variables, token);
@@ -202,8 +200,8 @@ test('a page read without timestamps reads them in one statement when a field as
   );
   const scope = gw.container.readScope(principal);
   const statements: string[] = [];
-  const stop = gw.container.db.observeStatements((sql) => {
-    if (!background(sql)) statements.push(sql);
+  const stop = gw.container.db.observeStatements((sql, from) => {
+    if (!from.background) statements.push(sql);
   });
   try {
     const page = await scope.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
@@ -362,4 +360,23 @@ test('organization(id) with its members is two statements (the session, then the
   expect(blocked.r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   expect(blocked.r.data.organization).toBeNull();
   expect(blocked.statements).toHaveLength(2);
+});
+
+test("statements of the gateway's own background work (the webhook dispatcher's and the event hub's polls) are told apart from a request's", async () => {
+  const seen: { sql: string; background: boolean }[] = [];
+  const stop = gw.container.db.observeStatements((sql, from) => seen.push({ sql, background: from.background }));
+  try {
+    // The dispatcher checks for endpoints on every poll (every few seconds), whatever the traffic.
+    await vi.waitFor(() => expect(seen.some((s) => s.sql.includes('from webhook_endpoints'))).toBe(true), { timeout: 15_000, interval: 100 });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((s) => !s.background)).toEqual([]);
+    const token = await userWithMemberships(1);
+    seen.length = 0;
+    const r = await gw.gql<any>(`{ viewer { user { id } } }`, {}, token);
+    expect(r.errors).toBeUndefined();
+    const own = seen.filter((s) => !s.background).map((s) => s.sql);
+    expect(own.some((sql) => /from sessions s join users u/.test(sql))).toBe(true);
+  } finally {
+    stop();
+  }
 });

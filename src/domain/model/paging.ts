@@ -1,5 +1,6 @@
 /** Paging shared by every list: `first` ≤ 100 and opaque cursors (base64url of the keyset position). */
 import { badInput } from './errors.js';
+import { isWellFormedText } from './text.js';
 import type { Page } from './views.js';
 
 export const MAX_PAGE_SIZE = 100;
@@ -15,7 +16,8 @@ export const encodeCursor = (parts: string[]): string => Buffer.from(JSON.string
 export const decodeCursor = (cursor: string, size: number): string[] => {
   try {
     const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parts) && parts.length === size && parts.every((p) => typeof p === 'string')) return parts as string[];
+    // Well-formed text only: PostgreSQL refuses NUL in text and jsonb.
+    if (Array.isArray(parts) && parts.length === size && parts.every((p) => typeof p === 'string' && isWellFormedText(p))) return parts as string[];
   } catch {
     // fall through
   }

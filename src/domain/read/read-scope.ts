@@ -46,10 +46,15 @@ import {
 
 type ViewerMembership = { membership: MembershipView; organization: OrganizationView };
 
-/** The members page asked for, checked: `first` ≤ 100, a known status, a cursor this list returned. */
-const membersPageKey = (organizationId: string, first: number, after: string | null, status: UserStatus | null): MembersPageKey => {
+/** `first` ≤ 100 and a known status, checked before access (as every list does); the cursor after it. */
+const checkMembersArguments = (first: number, status: UserStatus | null): void => {
   checkFirst(first);
   if (status !== null && !isUserStatus(status)) throw badInput('status', `unknown status ${String(status)}.`);
+};
+
+/** The members page asked for, checked: `first` ≤ 100, a known status, a cursor this list returned. */
+const membersPageKey = (organizationId: string, first: number, after: string | null, status: UserStatus | null): MembersPageKey => {
+  checkMembersArguments(first, status);
   return { organizationId, limit: first + 1, after: after ? decodeCursor(after, 1)[0]! : null, status };
 };
 
@@ -219,9 +224,9 @@ export class ReadScope {
 
   /** Members of an organization the viewer can enter, oldest first. */
   async members(organizationId: string, first: number, after: string | null, status: UserStatus | null): Promise<Page<MembershipView>> {
-    const key = membersPageKey(organizationId, first, after, status);
+    checkMembersArguments(first, status);
     await this.requireEnter(organizationId);
-    const { members, total } = await this.#memberPages.load(key);
+    const { members, total } = await this.#memberPages.load(membersPageKey(organizationId, first, after, status));
     const items = members.slice(0, first).map(({ membership, user }) => {
       this.#users.prime(user.id, user);
       return { cursor: encodeCursor([membership.id]), node: membership };

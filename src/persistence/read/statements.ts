@@ -48,15 +48,15 @@ export interface MembersPage {
  * cursor on (one branch runs, by the key's status), then the users by primary key, so its cost
  * follows the page, not the number of users (docs/members-pages.md). One row per page instead
  * of a row of 14 columns per member: reading those rows cost the gateway more than the rest of
- * the request. Built by concatenation as the Viewer page is (text a user chose through
- * to_json; generated ids, enum values and timestamps as they are). `readable` is an SQL
+ * the request. Built by concatenation as the Viewer page is: text and ids through to_json
+ * (nothing in the schema limits their characters); enum values and timestamps as they are. `readable` is an SQL
  * condition that must hold for the page to be read at all.
  */
 const membersPageSql = (readable: string): string => `
        cross join lateral (select count(*)::int as total from memberships c
                             where ${readable} and c.organization_id = k.org and (k.status is null or c.status = k.status)) c
        cross join lateral (
-         select '[' || string_agg('["' || m.id || '","' || m.user_id || '","' || m.role || '","' || m.status || '","' || m.source || '",'
+         select '[' || string_agg('[' || to_json(m.id) || ',' || to_json(m.user_id) || ',"' || m.role || '","' || m.status || '","' || m.source || '",'
                                   || coalesce('"' || m.last_visited_at || '"', 'null') || ',"' || m.created_at || '","' || m.updated_at || '",'
                                   || to_json(u.email) || ',' || coalesce(to_json(u.display_name)::text, 'null') || ','
                                   || coalesce(to_json(u.last_visited_organization_id)::text, 'null') || ',"' || u.created_at || '"]',

@@ -4,7 +4,18 @@
  * needs them; every field is listed here, so a new one is classified (a test checks the
  * schema against this table) instead of silently taking a slower path.
  */
-import { type FieldNode, getArgumentValues, getNamedType, type GraphQLResolveInfo, isObjectType, type SelectionSetNode } from 'graphql';
+import {
+  type FieldNode,
+  getArgumentValues,
+  getDirectiveValues,
+  getNamedType,
+  GraphQLIncludeDirective,
+  type GraphQLResolveInfo,
+  GraphQLSkipDirective,
+  isObjectType,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { UserStatus } from '../../domain/model/index.js';
 
 export type ViewerPageService =
@@ -90,8 +101,12 @@ export const membersArguments = (
   const type = getNamedType(info.returnType);
   const field = isObjectType(type) ? type.getFields().members : undefined;
   if (!field) return null;
+  // A field left out by @skip/@include is not read, so it must not be the one read with the organization.
+  const included = (s: SelectionNode): boolean =>
+    getDirectiveValues(GraphQLSkipDirective, s, info.variableValues)?.if !== true && getDirectiveValues(GraphQLIncludeDirective, s, info.variableValues)?.if !== false;
   const find = (set: SelectionSetNode | undefined): FieldNode | undefined => {
     for (const s of set?.selections ?? []) {
+      if (!included(s)) continue;
       if (s.kind === 'Field' && s.name.value === 'members') return s;
       if (s.kind === 'InlineFragment') {
         const inner = find(s.selectionSet);
@@ -100,9 +115,9 @@ export const membersArguments = (
     }
     return undefined;
   };
-  const node = info.fieldNodes.map((n) => find(n.selectionSet)).find((n) => n !== undefined);
-  if (!node) return null;
   try {
+    const node = info.fieldNodes.map((n) => find(n.selectionSet)).find((n) => n !== undefined);
+    if (!node) return null;
     const args = getArgumentValues(field, node, info.variableValues);
     return { first: (args.first as number | null) ?? 50, after: (args.after as string | null) ?? null, status: (args.status as UserStatus | null) ?? null };
   } catch {
