@@ -6,12 +6,12 @@
  */
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ensureUiBuilt, foreignRequests, freePort, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../helpers/browser.js';
-import { settledLastEventId } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../helpers/webhooks.js';
-import { ok, REMOVE, SET_ROLE, SET_STATUS, STAGE } from '../helpers/world.js';
+import { ensureUiBuilt, foreignRequests, freePort, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
+import { settledLastEventId } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../kit/webhooks.js';
+import { ok, REMOVE, SET_ROLE, SET_STATUS, STAGE } from '../kit/world.js';
 
 /** Deliveries happen in the background; a loaded machine may take a while. */
 const DELIVERY_TIMEOUT_MS = 90_000;

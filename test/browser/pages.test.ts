@@ -8,14 +8,14 @@
 import { inflateRawSync } from 'node:zlib';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foreignRequests, freePort, launchBrowser, type LoggedContext, ensureUiBuilt, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../helpers/browser.js';
-import { startDns, type TestDns } from '../helpers/dns.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { buildResponse, samlifyResponse } from '../helpers/saml.js';
-import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../helpers/saml-keys.js';
-import { newUser } from '../helpers/scim.js';
-import { ok, SET_STATUS, STAGE } from '../helpers/world.js';
+import { foreignRequests, freePort, launchBrowser, type LoggedContext, ensureUiBuilt, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
+import { startDns, type TestDns } from '../kit/dns.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { buildResponse, samlifyResponse } from '../kit/saml.js';
+import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
+import { newUser } from '../kit/scim.js';
+import { ok, SET_STATUS, STAGE } from '../kit/world.js';
 
 const IDP_ENTITY_ID = 'https://idp.example.test/metadata';
 /** The IdP's sign-in page: a path on the gateway's origin that the browser context answers itself. */

@@ -3,9 +3,9 @@
  * cited there) replayed over HTTP against a real gateway, plus paging through all users.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { events, newUser, scimClient } from '../helpers/scim.js';
-import { loadRecording, replay } from '../helpers/scim-replay.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { events, newUser, scimClient } from '../kit/scim.js';
+import { loadRecording, replay } from '../kit/scim-replay.js';
 
 let gw: Gateway;
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify }
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 const ISSUER = 'http://127.0.0.1:4000';
 const AUDIENCE = 'orgway-tests';

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 /** A clock the test can move forward (session expiry). */
 const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };

@@ -5,8 +5,8 @@
  */
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { type Admin, eventsAfter, lastEventId, ok, refused, snapshot, STAGE, INVITE } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type Admin, eventsAfter, lastEventId, ok, refused, snapshot, STAGE, INVITE } from '../kit/world.js';
 
 let gw: Gateway;
 let a: Admin;

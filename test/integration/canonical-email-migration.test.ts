@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { planCanonicalEmails } from '../../src/persistence/canonical-emails.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
 
 let t: TestDatabase;
 beforeAll(async () => {

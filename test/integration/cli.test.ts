@@ -3,9 +3,9 @@
  * against fresh PostgreSQL databases.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { BIN, ensureBuilt, killAll, run } from '../helpers/compiled.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { BIN, ensureBuilt, killAll, run } from '../kit/compiled.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 // Every test spawns processes; a busy 2-core machine needs more than the default 30 s.
 vi.setConfig({ testTimeout: 90_000 });

@@ -7,11 +7,11 @@
  * A second instance reaches PostgreSQL directly and keeps writing through the outage.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { addMember, data, email, eventually, ids, lastEventId, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { scimFetch } from '../helpers/scim.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { addMember, data, email, eventually, ids, lastEventId, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { scimFetch } from '../kit/scim.js';
+import { startTcpProxy, type TcpProxy } from '../kit/tcp-proxy.js';
 
 let t: TestDatabase;
 let proxy: TcpProxy;

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { ok, uniqueEmail } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { ok, uniqueEmail } from '../kit/world.js';
 
 let mail: Mailbox;
 let gw: Gateway;

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { email, lastEventId, SET_ROLE, STAGE, strictlyIncreasing } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { email, lastEventId, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 let t: TestDatabase;
 let a: Gateway;

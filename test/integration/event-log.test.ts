@@ -9,8 +9,8 @@ import { appendEvents, type NewMembershipEvent, readEventsAfter } from '../../sr
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { eventually, ids, settledLastEventId, strictlyIncreasing } from '../helpers/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { eventually, ids, settledLastEventId, strictlyIncreasing } from '../kit/events.js';
 
 let gw: Gateway;
 let other: Database; // a second handle = a second pool of connections

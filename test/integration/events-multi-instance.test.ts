@@ -9,9 +9,9 @@ import { createContainer } from '../../src/app/container.js';
 import { buildServer } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { addMember, data, email, endCode, eventually, ids, lastEventId, log, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../helpers/events.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { addMember, data, email, endCode, eventually, ids, lastEventId, log, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../kit/events.js';
 
 describe('two gateway instances on one database', () => {
   let t: TestDatabase;

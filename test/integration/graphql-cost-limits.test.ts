@@ -5,8 +5,8 @@
  */
 import { getIntrospectionQuery, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { data, STAGE } from '../helpers/events.js';
-import { type Gateway, type GqlResult, startGateway } from '../helpers/gateway.js';
+import { data, STAGE } from '../kit/events.js';
+import { type Gateway, type GqlResult, startGateway } from '../kit/gateway.js';
 import { ViewerOrganizationsDocument } from '../generated/graphql.js';
 
 let gw: Gateway;

@@ -3,7 +3,7 @@
  * answer from a URL that does not name the viewer) must never be stored by a shared cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;

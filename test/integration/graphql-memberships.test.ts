@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { UserStatus } from '../../src/domain/model/index.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 import {
   addMember,
   type Admin,
@@ -29,7 +29,7 @@ import {
   SWITCH,
   uniqueEmail,
   refusedUnchanged as refusedUnchangedIn,
-} from '../helpers/world.js';
+} from '../kit/world.js';
 
 let gw: Gateway;
 beforeAll(async () => {

@@ -5,8 +5,8 @@
  */
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { addMember, type Admin, eventsAfter, expectNothingChanged, lastEventId, ok, refusedUnchanged as refusedUnchangedIn } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { addMember, type Admin, eventsAfter, expectNothingChanged, lastEventId, ok, refusedUnchanged as refusedUnchangedIn } from '../kit/world.js';
 
 let gw: Gateway;
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FAILURES_KEPT_PER_CONNECTION } from '../../src/domain/housekeeping.js';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
 
 let w: SamlWorld;
 beforeAll(async () => {

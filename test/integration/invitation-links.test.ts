@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../helpers/mailbox.js';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { ok, refused, uniqueEmail } from '../helpers/world.js';
+import { type Mailbox, type ReceivedMail, startMailbox } from '../kit/mailbox.js';
+import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { ok, refused, uniqueEmail } from '../kit/world.js';
 
 let mail: Mailbox;
 let w: SamlWorld;

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 let smtp: SMTPServer;
 let gw: Gateway;

@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../../src/domain/runtime.js';
 import { createTransactionRunner, type UnitOfWork } from '../../src/domain/unit-of-work.js';
 import type { Database } from '../../src/persistence/orm.js';
 import { createSmtpTransport } from '../../src/transports/mail/smtp-transport.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
 
 interface Received {
   rcptTo: string[];

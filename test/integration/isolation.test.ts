@@ -12,10 +12,10 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { buildSchema, getNamedType, type GraphQLObjectType, isNonNullType, isObjectType, parse, type OperationDefinitionNode, type FieldNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, take } from '../helpers/gateway.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { addMember, type Admin, jwtPayload, lastEventId, type Member, ok, refused, snapshot, STAGE } from '../helpers/world.js';
+import { type Gateway, take } from '../kit/gateway.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { addMember, type Admin, jwtPayload, lastEventId, type Member, ok, refused, snapshot, STAGE } from '../kit/world.js';
 
 let w: SamlWorld;
 let gw: Gateway;

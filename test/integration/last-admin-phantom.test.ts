@@ -6,9 +6,9 @@
  */
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { expectScimError, patchOp, scimClient, type ScimClient, snapshot as scimSnapshot, USER } from '../helpers/scim.js';
-import { addMember, type Admin, type Member, membershipRow, ok, REMOVE, refusedUnchanged, SET_ROLE, SET_STATUS, SWITCH } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { expectScimError, patchOp, scimClient, type ScimClient, snapshot as scimSnapshot, USER } from '../kit/scim.js';
+import { addMember, type Admin, type Member, membershipRow, ok, REMOVE, refusedUnchanged, SET_ROLE, SET_STATUS, SWITCH } from '../kit/world.js';
 
 let gw: Gateway;
 beforeAll(async () => {

@@ -8,9 +8,9 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createContainer, NotMigratedError } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { ensureBuilt, killAll, MAIN, run, startServer } from '../helpers/compiled.js';
-import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
+import { ensureBuilt, killAll, MAIN, run, startServer } from '../kit/compiled.js';
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { type Gateway, startGateway, take } from '../kit/gateway.js';
 
 const count = (metrics: string, line: string): number => {
   const found = metrics.split('\n').find((l) => l.startsWith(`${line} `));

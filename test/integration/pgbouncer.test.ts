@@ -10,10 +10,10 @@ import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PoolerConfigurationError } from '../../src/persistence/pooler-checks.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { addMember, data, email, eventually, ids, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../helpers/pgbouncer.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { addMember, data, email, eventually, ids, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../kit/pgbouncer.js';
 
 const missing = pgbouncerMissing();
 if (missing) process.stderr.write(`${missing}\n`);

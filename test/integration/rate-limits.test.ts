@@ -5,10 +5,10 @@
  * client follows ORGWAY_TRUST_PROXY; the defaults let a valid credential burst.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { data } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { createScimToken } from '../helpers/scim.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { data } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { createScimToken } from '../kit/scim.js';
 
 const LIMITS = {
   ORGWAY_RATE_LIMIT_ADDRESS: '10',

@@ -3,12 +3,12 @@
  * DNS server on loopback answers the TXT lookups, a real SMTP server shows what was (not) sent.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type TestDns, startDns } from '../helpers/dns.js';
-import { endCode, eventually, record } from '../helpers/events.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { type OrgHandle, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { ok, refused, uniqueEmail } from '../helpers/world.js';
+import { type TestDns, startDns } from '../kit/dns.js';
+import { endCode, eventually, record } from '../kit/events.js';
+import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { type OrgHandle, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { ok, refused, uniqueEmail } from '../kit/world.js';
 
 let mail: Mailbox;
 let dns: TestDns;

@@ -9,9 +9,9 @@
  * and wants to be victim@… with ADMIN.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { b64, buildResponse, queryRows, RSA_SHA1, SHA1, signWithXmlCrypto, snapshot } from '../helpers/saml.js';
-import { testKeyPair } from '../helpers/saml-keys.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { b64, buildResponse, queryRows, RSA_SHA1, SHA1, signWithXmlCrypto, snapshot } from '../kit/saml.js';
+import { testKeyPair } from '../kit/saml-keys.js';
+import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
 
 let w: SamlWorld;
 let org: OrgHandle;

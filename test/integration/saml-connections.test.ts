@@ -3,9 +3,9 @@
  * create from IdP metadata, update, trust / untrust, list, recent failures — and who may.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { b64, buildResponse, queryRows, samlifyResponse, snapshot } from '../helpers/saml.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { b64, buildResponse, queryRows, samlifyResponse, snapshot } from '../kit/saml.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
 
 let gw: Gateway;
 beforeAll(async () => {

@@ -6,10 +6,10 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startGateway } from '../helpers/gateway.js';
-import { b64, buildResponse, queryRows, samlifyResponse, signWithXmlCrypto, snapshot } from '../helpers/saml.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { startGateway } from '../kit/gateway.js';
+import { b64, buildResponse, queryRows, samlifyResponse, signWithXmlCrypto, snapshot } from '../kit/saml.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
 
 let w: SamlWorld;
 beforeAll(async () => {

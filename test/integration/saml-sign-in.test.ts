@@ -5,9 +5,9 @@
  * team memberships, sessions and the event log exactly as they were.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { take } from '../helpers/gateway.js';
-import { queryRows } from '../helpers/saml.js';
-import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { take } from '../kit/gateway.js';
+import { queryRows } from '../kit/saml.js';
+import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
 
 let w: SamlWorld;
 beforeAll(async () => {
@@ -95,7 +95,7 @@ describe('responses', () => {
     expect(r.text).toContain('does-not-exist');
     const bad = await w.post(b64Xml('<nope/>'), { json: true });
     expect(bad.json).toEqual({ error: { code: 'INVALID_SAML', message: expect.stringContaining('not a SAML 2.0 Response') } });
-    const tampered = await w.post(w.xmlCrypto({ nameId: email() }, (await import('../helpers/saml-keys.js')).testKeyPair('stranger')), { json: true });
+    const tampered = await w.post(w.xmlCrypto({ nameId: email() }, (await import('../kit/saml-keys.js')).testKeyPair('stranger')), { json: true });
     expect(tampered.status).toBe(401);
     const failure = await lastFailure();
     expect(failure!.code).toBe('SAML_REJECTED');

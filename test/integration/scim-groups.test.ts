@@ -1,8 +1,8 @@
 /** SCIM Groups = teams over HTTP: CRUD, members add/remove/replace (also by value-filter paths), SAML-sourced members kept, events. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { events, expectScimError, GROUP, LIST, newUser, patchOp, scimClient, snapshot } from '../helpers/scim.js';
-import { uniqueEmail } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { events, expectScimError, GROUP, LIST, newUser, patchOp, scimClient, snapshot } from '../kit/scim.js';
+import { uniqueEmail } from '../kit/world.js';
 
 let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;

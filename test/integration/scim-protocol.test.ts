@@ -4,9 +4,9 @@
  * limits, cross-organization isolation, and events reaching GraphQL subscribers.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
-import { ENTERPRISE, events, expectScimError, GROUP, LIST, newUser, PATCH_OP, patchOp, scimClient, scimFetch, snapshot, USER } from '../helpers/scim.js';
-import { uniqueEmail } from '../helpers/world.js';
+import { type Gateway, startGateway, take } from '../kit/gateway.js';
+import { ENTERPRISE, events, expectScimError, GROUP, LIST, newUser, PATCH_OP, patchOp, scimClient, scimFetch, snapshot, USER } from '../kit/scim.js';
+import { uniqueEmail } from '../kit/world.js';
 
 let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;

@@ -1,9 +1,9 @@
 /** SCIM tokens: GraphQL create / revoke / list (ORG_ADMIN only), hashed storage, and 401s with RFC 7644 bodies. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { CREATE_TOKEN, expectScimError, LIST_TOKENS, REVOKE_TOKEN, scimClient, scimFetch, snapshot } from '../helpers/scim.js';
-import { addMember, type Admin, refused } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { CREATE_TOKEN, expectScimError, LIST_TOKENS, REVOKE_TOKEN, scimClient, scimFetch, snapshot } from '../kit/scim.js';
+import { addMember, type Admin, refused } from '../kit/world.js';
 
 let gw: Gateway;
 let admin: Admin;

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { appendEvents, latestEventId, readEventsAfter } from '../../src/domain/events/event-log.js';
-import { eventually } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { ENTERPRISE, events, expectScimError, newUser, type ScimResponse, scimClient, USER } from '../helpers/scim.js';
-import { uniqueEmail } from '../helpers/world.js';
+import { eventually } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { ENTERPRISE, events, expectScimError, newUser, type ScimResponse, scimClient, USER } from '../kit/scim.js';
+import { uniqueEmail } from '../kit/world.js';
 
 let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;

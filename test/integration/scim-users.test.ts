@@ -1,8 +1,8 @@
 /** SCIM Users over HTTP on a real gateway: CRUD, statuses, linking, mutability, filters, paging, projection, events. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { ENTERPRISE, events, expectScimError, LIST, newUser, patchOp, type ScimClient, scimClient, snapshot, USER } from '../helpers/scim.js';
-import { STAGE, uniqueEmail } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { ENTERPRISE, events, expectScimError, LIST, newUser, patchOp, type ScimClient, scimClient, snapshot, USER } from '../kit/scim.js';
+import { STAGE, uniqueEmail } from '../kit/world.js';
 
 let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;

@@ -4,8 +4,8 @@
  * attacker (login CSRF) and replace the victim's session.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
 
 let mail: Mailbox;
 let gw: Gateway;

@@ -3,8 +3,8 @@
  * only when the document reads nothing viewer-dependent: `membership` is per viewer.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
-import { addMember, ok, SET_ROLE } from '../helpers/world.js';
+import { type Gateway, startGateway, take } from '../kit/gateway.js';
+import { addMember, ok, SET_ROLE } from '../kit/world.js';
 
 const WITH_MEMBERSHIP = `subscription($o: ID) { membershipChanged(organizationId: $o) { id type userId role membership { role } } }`;
 const PLAIN = `subscription($o: ID) { membershipChanged(organizationId: $o) { id type userId role } }`;

@@ -4,7 +4,7 @@
  * a subscription when access is lost, signOut, and the metrics.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 import {
   addMember,
   data,
@@ -22,7 +22,7 @@ import {
   STAGE,
   strictlyIncreasing,
   SWITCH,
-} from '../helpers/events.js';
+} from '../kit/events.js';
 
 let gw: Gateway;
 beforeAll(async () => {

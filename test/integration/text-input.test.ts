@@ -21,9 +21,9 @@ import {
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
-import { data, STAGE } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { expectScimError, newUser, patchOp, scimClient, snapshot, USER, GROUP } from '../helpers/scim.js';
+import { data, STAGE } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { expectScimError, newUser, patchOp, scimClient, snapshot, USER, GROUP } from '../kit/scim.js';
 
 let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;

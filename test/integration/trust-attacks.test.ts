@@ -8,12 +8,12 @@
 import 'reflect-metadata';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../helpers/saml.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { jwtPayload, lastEventId, ok, refused, STAGE, SWITCH } from '../helpers/world.js';
-import { take } from '../helpers/gateway.js';
-import { newUser, patchOp, scimClient } from '../helpers/scim.js';
+import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../kit/saml.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { jwtPayload, lastEventId, ok, refused, STAGE, SWITCH } from '../kit/world.js';
+import { take } from '../kit/gateway.js';
+import { newUser, patchOp, scimClient } from '../kit/scim.js';
 
 const ATTACKER_IDP = 'https://evil-idp.example.net/metadata';
 const ATTACKER_SSO = 'https://evil-idp.example.net/sso';

@@ -5,10 +5,10 @@
  * in one browser accumulate while another user's replace.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { endCode, eventually, record } from '../helpers/events.js';
-import { buildResponse, b64, queryRows, signWithXmlCrypto, snapshot, type SpContext } from '../helpers/saml.js';
-import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../helpers/saml-keys.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { endCode, eventually, record } from '../kit/events.js';
+import { buildResponse, b64, queryRows, signWithXmlCrypto, snapshot, type SpContext } from '../kit/saml.js';
+import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
+import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
 
 let w: SamlWorld;
 beforeAll(async () => {
@@ -224,7 +224,7 @@ describe('untrusting a connection cuts its sessions off at once', () => {
   });
 
   test('a subscription on another instance ends too (the trust change travels by NOTIFY)', async () => {
-    const { startGateway } = await import('../helpers/gateway.js');
+    const { startGateway } = await import('../kit/gateway.js');
     const other = await startGateway({ t: w.gw.t, env: { ORGWAY_SESSION_RECHECK_MS: '600000' } });
     try {
       const org = await w.org({ name: 'Trusting org 2' });
@@ -355,7 +355,7 @@ describe('createOrganization', () => {
 
 describe('Migration0004Trust gives sessions made before it a safe meaning', () => {
   test('the bootstrap API token becomes OPERATOR; every other session and API token is revoked', async () => {
-    const { createTestDatabase } = await import('../helpers/database.js');
+    const { createTestDatabase } = await import('../kit/database.js');
     const t = await createTestDatabase({ migrate: false });
     try {
       await t.db.orm.migrator.up({ to: 'Migration0003Scim' });

@@ -5,8 +5,8 @@
  * refusal for a trusted foreign one voiding the list), for ORG_ADMINs only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { addMember, ok, refused } from '../helpers/world.js';
+import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { addMember, ok, refused } from '../kit/world.js';
 
 const TRUSTED = `query($o: ID!) { organization(id: $o) { trustedSamlConnectionIds samlConnections { id } } }`;
 const UNTRUST = `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`;

@@ -8,7 +8,7 @@ import type { Principal } from '../../src/domain/access.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { SwitchOrganizationDocument, ViewerOrganizationsDocument } from '../generated/graphql.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 
 const VIEWER_QUERY = `query {
   viewer { organizations(first: 50) { edges {

@@ -9,9 +9,9 @@ import { lookup } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createWebhookHttpClient, isPublicAddress, type Resolver } from '../../src/transports/webhooks/http-client.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { CREATE, waitFor } from '../helpers/webhooks.js';
-import { type Admin, ok, refused, STAGE, uniqueEmail } from '../helpers/world.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { CREATE, waitFor } from '../kit/webhooks.js';
+import { type Admin, ok, refused, STAGE, uniqueEmail } from '../kit/world.js';
 
 /** A TCP server that counts connections and never answers. */
 const tcpTrap = async () => {

@@ -5,8 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
 import {
   CREATE,
   DELETE,
@@ -20,9 +20,9 @@ import {
   startReceiver,
   UPDATE,
   waitFor,
-} from '../helpers/webhooks.js';
-import { addMember, type Admin, ok, refused, SET_ROLE, STAGE, uniqueEmail } from '../helpers/world.js';
-import { settledLastEventId } from '../helpers/events.js';
+} from '../kit/webhooks.js';
+import { addMember, type Admin, ok, refused, SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
+import { settledLastEventId } from '../kit/events.js';
 
 const env = { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true', ORGWAY_WEBHOOK_TIMEOUT_MS: '2000' };
 const clock = movableClock();
