@@ -7,7 +7,8 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureUiBuilt, foreignRequests, freePort, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
-import { settledLastEventId } from '../kit/events.js';
+import { rows } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
 import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../kit/webhooks.js';
@@ -128,7 +129,7 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     expect(await refusal.textContent()).not.toMatch(/\bat .*\.(js|ts):\d+/);
 
     // A new endpoint starts after the newest final event: let the set-up's events become final first.
-    await settledLastEventId(gw.t.db);
+    await lastEventId(gw);
     await page.getByLabel('Endpoint URL').fill(receiver.url);
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     const secretField = page.getByRole('textbox', { name: 'Signing secret' });
@@ -263,7 +264,7 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
       clock.offsetMs = 0;
     });
     failingReceiver.respond = () => 503;
-    await settledLastEventId(gw.t.db);
+    await lastEventId(gw);
     await page.getByLabel('Endpoint URL').fill(failingReceiver.url);
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     await page.getByRole('textbox', { name: 'Signing secret' }).waitFor();
@@ -282,7 +283,7 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     await expect.poll(() => card.getByTestId('endpoint-state').locator('..').textContent(), { timeout: UI_TIMEOUT_MS }).toMatch(/failing since .*; next attempt/);
 
     // A day of failures later the gateway disables it; the page says why.
-    const [row] = await gw.t.db.em().execute<{ failing_since: string | Date }[]>('select failing_since from webhook_endpoints where id = ?', [endpointId]);
+    const [row] = await rows<{ failing_since: string | Date }>(gw, 'select failing_since from webhook_endpoints where id = ?', [endpointId]);
     clock.offsetMs += new Date(row!.failing_since).getTime() + 24 * 3600_000 - clock.now().getTime();
     await skipBackoff(gw, clock, endpointId);
     await expect.poll(() => card.getByTestId('endpoint-state').textContent(), { timeout: DELIVERY_TIMEOUT_MS }).toBe('disabled');

@@ -3,6 +3,7 @@
  * sources cited there), including its known quirks, replayed over HTTP against a real gateway.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { events, newUser, scimClient } from '../kit/scim.js';
 import { loadRecording, replay } from '../kit/scim-replay.js';
@@ -15,9 +16,7 @@ afterAll(() => gw?.close());
 
 const row = async (orgId: string, userId: string) =>
   (
-    await gw.container.db
-      .em()
-      .execute<{ status: string; email: string; display_name: string }[]>(
+    await rows<{ status: string; email: string; display_name: string }>(gw,
         'select m.status, u.email, u.display_name from memberships m join users u on u.id = m.user_id where m.organization_id = ? and m.user_id = ?',
         [orgId, userId],
       )
@@ -46,7 +45,7 @@ test('the Entra sequence: users, quirks, groups, deletes', async () => {
     }
   });
   // The user belonged to this organization only: DELETE removed the identity too.
-  expect(await gw.container.db.em().execute('select id from users where id = ?', [vars.userId])).toEqual([]);
+  expect(await rows(gw, 'select id from users where id = ?', [vars.userId])).toEqual([]);
   const ev = (await events(gw, c.orgId)).filter((e) => e.user_id === vars.userId);
   // The add-then-remove PATCH nets out: one transaction, no change, no event.
   expect(ev.map((e) => e.type)).toEqual(['JOINED', 'STATUS_CHANGED', 'STATUS_CHANGED', 'STATUS_CHANGED', 'TEAMS_CHANGED', 'TEAMS_CHANGED', 'LEFT']);

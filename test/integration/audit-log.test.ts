@@ -1,7 +1,8 @@
 /** Organization.events (SPEC §10): the audit log as pages, filters, ORG_ADMIN only, one organization's events only. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventsAfter, lastEventId } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
-import { addMember, type Admin, eventsAfter, lastEventId, ok, refused, SET_ROLE, SET_STATUS } from '../kit/world.js';
+import { addMember, type Admin, ok, refused, SET_ROLE, SET_STATUS } from '../kit/world.js';
 
 const EVENTS = `query($o: ID!, $first: Int, $after: ID, $types: [MembershipEventType!], $userId: ID) {
   organization(id: $o) {

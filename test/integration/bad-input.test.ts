@@ -5,8 +5,10 @@
  */
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MEMBERSHIP_TABLES, snapshot } from '../kit/db.js';
+import { eventsAfter, lastEventId } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
-import { type Admin, eventsAfter, lastEventId, ok, refused, snapshot, STAGE, INVITE } from '../kit/world.js';
+import { type Admin, ok, refused, STAGE, INVITE } from '../kit/world.js';
 
 let gw: Gateway;
 let a: Admin;
@@ -18,11 +20,11 @@ afterAll(() => gw?.close());
 
 /** Asserts the one error's code, that its message matches, and that no table changed. */
 const rejects = async (code: string, message: RegExp, query: string, variables: Record<string, unknown> = {}, token: string | null = a.token) => {
-  const before = await snapshot(gw);
+  const before = await snapshot(gw, MEMBERSHIP_TABLES);
   const e = refused(await gw.gql(query, variables, token));
   expect(e.code, e.message).toBe(code);
   expect(e.message).toMatch(message);
-  expect(await snapshot(gw)).toEqual(before);
+  expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   return e;
 };
 

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { createTestDatabase, type TestDatabase } from '../kit/db.js';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -7,8 +7,8 @@
  * A second instance reaches PostgreSQL directly and keeps writing through the outage.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../kit/database.js';
-import { addMember, data, email, eventually, ids, lastEventId, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { addMember, data, email, eventsAfter, eventually, ids, lastEventId, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { scimFetch } from '../kit/scim.js';
 import { startTcpProxy, type TcpProxy } from '../kit/tcp-proxy.js';
@@ -72,7 +72,7 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
   });
   const mark = await lastEventId(b);
   await eventually(() => expect(sub.events.at(-1)?.id).toBe(mark));
-  expect(ids(sub.events)).toEqual(ids(await log(b, { organizationId: admin.orgId })).slice(-sub.events.length));
+  expect(ids(sub.events)).toEqual(ids(await eventsAfter(b, '0', { organizationId: admin.orgId })).slice(-sub.events.length));
 
   await breakPath();
 
@@ -106,7 +106,7 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
   await early.ended;
   expect(closeCode(early.error)).toBe(1013);
   // The role change was refused whole.
-  const [role] = await t.db.em().execute<{ role: string }[]>('select role from memberships where user_id = ? and organization_id = ?', [staged[0], admin.orgId]);
+  const [role] = await rows<{ role: string }>(t, 'select role from memberships where user_id = ? and organization_id = ?', [staged[0], admin.orgId]);
   expect(role!.role).not.toBe('ADMIN');
 
   await restore();
@@ -118,11 +118,11 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
   // Resubscribe with the last id seen: everything since, once, in order; then live.
   const lastSeen = sub.events.at(-1)!.id;
   const again = record(a.ws(viewer.token), { organizationId: admin.orgId, after: lastSeen });
-  const expected = await log(b, { organizationId: admin.orgId, after: lastSeen });
+  const expected = await eventsAfter(b, lastSeen, { organizationId: admin.orgId });
   expect(expected.length).toBeGreaterThanOrEqual(3);
   expect(ids(await again.until(expected.length, 20_000))).toEqual(ids(expected));
   await stage();
-  const all = await log(b, { organizationId: admin.orgId, after: lastSeen });
+  const all = await eventsAfter(b, lastSeen, { organizationId: admin.orgId });
   expect(ids(await again.until(all.length, 20_000))).toEqual(ids(all));
   expect(strictlyIncreasing([...ids(sub.events), ...ids(again.events)])).toBe(true);
   // And A writes again.

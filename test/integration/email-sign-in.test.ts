@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
+import { rows } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
 import { ok, uniqueEmail } from '../kit/world.js';
@@ -38,7 +39,7 @@ const requestCode = async (email: string, g: Gateway = gw) => {
 
 const verify = (email: string, code: string, headers: Record<string, string> = {}) => post(gw, '/auth/email/verify', { email, code }, { accept: 'application/json', ...headers });
 const json = async (r: Response) => (await r.json()) as any;
-const count = async (sql: string, params: unknown[] = []) => Number((await gw.t.db.em().execute<{ n: number }[]>(sql, params))[0]!.n);
+const count = async (sql: string, params: unknown[] = []) => Number((await rows<{ n: number }>(gw, sql, params))[0]!.n);
 const VIEWER = '{ viewer { user { id email } currentOrganization { id } organizations { totalCount edges { node { id } } } } }';
 
 describe('email code', () => {
@@ -54,7 +55,7 @@ describe('email code', () => {
     const { code, link } = codeAndLink(m);
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:4000\/auth\/email\/verify\?token=ogwl_/);
     // Only hashes are stored.
-    const stored = await gw.t.db.em().execute<{ code_hash: string; link_hash: string }[]>('select code_hash, link_hash from email_challenges where email = ?', [admin.email]);
+    const stored = await rows<{ code_hash: string; link_hash: string }>(gw, 'select code_hash, link_hash from email_challenges where email = ?', [admin.email]);
     expect(JSON.stringify(stored)).not.toContain(code);
 
     const v = await verify(admin.email, code);
@@ -68,7 +69,7 @@ describe('email code', () => {
     expect(cookie).not.toMatch(/Secure/);
     const viewer = ok(await gw.gql<any>(VIEWER, {}, body.sessionToken));
     expect(viewer.viewer.currentOrganization.id).toBe(admin.orgId);
-    const session = await gw.t.db.em().execute<{ authentications: string[] }[]>('select authentications from sessions where user_id = ? and kind = ?', [admin.userId, 'SESSION']);
+    const session = await rows<{ authentications: string[] }>(gw, 'select authentications from sessions where user_id = ? and kind = ?', [admin.userId, 'SESSION']);
     expect(session.map((s) => s.authentications)).toEqual([['EMAIL']]);
   });
 
@@ -249,8 +250,8 @@ describe('email link', () => {
     const { code } = await requestCode(admin.email);
     const v = await verify(admin.email, code, { cookie: `orgway_session=${held.token}` });
     const body = await json(v);
-    const rows = await gw.t.db.em().execute<{ id: string; authentications: string[] }[]>("select id, authentications from sessions where user_id = ? and kind = 'SESSION'", [admin.userId]);
-    expect(rows).toEqual([{ id: held.id, authentications: ['EMAIL', 'SSO:conn_x'] }]);
+    const found = await rows<{ id: string; authentications: string[] }>(gw, "select id, authentications from sessions where user_id = ? and kind = 'SESSION'", [admin.userId]);
+    expect(found).toEqual([{ id: held.id, authentications: ['EMAIL', 'SSO:conn_x'] }]);
     expect(body.sessionToken).not.toBe(held.token);
     expect((await gw.gql(VIEWER, {}, held.token)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
 import { email, lastEventId, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 
@@ -100,7 +100,7 @@ test('many organizations through two instances; subscribers resuming at random p
     if (!writersDone) return '';
     let v = orgLastCache.get(orgId);
     if (v === undefined) {
-      const [row] = await t.db.em().execute<{ id: string }[]>('select coalesce(max(id), 0)::text as id from membership_events where organization_id = ?', [orgId]);
+      const [row] = await rows<{ id: string }>(t, 'select coalesce(max(id), 0)::text as id from membership_events where organization_id = ?', [orgId]);
       orgLastCache.set(orgId, (v = row!.id));
     }
     return v;
@@ -146,7 +146,7 @@ test('many organizations through two instances; subscribers resuming at random p
 
   const [subscribed, read] = await Promise.all([Promise.all(subscribers), Promise.all(cursors)]);
   const logOf = async (orgId: string) =>
-    (await t.db.em().execute<{ id: string }[]>('select id::text as id from membership_events where organization_id = ? order by id', [orgId])).map((r) => r.id);
+    (await rows<{ id: string }>(t, 'select id::text as id from membership_events where organization_id = ? order by id', [orgId])).map((r) => r.id);
   for (const [i, got] of subscribed.entries()) {
     const org = orgs[Math.floor(i / SUBSCRIBERS_PER_ORGANIZATION)]!;
     const expected = await logOf(org.orgId);
@@ -154,6 +154,6 @@ test('many organizations through two instances; subscribers resuming at random p
     expect(got).toEqual(expected);
     expect(strictlyIncreasing(got)).toBe(true);
   }
-  const whole = (await t.db.em().execute<{ id: string }[]>('select id::text as id from membership_events where id > ? order by id', [start])).map((r) => r.id);
+  const whole = (await rows<{ id: string }>(t, 'select id::text as id from membership_events where id > ? order by id', [start])).map((r) => r.id);
   for (const got of read) expect(got).toEqual(whole);
 });

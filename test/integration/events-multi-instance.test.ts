@@ -9,9 +9,9 @@ import { createContainer } from '../../src/app/container.js';
 import { buildServer } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
-import { addMember, data, email, endCode, eventually, ids, lastEventId, log, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../kit/events.js';
 
 describe('two gateway instances on one database', () => {
   let t: TestDatabase;
@@ -55,7 +55,7 @@ describe('two gateway instances on one database', () => {
     // And some at the same time.
     await Promise.all(users.map((u) => a.gql(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token).then(data)));
 
-    const expected = await log(a, { organizationId: admin.orgId, after: mark });
+    const expected = await eventsAfter(a, mark, { organizationId: admin.orgId });
     expect(expected).toHaveLength(11);
     const got = await org.until(11);
     expect(ids(got)).toEqual(ids(expected));
@@ -80,7 +80,7 @@ describe('two gateway instances on one database', () => {
     data(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'VIEWER' }, admin.token));
     const replay = record(b.ws(viewer.token), { organizationId: admin.orgId, after: e1!.id });
     expect((await replay.until(2)).map((e) => e.role)).toEqual(['ADMIN', 'VIEWER']);
-    expect(ids(replay.events)).toEqual(ids(await log(a, { organizationId: admin.orgId, after: e1!.id })));
+    expect(ids(replay.events)).toEqual(ids(await eventsAfter(a, e1!.id, { organizationId: admin.orgId })));
     live.stop();
     replay.stop();
   });
@@ -101,19 +101,17 @@ describe('two gateway instances on one database', () => {
     const rec = await started(b, () => record(b.ws(viewer.token), { organizationId: admin.orgId }));
     const listeners = async () =>
       (
-        await t.db
-          .em()
-          .execute<{ n: number }[]>(`select count(*)::int as n from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`)
+        await rows<{ n: number }>(t, `select count(*)::int as n from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`)
       )[0]!.n;
     expect(await listeners()).toBe(2);
-    await t.db.em().execute(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`);
+    await rows(t, `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`);
     // Committed while nobody listens.
     const mark = await lastEventId(a);
     data(await a.gql(STAGE, { o: admin.orgId, e: email('gap') }, admin.token));
     await eventually(async () => expect(await listeners()).toBe(2), 5_000);
     data(await a.gql(STAGE, { o: admin.orgId, e: email('after') }, admin.token));
     const got = await rec.until(2, 8_000);
-    expect(ids(got)).toEqual(ids(await log(a, { organizationId: admin.orgId, after: mark })));
+    expect(ids(got)).toEqual(ids(await eventsAfter(a, mark, { organizationId: admin.orgId })));
     rec.stop();
   });
 

@@ -5,6 +5,7 @@
  */
 import { getIntrospectionQuery, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
 import { data, STAGE } from '../kit/events.js';
 import { type Gateway, type GqlResult, startGateway } from '../kit/gateway.js';
 import { ViewerOrganizationsDocument } from '../generated/graphql.js';
@@ -118,8 +119,8 @@ describe('50 aliases', () => {
     const stages = Array.from({ length: 51 }, (_, i) => `s${i}: stageUser(organizationId: $o, email: "alias${i}@example.com") { id }`).join(' ');
     const r = await post(`mutation($o: ID!) { ${stages} }`, { o: admin.orgId });
     expectTooComplex(r.body.errors, /Aliases limit of 50 exceeded, found 51/);
-    const rows = await gw.t.db.em().execute<{ n: number }[]>(`select count(*)::int as n from users where email like 'alias%@example.com'`);
-    expect(rows[0]!.n).toBe(0);
+    const found = await rows<{ n: number }>(gw, `select count(*)::int as n from users where email like 'alias%@example.com'`);
+    expect(found[0]!.n).toBe(0);
   });
 });
 

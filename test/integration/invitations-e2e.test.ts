@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 
 let smtp: SMTPServer;
@@ -56,9 +57,9 @@ test('inviteUser sends one invitation email by SMTP after the mutation commits',
   // Delivered once, and recorded as sent.
   await new Promise((r) => setTimeout(r, 500));
   expect(received).toHaveLength(1);
-  const rows = await gw.t.db.em().execute<{ sent_at: string | null }[]>('select sent_at from outbox_emails');
-  expect(rows).toHaveLength(1);
-  expect(rows[0]!.sent_at).not.toBeNull();
+  const found = await rows<{ sent_at: string | null }>(gw, 'select sent_at from outbox_emails');
+  expect(found).toHaveLength(1);
+  expect(found[0]!.sent_at).not.toBeNull();
 });
 
 test('a refused invitation writes no email', async () => {
@@ -66,8 +67,8 @@ test('a refused invitation writes no email', async () => {
   const before = received.length;
   const r = await gw.gql<any>('mutation($o: ID!) { inviteUser(organizationId: $o, email: "not-an-email") { status } }', { o: admin.orgId }, admin.token);
   expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-  const rows = await gw.t.db.em().execute<{ n: number }[]>("select count(*)::int as n from outbox_emails where to_address = 'not-an-email'");
-  expect(rows[0]!.n).toBe(0);
+  const found = await rows<{ n: number }>(gw, "select count(*)::int as n from outbox_emails where to_address = 'not-an-email'");
+  expect(found[0]!.n).toBe(0);
   await new Promise((r) => setTimeout(r, 300));
   expect(received.length).toBe(before);
 });

@@ -6,8 +6,9 @@
  */
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SCIM_TABLES, snapshot } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
-import { expectScimError, patchOp, scimClient, type ScimClient, snapshot as scimSnapshot, USER } from '../kit/scim.js';
+import { expectScimError, patchOp, scimClient, type ScimClient, USER } from '../kit/scim.js';
 import { addMember, type Admin, type Member, membershipRow, ok, REMOVE, refusedUnchanged, SET_ROLE, SET_STATUS, SWITCH } from '../kit/world.js';
 
 let gw: Gateway;
@@ -41,7 +42,7 @@ describe('the last ACTIVE ORG_ADMIN, with STAGED and INVITED ORG_ADMINs beside i
 
   test('SCIM: DELETE /Users/{id}, PATCH active false and PUT active false are 409, nothing changed', async () => {
     const { a, scim } = await phantomOrg();
-    const before = await scimSnapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const del = await scim.del(`/Users/${a.userId}`);
     expectScimError(del, 409, null);
     expect(del.body.detail).toMatch(/ORG_ADMIN/);
@@ -54,7 +55,7 @@ describe('the last ACTIVE ORG_ADMIN, with STAGED and INVITED ORG_ADMINs beside i
     expect(current.status, current.text).toBe(200);
     const put = await scim.put(`/Users/${a.userId}`, { ...current.body, schemas: [USER], active: false });
     expectScimError(put, 409, null);
-    expect(await scimSnapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
     expect(await membershipRow(gw, a.orgId, a.userId)).toMatchObject({ role: 'ORG_ADMIN', status: 'ACTIVE' });
   });
 
@@ -81,8 +82,8 @@ describe('the last ACTIVE ORG_ADMIN, with STAGED and INVITED ORG_ADMINs beside i
     const on = await scim.patch(`/Users/${other.userId}`, patchOp({ op: 'replace', path: 'active', value: true }));
     expect(on.status, on.text).toBe(200);
     expect(await membershipRow(gw, a.orgId, other.userId)).toMatchObject({ role: 'ORG_ADMIN', status: 'STAGED' });
-    const before = await scimSnapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await scim.del(`/Users/${a.userId}`), 409, null);
-    expect(await scimSnapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });

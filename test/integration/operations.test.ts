@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createContainer, NotMigratedError } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ensureBuilt, killAll, MAIN, run, startServer } from '../kit/compiled.js';
-import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { ADMIN_URL, createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
 import { type Gateway, startGateway, take } from '../kit/gateway.js';
 
 const count = (metrics: string, line: string): number => {
@@ -126,13 +126,12 @@ describe('readiness of a broken database', () => {
 
   test('503 with the pending migrations named while the schema is behind the code', async () => {
     expect((await readyz(gw.url)).status).toBe(200);
-    const em = t.db.em();
-    await em.execute("delete from mikro_orm_migrations where name like 'Migration0001%'");
+    await rows(t, "delete from mikro_orm_migrations where name like 'Migration0001%'");
     const r = await readyz(gw.url);
     expect(r.status).toBe(503);
     expect(r.body.status).toBe('not ready');
     expect(r.body.reason).toMatch(/1 pending migration\(s\) \(Migration0001Initial\); run `orgway migrate`/);
-    await em.execute("insert into mikro_orm_migrations (name, executed_at) values ('Migration0001Initial', now())");
+    await rows(t, "insert into mikro_orm_migrations (name, executed_at) values ('Migration0001Initial', now())");
     expect((await readyz(gw.url)).status).toBe(200);
   });
 
@@ -180,7 +179,7 @@ describe('an unmigrated PostgreSQL database', () => {
     const attempt = createContainer(config, { db: t.db, startBackground: false });
     await expect(attempt).rejects.toBeInstanceOf(NotMigratedError);
     await expect(attempt).rejects.toThrow(/\d+ pending migration\(s\) \(Migration0001Initial[^)]*\)\. Run `orgway migrate` first\./);
-    const [row] = await t.db.em().execute<{ t: string | null }[]>("select to_regclass('public.signing_keys')::text as t");
+    const [row] = await rows<{ t: string | null }>(t, "select to_regclass('public.signing_keys')::text as t");
     expect(row!.t).toBeNull();
     // Once migrated (here by the explicit option), it starts.
     const c = await createContainer(config, { db: t.db, startBackground: false, migrate: true });

@@ -10,8 +10,8 @@ import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PoolerConfigurationError } from '../../src/persistence/pooler-checks.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../kit/database.js';
-import { addMember, data, email, eventually, ids, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { createTestDatabase, type TestDatabase } from '../kit/db.js';
+import { addMember, data, email, eventsAfter, eventually, ids, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../kit/pgbouncer.js';
 
@@ -51,7 +51,7 @@ describe.skipIf(missing !== null)('behind PgBouncer 1.18 in transaction mode', (
       ...Array.from({ length: 24 }, () => gw.gql<any>(VIEWER, {}, viewer.token)),
     ]);
     for (const r of results) expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-    const expected = await log(gw, { organizationId: admin.orgId });
+    const expected = await eventsAfter(gw, '0', { organizationId: admin.orgId });
     const got = await sub.until(expected.length - 2); // the stream began after the admin's and the viewer's JOINED
     expect(ids(got)).toEqual(ids(expected).slice(-got.length));
     expect(got.length).toBe(48);

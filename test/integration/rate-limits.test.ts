@@ -5,7 +5,7 @@
  * client follows ORGWAY_TRUST_PROXY; the defaults let a valid credential burst.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../kit/database.js';
+import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
 import { data } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { createScimToken } from '../kit/scim.js';
@@ -72,8 +72,8 @@ describe('per client address: unauthenticated and failed-authentication requests
     // The address is refused before its credential is looked up, a valid one included.
     expectRateLimited(await gql(a, from, admin.token));
     expect((await gql(a, address(), 'ogws_wrong')).status).toBe(401);
-    const rows = await t.db.em().execute<{ points: number }[]>(`select points from rate_limits where key = ?`, [`addr:${from}`]);
-    expect(rows[0]!.points).toBeGreaterThanOrEqual(11);
+    const found = await rows<{ points: number }>(t, `select points from rate_limits where key = ?`, [`addr:${from}`]);
+    expect(found[0]!.points).toBeGreaterThanOrEqual(11);
   });
 
   test('SCIM: 429 with an RFC 7644 error body and Retry-After', async () => {

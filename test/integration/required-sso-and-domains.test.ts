@@ -3,6 +3,7 @@
  * DNS server on loopback answers the TXT lookups, a real SMTP server shows what was (not) sent.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
 import { type TestDns, startDns } from '../kit/dns.js';
 import { endCode, eventually, record } from '../kit/events.js';
 import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
@@ -106,8 +107,8 @@ describe('setRequireSso', () => {
     const member = await emailMember(org);
     expect(refused(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, member.token)).code).toBe('FORBIDDEN');
     expect(refused(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, lonely.adminToken)).code).toBe('NOT_FOUND');
-    const rows = await w.gw.t.db.em().execute<{ require_sso: boolean }[]>('select require_sso from organizations where id in (?, ?)', [org.orgId, lonely.orgId]);
-    expect(rows.map((r) => r.require_sso)).toEqual([false, false]);
+    const found = await rows<{ require_sso: boolean }>(w.gw, 'select require_sso from organizations where id in (?, ?)', [org.orgId, lonely.orgId]);
+    expect(found.map((r) => r.require_sso)).toEqual([false, false]);
     // An admin signed in through the trusted connection may.
     const ssoAdmin = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${w.connectionId}`]);
     expect(ok(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, ssoAdmin.token)).setRequireSso.requireSso).toBe(true);
@@ -129,7 +130,7 @@ describe('setRequireSso', () => {
     const lockout = refused(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, ssoAdmin.token));
     expect(lockout.code).toBe('CONFLICT');
     expect(lockout.message).toMatch(/requires SSO/);
-    expect(await w.gw.t.db.em().execute('select 1 from saml_trusts where organization_id = ? and connection_id = ?', [org.orgId, w.connectionId])).toHaveLength(1);
+    expect(await rows(w.gw, 'select 1 from saml_trusts where organization_id = ? and connection_id = ?', [org.orgId, w.connectionId])).toHaveLength(1);
     expect(ok(await gql('query($o: ID!) { organization(id: $o) { id } }', { o: org.orgId }, ssoAdmin.token)).organization).toEqual({ id: org.orgId });
     // With another trusted connection left, or once SSO is no longer required, untrusting works.
     const other = await w.org({ trust: false });
@@ -206,8 +207,8 @@ describe('verified domains', () => {
     const member = await emailMember(org);
     expect(refused(await gql(ADD, { o: org.orgId, d: newDomain() }, member.token)).code).toBe('FORBIDDEN');
     expect(refused(await gql(DOMAINS, { o: org.orgId }, member.token)).code).toBe('FORBIDDEN');
-    const rows = await w.gw.t.db.em().execute('select id from organization_domains where organization_id = ?', [org.orgId]);
-    expect(rows).toEqual([]);
+    const found = await rows(w.gw, 'select id from organization_domains where organization_id = ?', [org.orgId]);
+    expect(found).toEqual([]);
   });
 
   test('an IDN domain is stored in its ASCII form', async () => {
@@ -240,8 +241,8 @@ describe('home-realm discovery', () => {
     expect({ status: k.status, body: await k.json() }).toEqual({ status: 200, body: expected });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(mail.received.some((m) => m.to.includes(email))).toBe(false);
-    const rows = await w.gw.t.db.em().execute('select id from email_challenges where email = ?', [email]);
-    expect(rows).toEqual([]);
+    const found = await rows(w.gw, 'select id from email_challenges where email = ?', [email]);
+    expect(found).toEqual([]);
   });
 
   test('no routing when the domain is not verified or the organization does not require SSO: a code is sent', async () => {

@@ -9,7 +9,8 @@
  * and wants to be victim@… with ADMIN.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { b64, buildResponse, queryRows, RSA_SHA1, SHA1, signWithXmlCrypto, snapshot } from '../kit/saml.js';
+import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
+import { b64, buildResponse, RSA_SHA1, SHA1, signWithXmlCrypto } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
 import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
 
@@ -36,10 +37,10 @@ const genuine = (nameId = attacker(), role = 'VIEWER') => {
 
 const evilAssertion = () => buildResponse(w.sp, { nameId: victim, attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-ADMIN`] } }).assertion;
 
-const failureCount = async () => (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
+const failureCount = async () => (await rows<{ n: number }>(w.gw, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
 
 const expectRefused = async (samlResponseOrBody: { response?: string; body?: string }, status: number, code: string, messageContains?: string) => {
-  const before = await snapshot(w.gw.t.url);
+  const before = await snapshot(w.gw, SAML_TABLES);
   const failures = await failureCount();
   const r: PostResult = await w.post(samlResponseOrBody.response ?? null, { json: true, ...(samlResponseOrBody.body ? { body: samlResponseOrBody.body } : {}) });
   expect(r.status, r.text).toBe(status);
@@ -47,7 +48,7 @@ const expectRefused = async (samlResponseOrBody: { response?: string; body?: str
   if (messageContains) expect(r.json.error.message).toContain(messageContains);
   expect(r.session).toBeNull();
   expect(r.setCookie).toBeNull();
-  expect(await snapshot(w.gw.t.url)).toEqual(before);
+  expect(await snapshot(w.gw, SAML_TABLES)).toEqual(before);
   expect(await failureCount()).toBe(failures + 1);
   return r;
 };
@@ -219,6 +220,6 @@ describe('XML', () => {
 });
 
 test('the victim never got a session', async () => {
-  const rows = await queryRows(w.gw.t.url, `select s.id from sessions s join users u on u.id = s.user_id where u.email = $1`, [victim]);
-  expect(rows).toEqual([]);
+  const sessions = await rows(w.gw, `select s.id from sessions s join users u on u.id = s.user_id where u.email = ?`, [victim]);
+  expect(sessions).toEqual([]);
 });

@@ -5,24 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Gateway, startGateway } from '../kit/gateway.js';
-import {
-  addMember,
-  data,
-  email,
-  endCode,
-  eventually,
-  ids,
-  lastEventId,
-  log,
-  metric,
-  record,
-  REMOVE,
-  SET_ROLE,
-  SET_STATUS,
-  STAGE,
-  strictlyIncreasing,
-  SWITCH,
-} from '../kit/events.js';
+import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, metric, record, REMOVE, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing, SWITCH } from '../kit/events.js';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -91,7 +74,7 @@ describe('who may stream what', () => {
     ]);
     expect(events[0]).toMatchObject({ role: 'MEMBER', status: 'STAGED', previousRole: null, previousStatus: null, teamIds: [] });
     expect(events[2]).toMatchObject({ role: null, status: null, previousRole: 'ADMIN', previousStatus: 'STAGED' });
-    expect(ids(events)).toEqual(ids(await log(gw, { organizationId: a.orgId, after: String(BigInt(events[0]!.id) - 1n) })));
+    expect(ids(events)).toEqual(ids(await eventsAfter(gw, String(BigInt(events[0]!.id) - 1n), { organizationId: a.orgId })));
     rec.stop();
   });
 
@@ -150,7 +133,7 @@ describe('after: replay, then live', () => {
     for (let i = 0; i < 4; i++) users.push(data(await gw.gql<any>(STAGE, { o: a.orgId, e: email('r') }, a.token)).stageUser.user.id);
     // A client only ever holds ids the gateway gave it, which are final: wait until these are.
     await lastEventId(gw);
-    const history = await log(gw, { organizationId: a.orgId });
+    const history = await eventsAfter(gw, '0', { organizationId: a.orgId });
     const after = history.at(-3)!.id; // the client saw everything up to here
 
     const rec = record(gw.ws(viewer.token), { organizationId: a.orgId, after });
@@ -159,7 +142,7 @@ describe('after: replay, then live', () => {
     data(await gw.gql(REMOVE, { o: a.orgId, u: users[1] }, a.token));
     const events = await rec.until(4);
     await new Promise((r) => setTimeout(r, 200)); // anything extra (a duplicate) would arrive now
-    const expected = await log(gw, { organizationId: a.orgId, after });
+    const expected = await eventsAfter(gw, after, { organizationId: a.orgId });
     expect(expected).toHaveLength(4);
     expect(ids(events)).toEqual(ids(expected));
     expect(events.map((e) => e.type)).toEqual(['JOINED', 'JOINED', 'ROLE_CHANGED', 'LEFT']);
@@ -171,7 +154,7 @@ describe('after: replay, then live', () => {
     const a = await gw.bootstrap();
     const viewer = await addMember(gw, a);
     await addMember(gw, a);
-    const all = await log(gw, { organizationId: a.orgId });
+    const all = await eventsAfter(gw, '0', { organizationId: a.orgId });
     const rec = record(gw.ws(viewer.token), { organizationId: a.orgId, after: '0' });
     expect(ids(await rec.until(all.length))).toEqual(ids(all));
     expect(rec.events[0]).toMatchObject({ type: 'JOINED', userId: a.userId, actor: 'cli' }); // the bootstrap
@@ -226,9 +209,9 @@ describe('after: replay, then live', () => {
     const rest = Array.from({ length: 12 }, (_, i) => mutate(12 + i));
     await Promise.all([...first, ...rest]);
 
-    const expected = await log(gw, { organizationId: a.orgId, after });
+    const expected = await eventsAfter(gw, after, { organizationId: a.orgId });
     // `after` lies in the middle: some of the 24 JOINED events before it, at least the second dozen after it.
-    const all = await log(gw, { organizationId: a.orgId });
+    const all = await eventsAfter(gw, '0', { organizationId: a.orgId });
     expect(all.filter((e) => e.type === 'JOINED').length).toBe(24 + 4);
     expect(expected.length).toBeGreaterThanOrEqual(12);
     expect(expected.length).toBeLessThan(24);
@@ -316,7 +299,7 @@ describe('refused changes, actors, metrics, lifecycle', () => {
     const target = await addMember(gw, a);
     data(await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'DISABLED' }, a.token));
     const rec = await started(() => record(gw.ws(viewer.token), { organizationId: a.orgId }));
-    const before = await log(gw);
+    const before = await eventsAfter(gw, '0');
 
     const refusals = [
       [await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'ACTIVE' }, a.token), 'INVALID_TRANSITION'],
@@ -329,7 +312,7 @@ describe('refused changes, actors, metrics, lifecycle', () => {
       expect(r.errors, JSON.stringify(r.data)).toBeDefined();
       if (code) expect(r.errors![0]!.extensions?.code).toBe(code);
     }
-    expect(await log(gw)).toEqual(before);
+    expect(await eventsAfter(gw, '0')).toEqual(before);
 
     data(await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'STAGED' }, a.token));
     const [e] = await rec.until(1);
@@ -359,12 +342,12 @@ describe('refused changes, actors, metrics, lifecycle', () => {
     await eventually(async () => expect(await metric(gw, 'orgway_active_subscriptions')).toBe(base));
 
     const published = await metric(gw, 'orgway_membership_events_published_total');
-    const logBefore = (await log(gw)).length;
+    const logBefore = (await eventsAfter(gw, '0')).length;
     data(await gw.gql(STAGE, { o: a.orgId, e: email() }, a.token)); // 1 event
     data(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token)); // 1 event
     await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token); // unchanged: none
     await gw.gql(SET_STATUS, { o: a.orgId, u: viewer.userId, s: 'INVITED' }, a.token); // refused: none
-    const appended = (await log(gw)).length - logBefore;
+    const appended = (await eventsAfter(gw, '0')).length - logBefore;
     expect(appended).toBe(2);
     expect(await metric(gw, 'orgway_membership_events_published_total')).toBe(published + appended);
   });

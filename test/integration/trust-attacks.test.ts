@@ -8,10 +8,12 @@
 import 'reflect-metadata';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
 import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../kit/saml.js';
 import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
 import { type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
-import { jwtPayload, lastEventId, ok, refused, STAGE, SWITCH } from '../kit/world.js';
+import { jwtPayload, ok, refused, STAGE, SWITCH } from '../kit/world.js';
 import { take } from '../kit/gateway.js';
 import { newUser, patchOp, scimClient } from '../kit/scim.js';
 
@@ -174,8 +176,7 @@ describe('SP-initiated sign-in: adding to the browser session needs the browser'
 
 /** Every row of the victim's organization, and the victim's identity. */
 const victimRows = async () => {
-  const em = w.gw.t.db.em();
-  const q = (sql: string, p: unknown[] = []) => em.execute<Record<string, unknown>[]>(sql, p);
+  const q = (sql: string, p: unknown[] = []) => rows<Record<string, unknown>>(w.gw, sql, p);
   return {
     organization: await q('select * from organizations where id = ?', [victimOrg]),
     memberships: await q('select * from memberships where organization_id = ? order by id', [victimOrg]),
@@ -290,7 +291,7 @@ describe("a session for the victim's identity, signed through the attacker's own
   test("the session's own event stream carries none of the victim organization's events", async () => {
     const sub = take<any>(w.gw.ws(stolen), 'subscription($after: ID) { membershipChanged(after: $after) { organizationId type } }', { after: await lastEventId(w.gw) }, 1, 10_000);
     // A change to the victim's membership in the victim organization, then one in the attacker's.
-    const victim = (await w.gw.t.db.em().execute<{ id: string }[]>('select id from users where email = ?', [victimEmail]))[0]!.id;
+    const victim = (await rows<{ id: string }>(w.gw, 'select id from users where email = ?', [victimEmail]))[0]!.id;
     ok(await w.gw.gql(`mutation($o: ID!) { createTeam(organizationId: $o, input: { id: "stream-probe", name: "Probe" }) { id } }`, { o: victimOrg }, victimOrgAdminToken));
     ok(await w.gw.gql(`mutation($o: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: "stream-probe", userIds: [$u]) { id } }`, { o: victimOrg, u: victim }, victimOrgAdminToken));
     ok(await w.gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, { o: attackerOrg, u: victim }, attackerToken));
@@ -340,7 +341,7 @@ describe("a session for the victim's identity, signed through the attacker's own
 
   test("createOrganization with the session trusts only the session's own connection; the new organization opens no door to the victim's", async () => {
     const created = ok(await w.gw.gql<any>('mutation { createOrganization(input: { name: "Squat" }) { id } }', {}, stolen)).createOrganization.id as string;
-    const trusts = await w.gw.t.db.em().execute<{ connection_id: string }[]>('select connection_id from saml_trusts where organization_id = ?', [created]);
+    const trusts = await rows<{ connection_id: string }>(w.gw, 'select connection_id from saml_trusts where organization_id = ?', [created]);
     expect(trusts.map((t) => t.connection_id)).toEqual([attackerConnection]);
     expect(ok(await w.gw.gql<any>(ORG_READ, { o: created }, stolen)).organization.viewerMembership.role).toBe('ORG_ADMIN');
     await expectLockedOut(stolen);
@@ -379,7 +380,7 @@ describe("the attacker's organization trusts the victim's connection (its id is 
 
   test("after a sign-in through the attacker's connection moved the victim's last visited organization, the victim's next sign-in still lands in the victim's organization", async () => {
     await attackerSignIn(victimEmail);
-    const [row] = await w.gw.t.db.em().execute<{ last_visited_organization_id: string }[]>('select last_visited_organization_id from users where email = ?', [victimEmail]);
+    const [row] = await rows<{ last_visited_organization_id: string }>(w.gw, 'select last_visited_organization_id from users where email = ?', [victimEmail]);
     expect(row!.last_visited_organization_id).toBe(attackerOrg);
     const r = await w.post(await w.samlify({ nameId: victimEmail }), { json: true });
     expect(r.status, r.text).toBe(200);
@@ -433,7 +434,7 @@ describe("SCIM in the attacker's organization", () => {
     bodies.push(created.text);
     // Already linked by the sign-ins above (409 uniqueness) or linked now (201): either way one identity.
     expect([201, 409], created.text).toContain(created.status);
-    const victimId = (await w.gw.t.db.em().execute<{ id: string }[]>('select id from users where email = ?', [victimEmail]))[0]!.id;
+    const victimId = (await rows<{ id: string }>(w.gw, 'select id from users where email = ?', [victimEmail]))[0]!.id;
     const got = await scim.get(`/Users/${victimId}`);
     expect(got.status, got.text).toBe(200);
     bodies.push(got.text);
@@ -449,6 +450,6 @@ describe("SCIM in the attacker's organization", () => {
     expect(del.status, del.text).toBe(204);
     for (const b of bodies) expect(b).not.toContain(victimOrg);
     expect(await victimRows()).toEqual(before);
-    expect((await w.gw.t.db.em().execute<{ email: string }[]>('select email from users where id = ?', [victimId]))[0]!.email).toBe(victimEmail);
+    expect((await rows<{ email: string }>(w.gw, 'select email from users where id = ?', [victimId]))[0]!.email).toBe(victimEmail);
   });
 });

@@ -8,6 +8,7 @@ import type { Principal } from '../../src/domain/access.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { SwitchOrganizationDocument, ViewerOrganizationsDocument } from '../generated/graphql.js';
+import { rows } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 
 const VIEWER_QUERY = `query {
@@ -103,7 +104,7 @@ test('switchOrganization into an ACTIVE membership is two statements (session, t
     expect(s.data.switchOrganization.membership.permissions).toEqual(expect.arrayContaining(['p0:read', 'p1:read']));
     expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(2);
   }
-  const [row] = await gw.t.db.em().execute<{ o: string }[]>(
+  const [row] = await rows<{ o: string }>(gw,
     'select u.last_visited_organization_id as o from users u join sessions s on s.user_id = u.id where s.token_hash = encode(sha256(?::bytea), ?)',
     [token, 'hex'],
   );
@@ -130,11 +131,10 @@ test('every field of the page reads what the database holds (timestamps, setting
   const edges = [...first.data.viewer.organizations.edges, ...second.data.viewer.organizations.edges];
   expect(edges).toHaveLength(3);
   const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
-  const db = gw.container.db.em();
   for (const e of edges) {
-    const [o] = await db.execute<any[]>('select * from organizations where id = ?', [e.node.id]);
+    const [o] = await rows<any>(gw, 'select * from organizations where id = ?', [e.node.id]);
     expect(e.node).toMatchObject({ name: o.name, createdAt: iso(o.created_at), automaticUserAccess: { enabled: o.auto_access_enabled, defaultRole: o.auto_access_default_role } });
-    const [m] = await db.execute<any[]>('select * from memberships where id = ?', [e.membership.id]);
+    const [m] = await rows<any>(gw, 'select * from memberships where id = ?', [e.membership.id]);
     expect(e.membership).toMatchObject({
       role: m.role,
       status: m.status,
@@ -143,7 +143,7 @@ test('every field of the page reads what the database holds (timestamps, setting
       createdAt: iso(m.created_at),
       updatedAt: iso(m.updated_at),
     });
-    const teams = await db.execute<any[]>('select * from teams where organization_id = ? order by lower(name), team_id', [e.node.id]);
+    const teams = await rows<any>(gw, 'select * from teams where organization_id = ? order by lower(name), team_id', [e.node.id]);
     expect(e.node.teams).toEqual(
       teams.map((t) => ({ id: t.team_id, name: t.name, policies: t.policies, externalId: t.external_id, createdAt: iso(t.created_at), updatedAt: iso(t.updated_at) })),
     );
@@ -159,7 +159,7 @@ test('team names and external ids with quotes, backslashes and non-ASCII text co
   const name = String.raw`He said "hi" \ back\slash \u0041 ', "]}, 😀 </script>`;
   const team = await gw.container.teams.createTeam(principal, r.organization.id, { name, policies: ['p:read'] });
   const externalId = String.raw`ext "1" \n ]`;
-  await gw.container.db.em().execute('update teams set external_id = ? where key = ?', [externalId, team.key]);
+  await rows(gw, 'update teams set external_id = ? where key = ?', [externalId, team.key]);
   const q = `query { viewer { organizations(first: 5) { edges { cursor node { name teams { id name externalId policies } } } } } }`;
   for (let i = 0; i < 2; i++) {
     const res = await gw.gql<any>(q, {}, r.apiToken.token);
@@ -194,9 +194,9 @@ test('a page read without timestamps reads them in one statement when a field as
   const token = await userWithMemberships(3);
   const principal = await gw.container.identity.authenticate(token);
   // A visit (lastVisitedAt not null), and organizations created at another time than their memberships.
-  const [visited] = await gw.container.db.em().execute<{ organization_id: string }[]>('select organization_id from memberships where user_id = ? limit 1', [principal.userId]);
+  const [visited] = await rows<{ organization_id: string }>(gw, 'select organization_id from memberships where user_id = ? limit 1', [principal.userId]);
   await gw.container.memberships.switchOrganization(principal, visited!.organization_id);
-  await gw.container.db.em().execute(
+  await rows(gw,
     `update organizations set created_at = created_at - interval '1 day' where id in (select organization_id from memberships where user_id = ?)`,
     [principal.userId],
   );
@@ -216,15 +216,14 @@ test('a page read without timestamps reads them in one statement when a field as
       ...teams.flatMap((t) => [t.createdAt, t.updatedAt]),
     ]);
     expect(statements, statements.join('\n---\n')).toHaveLength(2);
-    const db = gw.container.db.em();
     const expected: (Date | null)[] = [];
     for (const { node } of page.items) {
-      const [m] = await db.execute<any[]>('select * from memberships where id = ?', [node.membership.id]);
-      const [o] = await db.execute<any[]>('select * from organizations where id = ?', [node.organization.id]);
+      const [m] = await rows<any>(gw, 'select * from memberships where id = ?', [node.membership.id]);
+      const [o] = await rows<any>(gw, 'select * from organizations where id = ?', [node.organization.id]);
       expected.push(new Date(m.created_at), new Date(m.updated_at), m.last_visited_at ? new Date(m.last_visited_at) : null, new Date(o.created_at));
     }
     for (const t of teams) {
-      const [row] = await db.execute<any[]>('select * from teams where key = ?', [t.key]);
+      const [row] = await rows<any>(gw, 'select * from teams where key = ?', [t.key]);
       expected.push(new Date(row.created_at), new Date(row.updated_at));
     }
     expect(read).toEqual(expected);
@@ -236,7 +235,7 @@ test('a page read without timestamps reads them in one statement when a field as
     const again = await fresh.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
     const orgId = again.items[0]!.node.organization.id;
     const [gone, kept] = await fresh.teams(orgId);
-    await db.execute('delete from teams where key = ?', [gone!.key]);
+    await rows(gw, 'delete from teams where key = ?', [gone!.key]);
     const [lost, still] = await Promise.allSettled([gone!.createdAt, kept!.createdAt]);
     expect(lost.status === 'rejected' && lost.reason instanceof DomainError && lost.reason.code).toBe('NOT_FOUND');
     expect(still.status).toBe('fulfilled');
@@ -274,7 +273,7 @@ test("organizations' members pages: one statement for every organization's page,
     const byOrg = new Map<string, any>(r.data.viewer.organizations.edges.map((e: any) => [e.node.id, e.node.members]));
     for (const [i, orgId] of orgIds.entries()) {
       const members = byOrg.get(orgId);
-      const [row] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from memberships where organization_id = ?', [orgId]);
+      const [row] = await rows<{ n: number }>(gw, 'select count(*)::int as n from memberships where organization_id = ?', [orgId]);
       expect(members.totalCount).toBe(row!.n);
       expect(members.totalCount).toBe(i + 2);
       expect(members.edges).toHaveLength(2);
@@ -306,6 +305,6 @@ test('a members page continues after its cursor, and the next page of a status f
     if (!m.pageInfo.hasNextPage) break;
     after = m.pageInfo.endCursor;
   }
-  const rows = await gw.t.db.em().execute<{ id: string }[]>("select id from memberships where organization_id = ? and status = 'STAGED' order by id", [orgId]);
-  expect(seen).toEqual(rows.map((r) => r.id));
+  const found = await rows<{ id: string }>(gw, "select id from memberships where organization_id = ? and status = 'STAGED' order by id", [orgId]);
+  expect(seen).toEqual(found.map((r) => r.id));
 });

@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createWebhookHttpClient, isPublicAddress, type Resolver } from '../../src/transports/webhooks/http-client.js';
+import { rows } from '../kit/db.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { CREATE, waitFor } from '../kit/webhooks.js';
 import { type Admin, ok, refused, STAGE, uniqueEmail } from '../kit/world.js';
@@ -87,7 +88,7 @@ describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
     if (hostname === 'mixed.test') return [{ address: '10.0.0.7', family: 4 }, { address: '::1', family: 6 }];
     return lookup(hostname, { all: true });
   };
-  const endpoints = () => gw.t.db.em().execute('select * from webhook_endpoints order by id');
+  const endpoints = () => rows(gw, 'select * from webhook_endpoints order by id');
 
   beforeAll(async () => {
     gw = await startGateway({ webhookResolver: resolver });
@@ -131,11 +132,9 @@ describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
     ok(await gw.gql(STAGE, { o: admin.orgId, e: uniqueEmail('ssrf'), r: 'MEMBER' }, admin.token));
     let error = '';
     await waitFor('a failed attempt', async () => {
-      const rows = await gw.t.db
-        .em()
-        .execute<{ status: string; error: string }[]>('select status, error from webhook_deliveries where endpoint_id = ?', [created.endpoint.id]);
-      error = rows[0]?.error ?? '';
-      return rows.length > 0;
+      const found = await rows<{ status: string; error: string }>(gw, 'select status, error from webhook_deliveries where endpoint_id = ?', [created.endpoint.id]);
+      error = found[0]?.error ?? '';
+      return found.length > 0;
     });
     expect(error).toContain('rebind.test resolves to 127.0.0.1');
     expect(trap.connections()).toBe(0);

@@ -1,14 +1,14 @@
 /**
- * Helpers for membership-event tests: members with sessions, a subscription
- * recorder over a real graphql-ws client, and direct reads of the event log.
+ * The event log in tests: the settled newest id (`lastEventId`) and the events after it
+ * (`eventsAfter`); members with sessions and a subscription recorder over a real graphql-ws client.
  */
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
 import { LATEST_EVENT_ID_SQL } from '../../src/domain/events/event-log.js';
 import type { OrganizationRole } from '../../src/domain/model/index.js';
-import type { Database } from '../../src/persistence/orm.js';
 import { MembershipChangedDocument, type MembershipChangedSubscription } from '../generated/graphql.js';
+import { type On, rows } from './db.js';
 import type { Gateway, GqlResult } from './gateway.js';
 
 export type Event = MembershipChangedSubscription['membershipChanged'];
@@ -40,36 +40,33 @@ export const addMember = async (gw: Gateway, admin: { orgId: string; token: stri
   return { userId, token: session.token };
 };
 
-export interface LogRow {
+export interface EventRow {
   id: string;
   type: string;
   organization_id: string;
   user_id: string;
+  membership_id: string;
   actor: string;
+  role: string | null;
+  status: string | null;
+  previous_role: string | null;
+  previous_status: string | null;
+  team_ids: string[] | null;
+  previous_team_ids: string[] | null;
+  /** The id of the transaction that wrote the event. */
+  xmin: string;
 }
-
-/** The event log as the database has it (committed rows), optionally for one organization, in id order. */
-export const log = async (gw: Gateway, filter: { organizationId?: string; after?: string } = {}): Promise<LogRow[]> => {
-  const where = ['id > ?'];
-  const params: unknown[] = [filter.after ?? '0'];
-  if (filter.organizationId) {
-    where.push('organization_id = ?');
-    params.push(filter.organizationId);
-  }
-  const rows = await gw.t.db
-    .em()
-    .execute<LogRow[]>(`select id::text as id, type, organization_id, user_id, actor from membership_events where ${where.join(' and ')} order by membership_events.id`, params);
-  return rows;
-};
 
 /**
  * The newest event id once every committed event is readable: readers see an event only
- * when every transaction older than it has ended (docs/events.md), and another test's
- * transaction on the same cluster may hold that back for a moment.
+ * when every transaction older than it has ended (docs/events.md: the horizon, which is
+ * cluster-wide), and another test's transaction on the same cluster may hold that back for
+ * a moment. Every "events after this point" mark in the tests comes from here.
  */
-export const settledLastEventId = async (db: Database): Promise<string> => {
+export const lastEventId = async (on: On): Promise<string> => {
   for (;;) {
-    const [row] = await db.em().execute<{ newest: string; readable: string }[]>(
+    const [row] = await rows<{ newest: string; readable: string }>(
+      on,
       `select coalesce(max(id), 0)::text as newest, ${LATEST_EVENT_ID_SQL} as readable from membership_events`,
     );
     if (row!.newest === row!.readable) return row!.newest;
@@ -77,7 +74,21 @@ export const settledLastEventId = async (db: Database): Promise<string> => {
   }
 };
 
-export const lastEventId = (gw: Gateway): Promise<string> => settledLastEventId(gw.t.db);
+/** The event log as the database has it (committed rows) after `after`, optionally for one organization, in id order. */
+export const eventsAfter = async (on: On, after: string, filter: { organizationId?: string } = {}): Promise<EventRow[]> => {
+  const found = await rows<EventRow>(
+    on,
+    `select id::text as id, type, organization_id, user_id, membership_id, actor, role, status, previous_role, previous_status,
+            team_ids, previous_team_ids, xmin::text as xmin
+       from membership_events where id > ?::bigint ${filter.organizationId ? 'and organization_id = ?' : ''} order by id`,
+    filter.organizationId ? [after, filter.organizationId] : [after],
+  );
+  return found.map((r) => ({
+    ...r,
+    team_ids: typeof r.team_ids === 'string' ? JSON.parse(r.team_ids) : r.team_ids,
+    previous_team_ids: typeof r.previous_team_ids === 'string' ? JSON.parse(r.previous_team_ids) : r.previous_team_ids,
+  }));
+};
 
 export interface Recording {
   events: Event[];

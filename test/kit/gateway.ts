@@ -1,10 +1,12 @@
 /**
  * A real gateway for tests: container + Fastify server listening on a free
- * loopback port, on a fresh PostgreSQL database (or one passed in).
+ * loopback port, on a fresh PostgreSQL database (or one passed in). `useGateway` is the
+ * per-file set-up: started before the file's (or describe block's) tests, closed after them.
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { type Container, createContainer } from '../../src/app/container.js';
 import { buildServer, type Server } from '../../src/app/server.js';
@@ -12,7 +14,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
 import type { Clock } from '../../src/domain/runtime.js';
 import type { Resolver } from '../../src/transports/webhooks/http-client.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { started } from './started.js';
 
 export interface GqlResult<T> {
   data?: T | null;
@@ -126,6 +129,20 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
     },
   };
   return gw;
+};
+
+export type GatewayOptions = StartOptions | (() => StartOptions | Promise<StartOptions>);
+
+/**
+ * A gateway for the file (or the describe block it is called in), on its own database unless
+ * the options name one: started in beforeAll, closed (its database dropped) in afterAll.
+ * Options given as a function are read when the gateway starts (after earlier hooks ran).
+ */
+export const useGateway = (options: GatewayOptions = {}): Gateway => {
+  const handle = started<Gateway>('useGateway');
+  beforeAll(async () => handle.set(await startGateway(typeof options === 'function' ? await options() : options)));
+  afterAll(() => handle.current()?.close());
+  return handle.value;
 };
 
 /** Collects the next `count` values of a subscription. */
