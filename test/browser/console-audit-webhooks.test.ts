@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ensureUiBuilt, foreignRequests, freePort, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
 import { rows } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
 import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../kit/webhooks.js';
 import { ok, REMOVE, SET_ROLE, SET_STATUS, STAGE } from '../kit/world.js';
 
@@ -19,9 +19,7 @@ const DELIVERY_TIMEOUT_MS = 90_000;
 
 const ADMIN = 'ada@acme.test';
 
-let gw: Gateway;
 let origin: string;
-let mailbox: Mailbox;
 let receiver: Receiver;
 let failingReceiver: Receiver;
 /** The gateway's clock, moved forward to reach the end of the retry window without waiting a day. */
@@ -81,12 +79,18 @@ const shownColumn = async (page: Page, column: number): Promise<string[]> =>
 
 beforeAll(async () => {
   await ensureUiBuilt();
-  mailbox = await startMailbox();
   receiver = await startReceiver();
   failingReceiver = await startReceiver();
+}, 240_000);
+afterAll(async () => {
+  await receiver?.close();
+  await failingReceiver?.close();
+});
+const mailbox = useMailbox();
+const gw = useGateway(async () => {
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
-  gw = await startGateway({
+  return {
     port,
     clock,
     env: {
@@ -97,20 +101,17 @@ beforeAll(async () => {
       ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true',
       ORGWAY_WEBHOOK_TIMEOUT_MS: '10000',
     },
-  });
+  };
+});
+beforeAll(async () => {
   acme = await gw.bootstrap('Acme', ADMIN);
   browser = await launchBrowser();
   admin = await newLoggedContext(browser);
   await signInByEmail(admin.page, ADMIN);
 }, 240_000);
-
 afterAll(async () => {
   await admin?.context.close().catch(() => undefined);
   await browser?.close();
-  await gw?.close();
-  await receiver?.close();
-  await failingReceiver?.close();
-  await mailbox?.close();
 });
 
 describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }, () => {

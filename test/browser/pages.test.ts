@@ -9,9 +9,9 @@ import { inflateRawSync } from 'node:zlib';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foreignRequests, freePort, launchBrowser, type LoggedContext, ensureUiBuilt, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
-import { startDns, type TestDns } from '../kit/dns.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { useDns } from '../kit/dns.js';
+import { useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
 import { buildResponse, samlifyResponse } from '../kit/saml.js';
 import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
 import { newUser } from '../kit/scim.js';
@@ -21,10 +21,7 @@ const IDP_ENTITY_ID = 'https://idp.example.test/metadata';
 /** The IdP's sign-in page: a path on the gateway's origin that the browser context answers itself. */
 const IDP_PATH = '/test-idp/sso';
 
-let gw: Gateway;
 let origin: string;
-let mailbox: Mailbox;
-let dns: TestDns;
 let browser: Browser;
 const contexts: LoggedContext[] = [];
 let acme: { orgId: string; userId: string; email: string; token: string };
@@ -80,13 +77,13 @@ const answerAsIdp = async (page: Page, connectionId: string, email: string, keys
 <script>document.forms[0].submit()</script></main></body></html>`);
 };
 
-beforeAll(async () => {
-  await ensureUiBuilt();
-  mailbox = await startMailbox();
-  dns = await startDns();
+beforeAll(() => ensureUiBuilt(), 240_000);
+const mailbox = useMailbox();
+const dns = useDns();
+const gw = useGateway(async () => {
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
-  gw = await startGateway({
+  return {
     port,
     env: {
       ORGWAY_PUBLIC_URL: origin,
@@ -94,17 +91,15 @@ beforeAll(async () => {
       ORGWAY_DNS_SERVERS: dns.server,
       ORGWAY_AUTH_RATE_PER_ADDRESS: '1000',
     },
-  });
+  };
+});
+beforeAll(async () => {
   acme = await gw.bootstrap('Acme', ADMIN);
   browser = await launchBrowser();
 }, 240_000);
-
 afterAll(async () => {
   for (const c of contexts) await c.context.close().catch(() => undefined);
   await browser?.close();
-  await gw?.close();
-  await mailbox?.close();
-  await dns?.close();
 });
 
 describe('hosted pages in Chromium', { timeout: 180_000 }, () => {

@@ -2,17 +2,13 @@
  * Microsoft Entra ID's documented SCIM request sequence (test/fixtures/scim/entra.json,
  * sources cited there), including its known quirks, replayed over HTTP against a real gateway.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { events, newUser, scimClient } from '../kit/scim.js';
 import { loadRecording, replay } from '../kit/scim-replay.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const row = async (orgId: string, userId: string) =>
   (

@@ -2,17 +2,13 @@
  * Okta's documented SCIM 2.0 request sequence (test/fixtures/scim/okta.json, sources
  * cited there) replayed over HTTP against a real gateway, plus paging through all users.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { events, newUser, scimClient } from '../kit/scim.js';
 import { loadRecording, replay } from '../kit/scim-replay.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const statusOf = async (orgId: string, userId: string) =>
   (await rows<{ status: string }>(gw, 'select status from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0]?.status;

@@ -4,11 +4,11 @@
  * and rotation that keeps already issued tokens verifiable.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { rows, useDatabase } from '../kit/db.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
 
 const ISSUER = 'http://127.0.0.1:4000';
 const AUDIENCE = 'orgway-tests';
@@ -20,23 +20,17 @@ const SWITCH = `mutation($o: ID!) { switchOrganization(organizationId: $o) {
   accessToken { token expiresAt organizationId } membership { role permissions } } }`;
 const VIEWER_TOKEN = '{ viewer { accessToken { token expiresAt organizationId } currentMembership { role permissions } } }';
 
-let gw: Gateway;
-let second: Gateway;
+const env = { ORGWAY_ACCESS_TOKEN_TTL: String(TTL), ORGWAY_ACCESS_TOKEN_AUDIENCE: AUDIENCE, ORGWAY_PUBLIC_URL: ISSUER };
+const gw = useGateway({ clock, env });
+// A second gateway instance on the same database.
+const second = useGateway(() => ({ t: gw.t, clock, env }));
 let admin: { orgId: string; userId: string; email: string; token: string };
 /** A browser session of the admin, so `sid` can be checked against a known id. */
 let session: { id: string; token: string };
 
 beforeAll(async () => {
-  const env = { ORGWAY_ACCESS_TOKEN_TTL: String(TTL), ORGWAY_ACCESS_TOKEN_AUDIENCE: AUDIENCE, ORGWAY_PUBLIC_URL: ISSUER };
-  gw = await startGateway({ clock, env });
-  // A second gateway instance on the same database.
-  second = await startGateway({ t: gw.t, clock, env });
   admin = await gw.bootstrap('Acme');
   session = await gw.container.identity.createSession(admin.userId, null, ['OPERATOR']);
-});
-afterAll(async () => {
-  await second?.close();
-  await gw?.close();
 });
 
 const jwksOf = (g: Gateway) => createRemoteJWKSet(new URL(`${g.url}/.well-known/jwks.json`), { cooldownDuration: 0, cacheMaxAge: 0 });
@@ -219,11 +213,7 @@ describe('rotation', () => {
 });
 
 describe('first start', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-  });
-  afterAll(() => t?.drop());
+  const t = useDatabase();
 
   test('instances starting at the same time on an empty database create exactly one key and share it', async () => {
     const config = loadConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', ORGWAY_PUBLIC_URL: ISSUER });

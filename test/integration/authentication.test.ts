@@ -4,9 +4,9 @@
  * prevention), over HTTP and graphql-ws, against a real server and database.
  */
 import type { Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 
 /** A clock the test can move forward (session expiry). */
 const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
@@ -17,17 +17,15 @@ const EVIL = 'https://evil.example';
 const VIEWER = '{ viewer { user { id email } } }';
 const STAGE = 'mutation($o: ID!, $e: String!) { stageUser(organizationId: $o, email: $e) { id status } }';
 
-let gw: Gateway;
 let admin: { orgId: string; userId: string; email: string; token: string };
 /** A browser session of the admin (what SAML sign-in sets as the cookie). */
 let session: string;
 
+const gw = useGateway({ clock, env: { ORGWAY_APP_URL: `${APP_URL}/dashboard`, ORGWAY_SESSION_TTL: '3600' } });
 beforeAll(async () => {
-  gw = await startGateway({ clock, env: { ORGWAY_APP_URL: `${APP_URL}/dashboard`, ORGWAY_SESSION_TTL: '3600' } });
   admin = await gw.bootstrap('Acme');
   session = (await gw.container.identity.createSession(admin.userId, admin.orgId, ['OPERATOR'])).token;
 });
-afterAll(() => gw?.close());
 
 /** How many memberships, events and users there are. */
 const counts = async () => {

@@ -4,19 +4,17 @@
  * Also createOrganization's happy path (the caller becomes ORG_ADMIN) and its conflicts.
  */
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { MEMBERSHIP_TABLES, snapshot } from '../kit/db.js';
 import { eventsAfter, lastEventId } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { type Admin, ok, refused, STAGE, INVITE } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Admin;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await gw.bootstrap('Bad Input Inc');
 });
-afterAll(() => gw?.close());
 
 /** Asserts the one error's code, that its message matches, and that no table changed. */
 const rejects = async (code: string, message: RegExp, query: string, variables: Record<string, unknown> = {}, token: string | null = a.token) => {

@@ -3,15 +3,11 @@
  * spellings of one address that now collide are reported (ORGWAY_EMAIL_DUPLICATES), not merged;
  * a lone non-canonical email is rewritten; an email with no canonical form is reported and kept.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { planCanonicalEmails } from '../../src/persistence/canonical-emails.js';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { rows, useDatabase } from '../kit/db.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase({ migrate: false });
-});
-afterAll(() => t?.drop());
+const t = useDatabase({ migrate: false });
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
 

@@ -4,28 +4,24 @@
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { BIN, ensureBuilt, killAll, run } from '../kit/compiled.js';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { rows, type TestDatabase, useDatabase } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 
 // Every test spawns processes; a busy 2-core machine needs more than the default 30 s.
 vi.setConfig({ testTimeout: 90_000 });
 
 const orgway = (args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) => run([BIN, ...args], env, timeoutMs);
 
-let t: TestDatabase;
+const t = useDatabase();
 let env: Record<string, string>;
 
 beforeAll(async () => {
   await ensureBuilt();
-  t = await createTestDatabase();
   // LOG_LEVEL=debug: the CLI must still keep stdout for its result only.
   env = { DATABASE_URL: t.url, LOG_LEVEL: 'debug', ORGWAY_PUBLIC_URL: 'http://127.0.0.1:4000' };
 }, 180_000);
-afterAll(async () => {
-  killAll();
-  await t?.drop();
-});
+afterAll(() => killAll());
 
 const counts = async (db: TestDatabase = t) => {
   const n = async (table: string) => (await rows<{ n: number }>(db, `select count(*)::int as n from ${table}`))[0]!.n;
@@ -55,11 +51,7 @@ describe('usage', () => {
 });
 
 describe('bootstrap', () => {
-  let gw: Gateway;
-  beforeAll(async () => {
-    gw = await startGateway({ t });
-  });
-  afterAll(() => gw?.close());
+  const gw = useGateway({ t });
 
   test('--json prints only JSON: the organization, its ORG_ADMIN and an API token that works against GraphQL', async () => {
     const before = await counts();
@@ -165,13 +157,11 @@ describe('bootstrap', () => {
 });
 
 describe('migrate and serve on an unmigrated database', () => {
-  let fresh: TestDatabase;
+  const fresh = useDatabase({ migrate: false });
   let freshEnv: Record<string, string>;
-  beforeAll(async () => {
-    fresh = await createTestDatabase({ migrate: false });
+  beforeAll(() => {
     freshEnv = { ...env, DATABASE_URL: fresh.url };
   });
-  afterAll(() => fresh?.drop());
 
   test('serve and bootstrap refuse with a message naming `orgway migrate` (exit 1)', async () => {
     const serve = await orgway(['serve'], { ...freshEnv, PORT: '0' }, 30_000);
@@ -208,11 +198,7 @@ describe('migrate and serve on an unmigrated database', () => {
 });
 
 describe('grant-admin', () => {
-  let gw: Gateway;
-  beforeAll(async () => {
-    gw = await startGateway({ t });
-  });
-  afterAll(() => gw?.close());
+  const gw = useGateway({ t });
 
   interface GrantOutput {
     organization: { id: string; name: string };

@@ -7,16 +7,14 @@
  * A second instance reaches PostgreSQL directly and keeps writing through the outage.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { rows, useDatabase } from '../kit/db.js';
 import { addMember, data, email, eventsAfter, eventually, ids, lastEventId, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
 import { scimFetch } from '../kit/scim.js';
 import { startTcpProxy, type TcpProxy } from '../kit/tcp-proxy.js';
 
-let t: TestDatabase;
+const t = useDatabase();
 let proxy: TcpProxy;
-let a: Gateway; // through the proxy
-let b: Gateway; // direct
 let scimToken: string;
 
 const LIMITS = {
@@ -28,19 +26,16 @@ const LIMITS = {
 };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   const u = new URL(t.url);
   proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
-  a = await startGateway({ t, databaseUrl: proxy.via(t.url), env: LIMITS });
-  b = await startGateway({ t });
 });
+afterAll(() => proxy?.stop());
+const a = useGateway(() => ({ t, databaseUrl: proxy.via(t.url), env: LIMITS })); // through the proxy
+const b = useGateway({ t }); // direct
+// The gateways close (hooks run in reverse) with the proxy forwarding again.
 afterAll(async () => {
   proxy?.resume();
   await proxy?.start();
-  await a?.close();
-  await b?.close();
-  await proxy?.stop();
-  await t?.drop();
 });
 
 const get = async (gw: Gateway, path: string) => {

@@ -2,26 +2,17 @@
  * Email sign-in end to end (SPEC §7): a real SMTP server reads the actual email, the code
  * and the link from it sign in through the HTTP routes, on real PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
 import { ok, uniqueEmail } from '../kit/world.js';
 
-let mail: Mailbox;
-let gw: Gateway;
+const mail = useMailbox();
 let offsetMs = 0;
 const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
-
-beforeAll(async () => {
-  mail = await startMailbox();
-  gw = await startGateway({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await mail?.close();
-});
+const gw = useGateway(() => ({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } }));
 
 const post = (g: Gateway, path: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
   fetch(`${g.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -258,11 +249,7 @@ describe('email link', () => {
 });
 
 describe('ORGWAY_EMAIL_SIGN_UP=false', () => {
-  let closed: Gateway;
-  beforeAll(async () => {
-    closed = await startGateway({ t: gw.t, env: { SMTP_URL: mail.url, ORGWAY_EMAIL_SIGN_UP: 'false', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } });
-  });
-  afterAll(() => closed?.close());
+  const closed = useGateway(() => ({ t: gw.t, env: { SMTP_URL: mail.url, ORGWAY_EMAIL_SIGN_UP: 'false', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } }));
 
   test('an unknown email gets the same answer, no email, and can never create a user; a known one signs in', async () => {
     const admin = await gw.bootstrap();
@@ -290,12 +277,8 @@ describe('ORGWAY_EMAIL_SIGN_UP=false', () => {
 });
 
 describe('rate limits', () => {
-  let limited: Gateway;
-  beforeAll(async () => {
-    // Its own database: the counts live there, shared by every instance on it (the other tests' requests would count).
-    limited = await startGateway({ env: { SMTP_URL: mail.url, ORGWAY_AUTH_RATE_PER_ADDRESS: '4', ORGWAY_EMAIL_RATE_PER_EMAIL: '2' } });
-  });
-  afterAll(() => limited?.close());
+  // Its own database: the counts live there, shared by every instance on it (the other tests' requests would count).
+  const limited = useGateway(() => ({ env: { SMTP_URL: mail.url, ORGWAY_AUTH_RATE_PER_ADDRESS: '4', ORGWAY_EMAIL_RATE_PER_EMAIL: '2' } }));
 
   test('per email, then per client address: 429 with Retry-After', async () => {
     const email = uniqueEmail('limited');

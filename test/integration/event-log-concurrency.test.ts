@@ -6,27 +6,17 @@
  * organization's log, and every cursor's exactly the whole log: no gap, no duplicate, ids
  * increasing.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { rows, useDatabase } from '../kit/db.js';
 import { email, lastEventId, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 
-let t: TestDatabase;
-let a: Gateway;
-let b: Gateway;
-beforeAll(async () => {
-  t = await createTestDatabase();
-  a = await startGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
-  b = await startGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await t?.drop();
-});
+const t = useDatabase();
+const a = useGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
+const b = useGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
 
 const ORGANIZATIONS = 12;
 const CHANGES_PER_ORGANIZATION = 14;

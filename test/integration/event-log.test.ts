@@ -4,26 +4,24 @@
  * `id > last` polling and `after` replay gap-free without a writer lock, actors, refused
  * use cases appending nothing, slow consumers, and releasing an idle stream.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { appendEvents, type NewMembershipEvent, readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import type { Database } from '../../src/persistence/orm.js';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { eventually, ids, lastEventId, strictlyIncreasing } from '../kit/events.js';
 
-let gw: Gateway;
 let other: Database; // a second handle = a second pool of connections
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   other = await gw.t.open();
   // The viewer streams below stream only organizations that accept their (operator) session.
   await rows(gw, `insert into organizations (id, name, created_at, updated_at) values ('org-log', 'Log', now(), now())`);
 });
 
 const OPERATOR = { operator: true, email: false, connectionIds: [] };
-afterAll(() => gw?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,31 +4,21 @@
  */
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { buildServer } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { rows, useDatabase } from '../kit/db.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
 import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../kit/events.js';
 
 describe('two gateway instances on one database', () => {
-  let t: TestDatabase;
-  let a: Gateway;
-  let b: Gateway;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    // A poll interval far beyond the tests' waits: what arrives came by NOTIFY.
-    const env = { ORGWAY_SESSION_RECHECK_MS: '150', ORGWAY_EVENT_POLL_MS: '120000', ORGWAY_EVENT_STALL_MS: '600000' };
-    a = await startGateway({ t, env });
-    b = await startGateway({ t, env });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await t?.drop();
-  });
+  const t = useDatabase();
+  // A poll interval far beyond the tests' waits: what arrives came by NOTIFY.
+  const env = { ORGWAY_SESSION_RECHECK_MS: '150', ORGWAY_EVENT_POLL_MS: '120000', ORGWAY_EVENT_STALL_MS: '600000' };
+  const a = useGateway({ t, env });
+  const b = useGateway({ t, env });
 
   const active = (gw: Gateway) => gw.container.metrics.activeSubscriptions.get().then((m) => m.values[0]?.value ?? 0);
   const started = async <T>(gw: Gateway, open: () => T, count = 1): Promise<T> => {

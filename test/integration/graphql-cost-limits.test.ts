@@ -4,19 +4,17 @@
  * of a document: the second would run compiled) and over graphql-ws.
  */
 import { getIntrospectionQuery, print } from 'graphql';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
 import { data, STAGE } from '../kit/events.js';
-import { type Gateway, type GqlResult, startGateway } from '../kit/gateway.js';
+import { type Gateway, type GqlResult, useGateway } from '../kit/gateway.js';
 import { ViewerOrganizationsDocument } from '../generated/graphql.js';
 
-let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap();
 });
-afterAll(() => gw?.close());
 
 /** `n` nested fields starting on Membership: organization { viewerMembership { organization { … id } } }. */
 const chainOf = (n: number): string => {

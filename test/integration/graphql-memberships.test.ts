@@ -6,11 +6,11 @@
  * and API tokens / sign-out.
  */
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { UserStatus } from '../../src/domain/model/index.js';
 import { MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';
 import { eventsAfter, lastEventId } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import {
   addMember,
   type Admin,
@@ -30,13 +30,11 @@ import {
   refusedUnchanged as refusedUnchangedIn,
 } from '../kit/world.js';
 
-let gw: Gateway;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   // Keep outbox rows as the use case wrote them (the sender would update them, and their xmin).
   await gw.container.outbox.stop();
 });
-afterAll(() => gw?.close());
 
 const actorOf = (a: { userId: string }) => `user:${a.userId}`;
 

@@ -4,17 +4,13 @@
  * their policies add.
  */
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
 import { eventsAfter, lastEventId } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { addMember, type Admin, expectNothingChanged, ok, refusedUnchanged as refusedUnchangedIn } from '../kit/world.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const CREATE = `mutation($o: ID!, $i: CreateTeamInput!) { createTeam(organizationId: $o, input: $i) { id name policies externalId createdAt updatedAt } }`;
 const UPDATE = `mutation($o: ID!, $t: ID!, $i: UpdateTeamInput!) { updateTeam(organizationId: $o, teamId: $t, input: $i) { id name policies updatedAt } }`;

@@ -2,16 +2,12 @@
  * Housekeeping: expired and surplus rows go on the timer's pass, never on a use case's path;
  * rows still in force stay.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { FAILURES_KEPT_PER_CONNECTION } from '../../src/domain/housekeeping.js';
 import { rows } from '../kit/db.js';
-import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w?.gw.close());
+const w = useSamlWorld();
 
 const count = async (sql: string, params: unknown[] = []) => Number((await rows<{ n: number }>(w.gw, sql, params))[0]!.n);
 

@@ -3,26 +3,17 @@
  * carries a single-use link that signs the invitee in (EMAIL) and enters the organization;
  * resend and revoke; used, revoked and expired links; SSO-required organizations.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
 import { rows } from '../kit/db.js';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../kit/mailbox.js';
-import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { type ReceivedMail, useMailbox } from '../kit/mailbox.js';
+import { useSamlWorld } from '../kit/saml-world.js';
 import { ok, refused, uniqueEmail } from '../kit/world.js';
 
-let mail: Mailbox;
-let w: SamlWorld;
+const mail = useMailbox();
 let offsetMs = 0;
 const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
-
-beforeAll(async () => {
-  mail = await startMailbox();
-  w = await startSamlWorld({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } });
-});
-afterAll(async () => {
-  await w?.close();
-  await mail?.close();
-});
+const w = useSamlWorld(() => ({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } }));
 
 const gql = (q: string, v: Record<string, unknown>, token: string) => w.gw.gql<any>(q, v, token);
 const INVITE = 'mutation($o: ID!, $e: String!) { inviteUser(organizationId: $o, email: $e) { status user { id } } }';

@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../../src/domain/runtime.js';
 import { createTransactionRunner, type UnitOfWork } from '../../src/domain/unit-of-work.js';
 import type { Database } from '../../src/persistence/orm.js';
 import { createSmtpTransport } from '../../src/transports/mail/smtp-transport.js';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { rows, useDatabase } from '../kit/db.js';
 
 interface Received {
   rcptTo: string[];
@@ -34,7 +34,7 @@ interface OutboxRow {
   last_error: string | null;
 }
 
-let t: TestDatabase;
+const t = useDatabase();
 let smtp: SMTPServer;
 let smtpUrl: string;
 let received: Received[] = [];
@@ -89,7 +89,6 @@ const row = async (id: string): Promise<OutboxRow> => {
 };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -115,7 +114,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (smtp) await new Promise<void>((resolve) => smtp.close(resolve));
-  await t?.drop();
 });
 
 beforeEach(async () => {

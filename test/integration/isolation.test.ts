@@ -11,15 +11,16 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { buildSchema, getNamedType, type GraphQLObjectType, isNonNullType, isObjectType, parse, type OperationDefinitionNode, type FieldNode } from 'graphql';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { ALL, MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
 import { type Gateway, take } from '../kit/gateway.js';
 import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
-import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { useSamlWorld } from '../kit/saml-world.js';
 import { addMember, type Admin, jwtPayload, type Member, ok, refused, STAGE } from '../kit/world.js';
 
-let w: SamlWorld;
+// Webhook endpoints on loopback (disabled below: nothing is delivered).
+const w = useSamlWorld({ env: { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true' } });
 let gw: Gateway;
 /** Organization A and its people. */
 let a: Admin;
@@ -60,8 +61,6 @@ let untrusted: { userId: string; email: string; token: string };
 let ssoApiToken: string;
 
 beforeAll(async () => {
-  // Webhook endpoints on loopback (disabled below: nothing is delivered).
-  w = await startSamlWorld({ env: { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true' } });
   gw = w.gw;
   xOrg = w.owner.orgId;
   xAdminToken = w.owner.adminToken;
@@ -120,7 +119,6 @@ beforeAll(async () => {
   untrusted = { userId: otherAdminOfA.userId, email: otherAdminOfA.email, token: landed.json.sessionToken };
   expect(await gw.container.samlConnections.untrust(aPrincipal, a.orgId, w.connectionId)).toBe(true);
 });
-afterAll(() => gw?.close());
 
 const A_METADATA = idpMetadataXml('https://idp.alpha.example/metadata', 'https://idp.alpha.example/sso', [testKeyPair('alpha-idp')]);
 

@@ -5,17 +5,13 @@
  * GraphQL and through SCIM alike — and nothing changes.
  */
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SCIM_TABLES, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { expectScimError, patchOp, scimClient, type ScimClient, USER } from '../kit/scim.js';
 import { addMember, type Admin, type Member, membershipRow, ok, REMOVE, refusedUnchanged, SET_ROLE, SET_STATUS, SWITCH } from '../kit/world.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 /** An organization whose only other ORG_ADMINs are phantoms (STAGED and INVITED), with a SCIM client. */
 const phantomOrg = async (): Promise<{ a: Admin; staged: Member; invited: Member; scim: ScimClient }> => {

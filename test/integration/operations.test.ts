@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createContainer, NotMigratedError } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ensureBuilt, killAll, MAIN, run, startServer } from '../kit/compiled.js';
-import { ADMIN_URL, createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
-import { type Gateway, startGateway, take } from '../kit/gateway.js';
+import { ADMIN_URL, rows, useDatabase } from '../kit/db.js';
+import { take, useGateway } from '../kit/gateway.js';
 
 const count = (metrics: string, line: string): number => {
   const found = metrics.split('\n').find((l) => l.startsWith(`${line} `));
@@ -37,11 +37,7 @@ const readyz = async (url: string) => {
 afterAll(() => killAll());
 
 describe('probes and metrics', () => {
-  let gw: Gateway;
-  beforeAll(async () => {
-    gw = await startGateway();
-  });
-  afterAll(() => gw?.close());
+  const gw = useGateway();
 
   test('GET /healthz answers 200', async () => {
     const res = await fetch(`${gw.url}/healthz`);
@@ -113,16 +109,8 @@ describe('probes and metrics', () => {
 });
 
 describe('readiness of a broken database', () => {
-  let t: TestDatabase;
-  let gw: Gateway;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    gw = await startGateway({ t });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.drop();
-  });
+  const t = useDatabase();
+  const gw = useGateway({ t });
 
   test('503 with the pending migrations named while the schema is behind the code', async () => {
     expect((await readyz(gw.url)).status).toBe(200);
@@ -168,11 +156,7 @@ describe('readiness of a broken database', () => {
 });
 
 describe('an unmigrated PostgreSQL database', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await createTestDatabase({ migrate: false });
-  });
-  afterAll(() => t?.drop());
+  const t = useDatabase({ migrate: false });
 
   test('createContainer refuses with a message naming `orgway migrate`, and creates no tables', async () => {
     const config = loadConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent' });
@@ -189,15 +173,9 @@ describe('an unmigrated PostgreSQL database', () => {
 });
 
 describe('the compiled server', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    await ensureBuilt();
-    t = await createTestDatabase();
-  }, 180_000);
-  afterAll(async () => {
-    killAll();
-    await t?.drop();
-  });
+  const t = useDatabase();
+  beforeAll(() => ensureBuilt(), 180_000);
+  afterAll(() => killAll());
 
   test('a bad PORT, LOG_LEVEL, ORGWAY_PUBLIC_URL or DATABASE_URL stops the process with a message naming it', async () => {
     const cases: Record<string, string> = { PORT: 'abc', LOG_LEVEL: 'loud', ORGWAY_PUBLIC_URL: 'id.example.com', DATABASE_URL: 'mysql://db/orgway' };

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { expect, test } from 'vitest';
+import { rows, useDatabase } from '../kit/db.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t?.drop());
+const t = useDatabase();
 
 test('migrations create exactly the schema the entities describe', async () => {
   const diff = await t.db.orm.schema.getUpdateSchemaSQL({ wrap: false });

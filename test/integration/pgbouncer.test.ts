@@ -10,7 +10,7 @@ import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PoolerConfigurationError } from '../../src/persistence/pooler-checks.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../kit/db.js';
+import { useDatabase } from '../kit/db.js';
 import { addMember, data, email, eventsAfter, eventually, ids, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../kit/pgbouncer.js';
@@ -21,19 +21,15 @@ if (missing) process.stderr.write(`${missing}\n`);
 const VIEWER = `query { viewer { user { id email } organizations(first: 50) { edges { node { id name } } } } }`;
 
 describe.skipIf(missing !== null)('behind PgBouncer 1.18 in transaction mode', () => {
-  let t: TestDatabase;
+  const t = useDatabase();
   let bouncer: PgBouncer;
   let viaBouncer: string;
   beforeAll(async () => {
-    t = await createTestDatabase();
     const u = new URL(t.url);
     bouncer = await startPgbouncer({ host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username) || 'postgres' });
     viaBouncer = bouncer.via(t.url);
   });
-  afterAll(async () => {
-    await bouncer?.stop();
-    await t?.drop();
-  });
+  afterAll(() => bouncer?.stop());
 
   const env = () => ({ ORGWAY_DB_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: t.url });
 

@@ -4,10 +4,10 @@
  * ACS, and per valid credential; 429 + Retry-After, GraphQL RATE_LIMITED; which address is the
  * client follows ORGWAY_TRUST_PROXY; the defaults let a valid credential burst.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, useDatabase } from '../kit/db.js';
 import { data } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type Gateway, startGateway, useGateway } from '../kit/gateway.js';
 import { createScimToken } from '../kit/scim.js';
 
 const LIMITS = {
@@ -19,20 +19,12 @@ const LIMITS = {
   ORGWAY_TRUST_PROXY: 'true',
 };
 
-let t: TestDatabase;
-let a: Gateway;
-let b: Gateway;
+const t = useDatabase();
+const a = useGateway({ t, env: LIMITS });
+const b = useGateway({ t, env: LIMITS });
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
 beforeAll(async () => {
-  t = await createTestDatabase();
-  a = await startGateway({ t, env: LIMITS });
-  b = await startGateway({ t, env: LIMITS });
   admin = await a.bootstrap();
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await t?.drop();
 });
 
 let n = 0;
@@ -159,11 +151,7 @@ describe('per credential, shared by the instances', () => {
 });
 
 describe('defaults and the client address', () => {
-  let d: Gateway;
-  beforeAll(async () => {
-    d = await startGateway({ env: { ORGWAY_RATE_LIMIT_ADDRESS: '10', ORGWAY_RATE_LIMIT_WINDOW: '60' } });
-  });
-  afterAll(() => d?.close());
+  const d = useGateway({ env: { ORGWAY_RATE_LIMIT_ADDRESS: '10', ORGWAY_RATE_LIMIT_WINDOW: '60' } });
 
   test('without ORGWAY_TRUST_PROXY, X-Forwarded-For does not change who the client is', async () => {
     for (let i = 0; i < 10; i++) expect((await gql(d, address(), 'ogws_wrong')).status).toBe(401);

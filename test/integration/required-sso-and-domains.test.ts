@@ -2,29 +2,20 @@
  * Required SSO, verified domains and home-realm discovery (SPEC §6, §7) end to end: a real
  * DNS server on loopback answers the TXT lookups, a real SMTP server shows what was (not) sent.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
-import { type TestDns, startDns } from '../kit/dns.js';
+import { useDns } from '../kit/dns.js';
 import { endCode, eventually, record } from '../kit/events.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
-import { type OrgHandle, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
+import { type OrgHandle, useSamlWorld } from '../kit/saml-world.js';
 import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
 import { ok, refused, uniqueEmail } from '../kit/world.js';
 
-let mail: Mailbox;
-let dns: TestDns;
-let w: SamlWorld;
-
-beforeAll(async () => {
-  [mail, dns] = await Promise.all([startMailbox(), startDns()]);
-  w = await startSamlWorld({
-    env: { SMTP_URL: mail.url, ORGWAY_DNS_SERVERS: dns.server, ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000', ORGWAY_SESSION_RECHECK_MS: '600000' },
-  });
-});
-afterAll(async () => {
-  await w?.close();
-  await Promise.all([mail?.close(), dns?.close()]);
-});
+const mail = useMailbox();
+const dns = useDns();
+const w = useSamlWorld(() => ({
+  env: { SMTP_URL: mail.url, ORGWAY_DNS_SERVERS: dns.server, ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000', ORGWAY_SESSION_RECHECK_MS: '600000' },
+}));
 
 const gql = (q: string, v: Record<string, unknown>, token: string) => w.gw.gql<any>(q, v, token);
 const SET_REQUIRE_SSO = 'mutation($o: ID!, $r: Boolean!) { setRequireSso(organizationId: $o, required: $r) { id requireSso } }';

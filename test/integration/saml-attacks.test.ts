@@ -8,25 +8,23 @@
  * The attacker holds a genuine assertion for attacker@… (VIEWER in the organization)
  * and wants to be victim@… with ADMIN.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
 import { b64, buildResponse, RSA_SHA1, SHA1, signWithXmlCrypto } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { type OrgHandle, type PostResult, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
 let org: OrgHandle;
 const victim = 'victim@corp.example.com';
 let attackerSeq = 0;
 const attacker = () => `attacker${++attackerSeq}@corp.example.com`;
 
+const w = useSamlWorld();
 beforeAll(async () => {
-  w = await startSamlWorld();
   org = await w.org();
   // The victim exists and is ADMIN: an attack that worked would produce a session for them.
   await w.gw.container.memberships.stageUser(org.principal, org.orgId, victim, 'ADMIN');
 });
-afterAll(() => w?.close());
 
 const genuine = (nameId = attacker(), role = 'VIEWER') => {
   const parts = buildResponse(w.sp, { nameId, attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-${role}`] } });

@@ -2,17 +2,13 @@
  * SAML connection management over GraphQL (and the list of recent sign-in failures):
  * create from IdP metadata, update, trust / untrust, list, recent failures — and who may.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { b64, buildResponse, samlifyResponse } from '../kit/saml.js';
 import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const IDP = 'https://idp.graphql.test/metadata';
 const SSO = 'https://idp.graphql.test/sso';

@@ -5,18 +5,14 @@
  * rotation, and malformed input — each refusal leaving nothing but the failure record.
  */
 import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
 import { startGateway } from '../kit/gateway.js';
 import { b64, buildResponse, samlifyResponse, signWithXmlCrypto } from '../kit/saml.js';
 import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
-import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, startSamlWorld, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w?.close());
+const w = useSamlWorld();
 
 let n = 0;
 const email = () => `p${++n}.${Math.random().toString(36).slice(2, 7)}@corp.example.com`;

@@ -4,16 +4,12 @@
  * and the database is read back. Every refusal is checked to leave users, memberships,
  * team memberships, sessions and the event log exactly as they were.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
 import { take } from '../kit/gateway.js';
-import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w?.close());
+const w = useSamlWorld();
 
 let n = 0;
 const email = (label = 'user') => `${label}.${++n}.${Math.random().toString(36).slice(2, 7)}@corp.example.com`;

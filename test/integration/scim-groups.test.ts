@@ -1,22 +1,20 @@
 /** SCIM Groups = teams over HTTP: CRUD, members add/remove/replace (also by value-filter paths), SAML-sourced members kept, events. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { events, expectScimError, GROUP, LIST, newUser, patchOp, scimClient } from '../kit/scim.js';
 import { uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
 const users: string[] = [];
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
   for (let i = 0; i < 4; i++) {
     const r = await a.post('/Users', newUser(uniqueEmail('member')));
     users.push(r.body.id);
   }
 });
-afterAll(() => gw?.close());
 
 const group = async (body: Record<string, unknown>) => {
   const r = await a.post('/Groups', { schemas: [GROUP], ...body });

@@ -3,23 +3,21 @@
  * RFC 7644 error, nothing changed), discovery that matches behaviour, content types and
  * limits, cross-organization isolation, and events reaching GraphQL subscribers.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { SCIM_TABLES, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway, take } from '../kit/gateway.js';
+import { take, useGateway } from '../kit/gateway.js';
 import { ENTERPRISE, events, expectScimError, GROUP, LIST, newUser, PATCH_OP, patchOp, scimClient, scimFetch, USER } from '../kit/scim.js';
 import { uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
 let userA: string;
 let groupA: string;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
   userA = (await a.post('/Users', newUser(uniqueEmail('a')))).body.id;
   groupA = (await a.post('/Groups', { schemas: [GROUP], displayName: 'A team', members: [{ value: userA }] })).body.id;
 });
-afterAll(() => gw?.close());
 
 const q = (filter: string) => `/Users?filter=${encodeURIComponent(filter)}`;
 

@@ -1,18 +1,16 @@
 /** SCIM tokens: GraphQL create / revoke / list (ORG_ADMIN only), hashed storage, and 401s with RFC 7644 bodies. */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { CREATE_TOKEN, expectScimError, LIST_TOKENS, REVOKE_TOKEN, scimClient, scimFetch } from '../kit/scim.js';
 import { addMember, type Admin, refused } from '../kit/world.js';
 
-let gw: Gateway;
 let admin: Admin;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap();
 });
-afterAll(() => gw?.close());
 
 describe('createScimToken', () => {
   test('returns the secret once; stores only its SHA-256; lists without secrets', async () => {

@@ -3,21 +3,19 @@
  * read, one write that is its own transaction), on real PostgreSQL. Races end with one
  * 201 and refusals, nothing half-written; the events keep the log's ordering guarantee.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { appendEvents, latestEventId, readEventsAfter } from '../../src/domain/events/event-log.js';
 import { rows } from '../kit/db.js';
 import { eventually } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { ENTERPRISE, events, expectScimError, newUser, type ScimResponse, scimClient, USER } from '../kit/scim.js';
 import { uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
 });
-afterAll(() => gw?.close());
 
 const withStatements = async <T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> => {
   const statements: string[] = [];

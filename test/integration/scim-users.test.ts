@@ -1,17 +1,15 @@
 /** SCIM Users over HTTP on a real gateway: CRUD, statuses, linking, mutability, filters, paging, projection, events. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { ENTERPRISE, events, expectScimError, LIST, newUser, patchOp, type ScimClient, scimClient, USER } from '../kit/scim.js';
 import { STAGE, uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
 });
-afterAll(() => gw?.close());
 
 const create = async (c: ScimClient, email = uniqueEmail('scim'), extra: Record<string, unknown> = {}) => {
   const r = await c.post('/Users', newUser(email, extra));

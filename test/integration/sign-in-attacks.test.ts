@@ -3,22 +3,13 @@
  * victim's browser post the attacker's own email and code, to sign the victim in as the
  * attacker (login CSRF) and replace the victim's session.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../kit/mailbox.js';
+import { useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
 
-let mail: Mailbox;
-let gw: Gateway;
-
-beforeAll(async () => {
-  mail = await startMailbox();
-  gw = await startGateway({ env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await mail?.close();
-});
+const mail = useMailbox();
+const gw = useGateway(() => ({ env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } }));
 
 const postForm = (path: string, body: Record<string, string>, headers: Record<string, string>) =>
   fetch(`${gw.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });

@@ -3,15 +3,11 @@
  * viewer may stream, replay with `after` (also under concurrent commits), the end of
  * a subscription when access is lost, signOut, and the metrics.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { describe, expect, test } from 'vitest';
+import { useGateway } from '../kit/gateway.js';
 import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, metric, record, REMOVE, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing, SWITCH } from '../kit/events.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway({ env: { ORGWAY_SESSION_RECHECK_MS: '150' } });
-});
-afterAll(() => gw?.close());
+const gw = useGateway({ env: { ORGWAY_SESSION_RECHECK_MS: '150' } });
 
 const activeSubscriptions = () => gw.container.metrics.activeSubscriptions.get().then((m) => m.values[0]?.value ?? 0);
 

@@ -19,22 +19,20 @@ import {
   type GraphQLSchema,
   isCompositeType,
 } from 'graphql';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
 import { data, STAGE } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
 import { expectScimError, newUser, patchOp, scimClient, USER, GROUP } from '../kit/scim.js';
 
-let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
 let schema: GraphQLSchema;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap();
   schema = await buildGraphQLSchema();
 });
-afterAll(() => gw?.close());
 
 const BAD = { NUL: 'a\u0000b', 'lone high surrogate': 'a\ud800b', 'lone low surrogate': '\udc00' } as const;
 

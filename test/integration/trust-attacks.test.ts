@@ -7,12 +7,12 @@
  */
 import 'reflect-metadata';
 import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
 import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../kit/saml.js';
 import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
-import { type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { type PostResult, useSamlWorld } from '../kit/saml-world.js';
 import { jwtPayload, ok, refused, STAGE, SWITCH } from '../kit/world.js';
 import { take } from '../kit/gateway.js';
 import { newUser, patchOp, scimClient } from '../kit/scim.js';
@@ -21,7 +21,6 @@ const ATTACKER_IDP = 'https://evil-idp.example.net/metadata';
 const ATTACKER_SSO = 'https://evil-idp.example.net/sso';
 const attackerKeys = testKeyPair('attacker-idp');
 
-let w: SamlWorld;
 /** The victim's organization (trusts only the victim's connection, w.connectionId) and its admin token (OPERATOR). */
 let victimOrg: string;
 let victimOrgAdminToken: string;
@@ -92,8 +91,8 @@ const expectLockedOut = async (token: string) => {
   expect(refused(await w.gw.gql(SWITCH, { o: victimOrg }, token)).code).toBe('NOT_FOUND');
 };
 
+const w = useSamlWorld();
 beforeAll(async () => {
-  w = await startSamlWorld();
   victimOrg = w.owner.orgId;
   victimOrgAdminToken = w.owner.adminToken;
   // The victim becomes ORG_ADMIN of its organization and signs in through its own connection.
@@ -120,7 +119,6 @@ beforeAll(async () => {
   attackerSp = { idpEntityId: ATTACKER_IDP, acsUrl: `${publicUrl}/saml/${attackerConnection}/acs`, audience: `${publicUrl}/saml/${attackerConnection}/metadata` };
   attackerSpMetadata = await (await fetch(`${w.gw.url}/saml/${attackerConnection}/metadata`)).text();
 });
-afterAll(() => w?.close());
 
 describe('SP-initiated sign-in started by the victim, answered by the attacker', () => {
   test("the AuthnRequest id a victim's browser sent to the attacker's IdP does not hand the victim's session to whoever answers it", async () => {

@@ -4,18 +4,14 @@
  * subscriptions off, sign-ins land and report only in scope, and sign-ins of the same user
  * in one browser accumulate while another user's replace.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
 import { endCode, eventually, record } from '../kit/events.js';
 import { buildResponse, b64, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
 import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { type OrgHandle, type PostResult, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld({ env: { ORGWAY_SESSION_RECHECK_MS: '60000' } });
-});
-afterAll(() => w?.close());
+const w = useSamlWorld({ env: { ORGWAY_SESSION_RECHECK_MS: '60000' } });
 
 let seq = 0;
 const uniq = (label: string) => `${label}${++seq}${Math.random().toString(36).slice(2, 6)}`;

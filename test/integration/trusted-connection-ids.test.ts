@@ -4,18 +4,14 @@
  * samlConnections(owned:) (so the failures of its own connections can be read without the
  * refusal for a trusted foreign one voiding the list), for ORG_ADMINs only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SamlWorld, startSamlWorld } from '../kit/saml-world.js';
+import { describe, expect, it } from 'vitest';
+import { useSamlWorld } from '../kit/saml-world.js';
 import { addMember, ok, refused } from '../kit/world.js';
 
 const TRUSTED = `query($o: ID!) { organization(id: $o) { trustedSamlConnectionIds samlConnections { id } } }`;
 const UNTRUST = `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`;
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w.close());
+const w = useSamlWorld();
 
 type Trusted = { organization: { trustedSamlConnectionIds: string[]; samlConnections: { id: string }[] } | null };
 

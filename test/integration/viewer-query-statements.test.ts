@@ -3,13 +3,13 @@
  * (≤ 3 for the whole request, authentication included), whatever the membership count.
  * Statements are captured from the ORM's own connection, on real PostgreSQL.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { Principal } from '../../src/domain/access.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { SwitchOrganizationDocument, ViewerOrganizationsDocument } from '../generated/graphql.js';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 
 const VIEWER_QUERY = `query {
   viewer { organizations(first: 50) { edges {
@@ -18,11 +18,7 @@ const VIEWER_QUERY = `query {
   } } }
 }`;
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 /** A user with `count` memberships; each organization has 3 teams, the user is in 2 with policies. */
 const userWithMemberships = async (count: number) => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createWebhookHttpClient, isPublicAddress, type Resolver } from '../../src/transports/webhooks/http-client.js';
 import { rows } from '../kit/db.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { useGateway } from '../kit/gateway.js';
 import { CREATE, waitFor } from '../kit/webhooks.js';
 import { type Admin, ok, refused, STAGE, uniqueEmail } from '../kit/world.js';
 
@@ -78,7 +78,6 @@ describe('isPublicAddress', () => {
 });
 
 describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
-  let gw: Gateway;
   let admin: Admin;
   let trap: Awaited<ReturnType<typeof tcpTrap>>;
   // rebind.test answers a public address until `rebound`, then 127.0.0.1; other names go to the system resolver.
@@ -90,14 +89,13 @@ describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
   };
   const endpoints = () => rows(gw, 'select * from webhook_endpoints order by id');
 
+  const gw = useGateway({ webhookResolver: resolver });
   beforeAll(async () => {
-    gw = await startGateway({ webhookResolver: resolver });
     admin = await gw.bootstrap();
     trap = await tcpTrap();
   });
   afterAll(async () => {
     await trap?.close();
-    await gw?.close();
   });
 
   test.each([

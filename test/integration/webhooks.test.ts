@@ -3,11 +3,11 @@
  * library: every event once and in order, retries after failures, two instances sharing the
  * work, secret rotation, disabling after the retry window, redelivery, and who may do what.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { createTestDatabase, rows, type TestDatabase } from '../kit/db.js';
+import { rows, useDatabase } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
-import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type Gateway, startGateway, useGateway } from '../kit/gateway.js';
 import {
   CREATE,
   DELETE,
@@ -26,8 +26,8 @@ import { addMember, type Admin, ok, refused, SET_ROLE, STAGE, uniqueEmail } from
 
 const env = { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true', ORGWAY_WEBHOOK_TIMEOUT_MS: '2000' };
 const clock = movableClock();
-let t: TestDatabase;
-let gw: Gateway;
+const t = useDatabase();
+const gw = useGateway({ t, env, clock });
 const receivers: Receiver[] = [];
 
 const receiver = async (secrets: string[] = []) => {
@@ -36,18 +36,12 @@ const receiver = async (secrets: string[] = []) => {
   return r;
 };
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  gw = await startGateway({ t, env, clock });
-});
 // Tests that move the clock put it back: receivers verify timestamps against the real time.
 afterEach(() => {
   clock.offsetMs = 0;
 });
 afterAll(async () => {
   for (const r of receivers) await r.close();
-  await gw?.close();
-  await t?.drop();
 });
 
 /** The organization's event ids after `after`, in id order. */
