@@ -17,10 +17,10 @@ test('the Okta sequence: create, retrieve, PUT, password PATCH, deactivate/react
   const c = await scimClient(gw);
   const recording = loadRecording('okta');
   expect(recording.sources.length).toBeGreaterThan(0);
-  const vars = await replay(c, recording, async (step, _r, v) => {
-    if (step === 'create: POST /Users') expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED');
-    if (step === 'deactivate: PATCH active false without path') expect(await statusOf(c.orgId, v.userId!)).toBe('DISABLED');
-    if (step === 'reactivate: PATCH active true without path') expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED');
+  const vars = await replay(c, recording, {
+    'create: POST /Users': async (_r, v) => expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED'),
+    'deactivate: PATCH active false without path': async (_r, v) => expect(await statusOf(c.orgId, v.userId!)).toBe('DISABLED'),
+    'reactivate: PATCH active true without path': async (_r, v) => expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED'),
   });
   // Okta's generated password is never kept.
   const found = await rows<{ attributes: unknown }>(gw, 'select attributes from scim_users where organization_id = ?', [c.orgId]);
