@@ -10,12 +10,8 @@ import { createContainer, NotMigratedError } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ensureBuilt, killAll, MAIN, run, startServer } from '../kit/compiled.js';
 import { ADMIN_URL, rows, useDatabase } from '../kit/db.js';
-import { take, useGateway } from '../kit/gateway.js';
+import { metricIn, take, useGateway } from '../kit/gateway.js';
 
-const count = (metrics: string, line: string): number => {
-  const found = metrics.split('\n').find((l) => l.startsWith(`${line} `));
-  return found ? Number(found.slice(line.length + 1)) : 0;
-};
 const metricsText = async (url: string) => {
   const res = await fetch(`${url}/metrics`);
   expect(res.status).toBe(200);
@@ -59,8 +55,8 @@ describe('probes and metrics', () => {
       'orgway_membership_events_published_total',
     ])
       expect(before).toContain(`# TYPE ${name} `);
-    expect(count(before, 'orgway_active_subscriptions')).toBe(0);
-    const published = count(before, 'orgway_membership_events_published_total');
+    expect(metricIn(before, 'orgway_active_subscriptions')).toBe(0);
+    const published = metricIn(before, 'orgway_membership_events_published_total');
 
     // A named operation is measured by name (clients send operationName with it); its HTTP
     // request by route and status.
@@ -74,36 +70,36 @@ describe('probes and metrics', () => {
     const client = gw.ws(token);
     const sub = take<any>(client, 'subscription($o: ID) { membershipChanged(organizationId: $o) { type } }', { o: orgId }, 1);
     await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-    let during = '';
-    for (let i = 0; i < 50 && count(during, 'orgway_active_subscriptions') !== 1; i++) {
-      during = await metricsText(gw.url);
+    let during = await metricsText(gw.url);
+    for (let i = 0; i < 50 && metricIn(during, 'orgway_active_subscriptions') !== 1; i++) {
       await new Promise((r) => setTimeout(r, 20));
+      during = await metricsText(gw.url);
     }
-    expect(count(during, 'orgway_active_subscriptions')).toBe(1);
+    expect(metricIn(during, 'orgway_active_subscriptions')).toBe(1);
     const st = await gw.gql<any>('mutation($o: ID!) { stageUser(organizationId: $o, email: "metrics@example.com") { id } }', { o: orgId }, token);
     expect(st.errors).toBeUndefined();
     await sub.done;
     expect(sub.values).toHaveLength(1);
 
     const after = await metricsText(gw.url);
-    expect(count(after, 'orgway_membership_events_published_total')).toBe(published + 1);
-    expect(count(after, 'orgway_operation_duration_seconds_count{transport="graphql",operation="MetricsProbe",outcome="ok"}')).toBe(1);
-    expect(count(after, 'orgway_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}')).toBeGreaterThanOrEqual(2);
-    expect(count(after, 'orgway_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(metricIn(after, 'orgway_membership_events_published_total')).toBe(published + 1);
+    expect(metricIn(after, 'orgway_operation_duration_seconds_count{transport="graphql",operation="MetricsProbe",outcome="ok"}')).toBe(1);
+    expect(metricIn(after, 'orgway_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}')).toBeGreaterThanOrEqual(2);
+    expect(metricIn(after, 'orgway_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"}')).toBeGreaterThanOrEqual(1);
 
     await client.dispose();
-    let closed = '';
-    for (let i = 0; i < 50 && count(closed, 'orgway_active_subscriptions') !== 0; i++) {
+    let closed = await metricsText(gw.url);
+    for (let i = 0; i < 50 && metricIn(closed, 'orgway_active_subscriptions') !== 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
       closed = await metricsText(gw.url);
     }
-    expect(count(closed, 'orgway_active_subscriptions')).toBe(0);
+    expect(metricIn(closed, 'orgway_active_subscriptions')).toBe(0);
   });
 
   test('unknown paths are counted under one label, not one series per path', async () => {
     await fetch(`${gw.url}/no/such/path/${Math.random()}`);
     const m = await metricsText(gw.url);
-    expect(count(m, 'orgway_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
+    expect(metricIn(m, 'orgway_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
     expect(m).not.toContain('/no/such/path');
   });
 });

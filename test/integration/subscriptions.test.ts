@@ -4,8 +4,8 @@
  * a subscription when access is lost, signOut, and the metrics.
  */
 import { describe, expect, test } from 'vitest';
-import { useGateway } from '../kit/gateway.js';
-import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, metric, record, REMOVE, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing, SWITCH } from '../kit/events.js';
+import { metric, useGateway } from '../kit/gateway.js';
+import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, record, REMOVE, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing, SWITCH } from '../kit/events.js';
 
 const gw = useGateway({ env: { ORGWAY_SESSION_RECHECK_MS: '150' } });
 

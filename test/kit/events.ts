@@ -169,13 +169,6 @@ export const eventually = async (check: () => void | Promise<void>, timeoutMs = 
   }
 };
 
-/** Reads one metric's value from GET /metrics. */
-export const metric = async (gw: Gateway, name: string): Promise<number> => {
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : NaN;
-};
-
 export const ids = (events: { id: string }[]): string[] => events.map((e) => e.id);
 
 export const strictlyIncreasing = (list: string[]): boolean => list.every((id, i) => i === 0 || BigInt(id) > BigInt(list[i - 1]!));

@@ -145,6 +145,19 @@ export const useGateway = (options: GatewayOptions = {}): Gateway => {
   return handle.value;
 };
 
+/**
+ * One series' value in a /metrics text: a name (its first series) or a name with its labels.
+ * A series that is not there fails, so a renamed metric cannot read as 0 or NaN and pass.
+ */
+export const metricIn = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `) || (!series.includes('{') && l.startsWith(`${series}{`)));
+  if (line === undefined) throw new Error(`no ${series} in /metrics`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+};
+
+/** One series' value from the gateway's GET /metrics. */
+export const metric = async (gw: { url: string }, series: string): Promise<number> => metricIn(await (await fetch(`${gw.url}/metrics`)).text(), series);
+
 /** Collects the next `count` values of a subscription. */
 export const take = <T>(client: Client, query: string | DocumentNode, variables: Record<string, unknown>, count: number, timeoutMs = 10_000) => {
   const values: T[] = [];
