@@ -3,7 +3,6 @@
  * message that says what to fix, and changes nothing (rows and membership events).
  * Also createOrganization's happy path (the caller becomes ORG_ADMIN) and its conflicts.
  */
-import 'reflect-metadata';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { MEMBERSHIP_TABLES, snapshot } from '../kit/db.js';
 import { eventsAfter, lastEventId } from '../kit/events.js';

@@ -5,7 +5,6 @@
  * permissions and access tokens, Viewer.organizations and Organization.members paging,
  * and API tokens / sign-out.
  */
-import 'reflect-metadata';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { UserStatus } from '../../src/domain/model/index.js';
 import { MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';

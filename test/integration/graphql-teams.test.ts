@@ -3,7 +3,6 @@
  * the TEAMS_CHANGED events of every membership they touch, and the permissions
  * their policies add.
  */
-import 'reflect-metadata';
 import { describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
 import { eventsAfter, lastEventId } from '../kit/events.js';

@@ -8,7 +8,6 @@
  * through a connection A does not trust (now) get exactly the answers of a non-member.
  * The probe tables are checked against schema.graphql, so a new field cannot be forgotten.
  */
-import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { buildSchema, getNamedType, type GraphQLObjectType, isNonNullType, isObjectType, parse, type OperationDefinitionNode, type FieldNode } from 'graphql';
 import { beforeAll, describe, expect, test } from 'vitest';

@@ -4,7 +4,6 @@
  * left, demoting, disabling or removing the ACTIVE one is refused with CONFLICT — through
  * GraphQL and through SCIM alike — and nothing changes.
  */
-import 'reflect-metadata';
 import { describe, expect, test } from 'vitest';
 import { SCIM_TABLES, snapshot } from '../kit/db.js';
 import { useGateway } from '../kit/gateway.js';

@@ -5,7 +5,6 @@
  * connection. Every door is tried with what the attacker can get; none may read or change
  * anything in the victim's organization or reveal that the victim is a member there.
  */
-import 'reflect-metadata';
 import { inflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { rows } from '../kit/db.js';
