@@ -6,11 +6,12 @@
  */
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ensureUiBuilt, foreignRequests, freePort, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
+import { ensureUiBuilt, foreignRequests, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, signInByEmail, UI_TIMEOUT_MS } from '../kit/browser.js';
 import { rows } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
 import { useGateway } from '../kit/gateway.js';
-import { codeAndLink, useMailbox } from '../kit/mailbox.js';
+import { useMailbox } from '../kit/mailbox.js';
+import { freePort } from '../kit/net.js';
 import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../kit/webhooks.js';
 import { ok, REMOVE, SET_ROLE, SET_STATUS, STAGE } from '../kit/world.js';
 
@@ -30,18 +31,6 @@ let acme: { orgId: string; userId: string; email: string; token: string };
 
 const expectAccessible = async (page: Page) => {
   expect(await seriousAxeViolations(page)).toEqual([]);
-};
-
-const signInByEmail = async (page: Page, email: string) => {
-  await page.goto(`${origin}/`);
-  await page.getByLabel('Work email').fill(email);
-  const since = mailbox.received.length;
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Code').waitFor();
-  const { code } = codeAndLink(await mailbox.next(email, since, UI_TIMEOUT_MS));
-  await page.getByLabel('Code').fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('home-organization').waitFor();
 };
 
 const consoleSection = async (page: Page, name: string, heading: RegExp) => {
@@ -107,7 +96,7 @@ beforeAll(async () => {
   acme = await gw.bootstrap('Acme', ADMIN);
   browser = await launchBrowser();
   admin = await newLoggedContext(browser);
-  await signInByEmail(admin.page, ADMIN);
+  await signInByEmail(admin.page, origin, mailbox, ADMIN);
 }, 240_000);
 afterAll(async () => {
   await admin?.context.close().catch(() => undefined);

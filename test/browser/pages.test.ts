@@ -8,10 +8,11 @@
 import { inflateRawSync } from 'node:zlib';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foreignRequests, freePort, launchBrowser, type LoggedContext, ensureUiBuilt, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../kit/browser.js';
+import { ensureUiBuilt, foreignRequests, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, signInByEmail, UI_TIMEOUT_MS } from '../kit/browser.js';
 import { useDns } from '../kit/dns.js';
 import { useGateway } from '../kit/gateway.js';
 import { codeAndLink, useMailbox } from '../kit/mailbox.js';
+import { freePort } from '../kit/net.js';
 import { buildResponse, samlifyResponse } from '../kit/saml.js';
 import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
 import { newUser } from '../kit/scim.js';
@@ -37,19 +38,6 @@ const newContext = async () => {
 
 const expectAccessible = async (page: Page, exclude: string[] = []) => {
   expect(await seriousAxeViolations(page, exclude)).toEqual([]);
-};
-
-/** Signs in through the sign-in page with the code from the email. */
-const signInByEmail = async (page: Page, email: string) => {
-  await page.goto(`${origin}/`);
-  await page.getByLabel('Work email').fill(email);
-  const since = mailbox.received.length;
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Code').waitFor();
-  const { code } = codeAndLink(await mailbox.next(email, since, UI_TIMEOUT_MS));
-  await page.getByLabel('Code').fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('home-organization').waitFor();
 };
 
 const consoleSection = async (page: Page, name: string, heading: RegExp) => {
@@ -231,7 +219,7 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     // Signing out and in again lands in the organization visited last.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to orgway' }).waitFor();
-    await signInByEmail(page, BOB);
+    await signInByEmail(page, origin, mailbox, BOB);
     expect(await page.getByTestId('home-organization').textContent()).toBe('Beta Industries');
     expect(await page.getByTestId('current-organization').textContent()).toBe('Beta Industries');
   });

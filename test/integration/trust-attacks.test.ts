@@ -41,30 +41,8 @@ const forged = (spec: AssertionSpec = {}): Promise<string> =>
 const postAttacker = (response: string, o: { relayState?: string; cookie?: string; json?: boolean } = {}): Promise<PostResult> =>
   postAcs(attackerConnection, response, o);
 
-const postAcs = async (connectionId: string, response: string, o: { relayState?: string; cookie?: string; json?: boolean } = {}): Promise<PostResult> => {
-  const form = new URLSearchParams({ SAMLResponse: response });
-  if (o.relayState !== undefined) form.set('RelayState', o.relayState);
-  const res = await fetch(`${w.gw.url}/saml/${connectionId}/acs`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: o.json === false ? 'text/html' : 'application/json',
-      ...(o.cookie ? { cookie: o.cookie } : {}),
-    },
-    body: form.toString(),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // an HTML page
-  }
-  const setCookie = res.headers.get('set-cookie');
-  const m = setCookie ? /orgway_session=([^;]+)/.exec(setCookie) : null;
-  return { status: res.status, text, json, session: m ? m[1]! : null, setCookie, location: res.headers.get('location') };
-};
+const postAcs = (connectionId: string, response: string, o: { relayState?: string; cookie?: string; json?: boolean } = {}): Promise<PostResult> =>
+  w.post(response, { connectionId, ...o, json: o.json !== false });
 
 /** GET /saml/:id/login as a browser: with the browser's cookies; returns the AuthnRequest id the IdP receives. */
 const startLogin = async (connectionId: string, cookie?: string, organizationId?: string) => {

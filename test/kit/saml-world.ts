@@ -45,7 +45,7 @@ export interface SamlWorld {
   samlify(spec?: AssertionSpec, options?: { encrypt?: boolean; signMessage?: boolean; keys?: TestKeyPair }): Promise<string>;
   /** A response whose assertion is signed by xml-crypto directly (base64). */
   xmlCrypto(spec?: AssertionSpec, keys?: TestKeyPair): string;
-  post(samlResponse: string | null, options?: { relayState?: string; json?: boolean; connectionId?: string; body?: string; contentType?: string }): Promise<PostResult>;
+  post(samlResponse: string | null, options?: { relayState?: string; json?: boolean; connectionId?: string; body?: string; contentType?: string; cookie?: string }): Promise<PostResult>;
   close(): Promise<void>;
 }
 
@@ -116,6 +116,7 @@ export const startSamlWorld = async (options: SamlWorldOptions = {}): Promise<Sa
         headers: {
           'content-type': o.contentType ?? 'application/x-www-form-urlencoded',
           accept: o.json ? 'application/json' : 'text/html,application/xhtml+xml,*/*;q=0.8',
+          ...(o.cookie ? { cookie: o.cookie } : {}),
         },
         body: o.body ?? form.toString(),
       });
