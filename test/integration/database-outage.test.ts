@@ -8,10 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rows, useDatabase } from '../kit/db.js';
-import { addMember, data, email, eventsAfter, eventually, ids, lastEventId, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { eventsAfter, eventually, ids, lastEventId, record, strictlyIncreasing } from '../kit/events.js';
 import { type Gateway, useGateway } from '../kit/gateway.js';
 import { scimFetch } from '../kit/scim.js';
 import { startTcpProxy, type TcpProxy } from '../kit/tcp-proxy.js';
+import { addMember, ok, SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
 const t = useDatabase();
 let proxy: TcpProxy;
@@ -57,10 +58,10 @@ const closeCode = (error: unknown): number | undefined => (error && typeof error
 /** Breaks the path, checks every door answers "retry later", brings it back, checks recovery. */
 const outage = async (name: string, breakPath: () => Promise<void> | void, restore: () => Promise<void> | void) => {
   const admin = await b.bootstrap();
-  const viewer = await addMember(b, admin);
+  const viewer = await addMember(b, admin, 'MEMBER', 'STAGED');
   const sub = record(a.ws(viewer.token), { organizationId: admin.orgId });
   const staged: string[] = [];
-  const stage = async () => staged.push(data(await b.gql<any>(STAGE, { o: admin.orgId, e: email(name) }, admin.token)).stageUser.user.id);
+  const stage = async () => staged.push(ok(await b.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail(name) }, admin.token)).stageUser.user.id);
   await eventually(async () => {
     await stage();
     expect(sub.events.length).toBeGreaterThan(0);
@@ -128,7 +129,7 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
 describe('PostgreSQL unreachable from one instance', () => {
   beforeAll(async () => {
     const admin = await b.bootstrap();
-    const r = data(await b.gql<any>(`mutation($o: ID!, $n: String!) { createScimToken(organizationId: $o, name: $n) { token } }`, { o: admin.orgId, n: 'IdP' }, admin.token));
+    const r = ok(await b.gql<any>(`mutation($o: ID!, $n: String!) { createScimToken(organizationId: $o, name: $n) { token } }`, { o: admin.orgId, n: 'IdP' }, admin.token));
     scimToken = r.createScimToken.token;
   });
 

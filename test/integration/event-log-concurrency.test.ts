@@ -11,8 +11,9 @@ import { readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import type { Database } from '../../src/persistence/orm.js';
 import { rows, useDatabase } from '../kit/db.js';
-import { email, lastEventId, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { lastEventId, strictlyIncreasing } from '../kit/events.js';
 import { useGateway } from '../kit/gateway.js';
+import { SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
 const t = useDatabase();
 const a = useGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
@@ -124,7 +125,7 @@ test('many organizations through two instances; subscribers resuming at random p
           const r = await gw.gql<any>(SET_ROLE, { o: org.orgId, u: pick(staged), r: pick(['ADMIN', 'MEMBER', 'VIEWER']) }, org.token);
           expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
         } else {
-          const r = await gw.gql<any>(STAGE, { o: org.orgId, e: email('hammer') }, org.token);
+          const r = await gw.gql<any>(STAGE, { o: org.orgId, e: uniqueEmail('hammer') }, org.token);
           expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
           staged.push(r.data.stageUser.user.id);
         }

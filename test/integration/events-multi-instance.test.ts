@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
 import { rows, useDatabase } from '../kit/db.js';
 import { type Gateway, useGateway } from '../kit/gateway.js';
-import { addMember, data, email, endCode, eventsAfter, eventually, ids, lastEventId, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { endCode, eventsAfter, eventually, ids, lastEventId, record, strictlyIncreasing } from '../kit/events.js';
+import { addMember, ok, SET_ROLE, SET_STATUS, STAGE, uniqueEmail } from '../kit/world.js';
 
 describe('two gateway instances on one database', () => {
   const t = useDatabase();
@@ -30,20 +31,20 @@ describe('two gateway instances on one database', () => {
 
   test('a change made through instance A reaches subscribers connected to instance B, in order', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const [org, own] = await started(b, () => [record(b.ws(viewer.token), { organizationId: admin.orgId }), record(b.ws(viewer.token))] as const, 2);
 
     const mark = await lastEventId(a);
     // One at a time: each reaches B long before B's poll (120 s), so by NOTIFY.
     const users: string[] = [];
     for (let i = 0; i < 3; i++) {
-      users.push(data(await a.gql<any>(STAGE, { o: admin.orgId, e: email('x') }, admin.token)).stageUser.user.id);
+      users.push(ok(await a.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('x') }, admin.token)).stageUser.user.id);
       expect(await org.until(i + 1)).toHaveLength(i + 1);
     }
-    for (let i = 0; i < 2; i++) users.push(data(await a.gql<any>(STAGE, { o: admin.orgId, e: email('x') }, admin.token)).stageUser.user.id);
-    data(await a.gql(SET_ROLE, { o: admin.orgId, u: viewer.userId, r: 'ADMIN' }, admin.token));
+    for (let i = 0; i < 2; i++) users.push(ok(await a.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('x') }, admin.token)).stageUser.user.id);
+    ok(await a.gql(SET_ROLE, { o: admin.orgId, u: viewer.userId, r: 'ADMIN' }, admin.token));
     // And some at the same time.
-    await Promise.all(users.map((u) => a.gql(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token).then(data)));
+    await Promise.all(users.map((u) => a.gql(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token).then(ok)));
 
     const expected = await eventsAfter(a, mark, { organizationId: admin.orgId });
     expect(expected).toHaveLength(11);
@@ -60,14 +61,14 @@ describe('two gateway instances on one database', () => {
 
   test('and the other way round; `after` on B replays what A wrote', async () => {
     const admin = await b.bootstrap();
-    const viewer = await addMember(b, admin);
+    const viewer = await addMember(b, admin, 'MEMBER', 'STAGED');
     const live = await started(a, () => record(a.ws(viewer.token), { organizationId: admin.orgId }));
-    const first = data(await b.gql<any>(STAGE, { o: admin.orgId, e: email('y') }, admin.token)).stageUser.user.id;
+    const first = ok(await b.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('y') }, admin.token)).stageUser.user.id;
     const [e1] = await live.until(1);
     expect(e1).toMatchObject({ type: 'JOINED', userId: first });
 
-    data(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'ADMIN' }, admin.token));
-    data(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'VIEWER' }, admin.token));
+    ok(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'ADMIN' }, admin.token));
+    ok(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'VIEWER' }, admin.token));
     const replay = record(b.ws(viewer.token), { organizationId: admin.orgId, after: e1!.id });
     expect((await replay.until(2)).map((e) => e.role)).toEqual(['ADMIN', 'VIEWER']);
     expect(ids(replay.events)).toEqual(ids(await eventsAfter(a, e1!.id, { organizationId: admin.orgId })));
@@ -77,9 +78,9 @@ describe('two gateway instances on one database', () => {
 
   test('a subscriber on B who loses access through A is ended with FORBIDDEN', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const rec = await started(b, () => record(b.ws(viewer.token), { organizationId: admin.orgId }));
-    data(await a.gql(SET_STATUS, { o: admin.orgId, u: viewer.userId, s: 'DISABLED' }, admin.token));
+    ok(await a.gql(SET_STATUS, { o: admin.orgId, u: viewer.userId, s: 'DISABLED' }, admin.token));
     await rec.ended;
     expect(rec.events.map((e) => [e.type, e.status])).toEqual([['STATUS_CHANGED', 'DISABLED']]);
     expect(endCode(rec)).toBe('FORBIDDEN');
@@ -87,7 +88,7 @@ describe('two gateway instances on one database', () => {
 
   test('a lost LISTEN connection is re-established, and nothing committed meanwhile is lost', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const rec = await started(b, () => record(b.ws(viewer.token), { organizationId: admin.orgId }));
     const listeners = async () =>
       (
@@ -97,9 +98,9 @@ describe('two gateway instances on one database', () => {
     await rows(t, `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`);
     // Committed while nobody listens.
     const mark = await lastEventId(a);
-    data(await a.gql(STAGE, { o: admin.orgId, e: email('gap') }, admin.token));
+    ok(await a.gql(STAGE, { o: admin.orgId, e: uniqueEmail('gap') }, admin.token));
     await eventually(async () => expect(await listeners()).toBe(2), 5_000);
-    data(await a.gql(STAGE, { o: admin.orgId, e: email('after') }, admin.token));
+    ok(await a.gql(STAGE, { o: admin.orgId, e: uniqueEmail('after') }, admin.token));
     const got = await rec.until(2, 8_000);
     expect(ids(got)).toEqual(ids(await eventsAfter(a, mark, { organizationId: admin.orgId })));
     rec.stop();
@@ -107,9 +108,9 @@ describe('two gateway instances on one database', () => {
 
   test('signOut on A ends the connection on B that used that session', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const rec = await started(b, () => record(b.ws(viewer.token)));
-    data(await a.gql(`mutation { signOut }`, {}, viewer.token));
+    ok(await a.gql(`mutation { signOut }`, {}, viewer.token));
     await rec.ended;
     expect((rec.error as { code?: number }).code).toBe(4401);
   });

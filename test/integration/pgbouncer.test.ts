@@ -11,9 +11,10 @@ import { loadConfig } from '../../src/config/config.js';
 import { PoolerConfigurationError } from '../../src/persistence/pooler-checks.js';
 import { openDatabase } from '../../src/persistence/orm.js';
 import { useDatabase } from '../kit/db.js';
-import { addMember, data, email, eventsAfter, eventually, ids, record, SET_ROLE, STAGE, strictlyIncreasing } from '../kit/events.js';
+import { eventsAfter, eventually, ids, record, strictlyIncreasing } from '../kit/events.js';
 import { type Gateway, startGateway } from '../kit/gateway.js';
 import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../kit/pgbouncer.js';
+import { addMember, ok, SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
 const missing = pgbouncerMissing();
 if (missing) process.stderr.write(`${missing}\n`);
@@ -36,11 +37,11 @@ describe.skipIf(missing !== null)('behind PgBouncer 1.18 in transaction mode', (
   /** Many concurrent mutations and hot queries through one gateway; a subscriber gets every event. */
   const workload = async (gw: Gateway) => {
     const admin = await gw.bootstrap();
-    const viewer = await addMember(gw, admin);
+    const viewer = await addMember(gw, admin, 'MEMBER', 'STAGED');
     const sub = record(gw.ws(viewer.token), { organizationId: admin.orgId });
     await eventually(async () => expect((await gw.container.metrics.activeSubscriptions.get()).values[0]?.value).toBeGreaterThan(0));
     const staged = await Promise.all(
-      Array.from({ length: 24 }, async () => data(await gw.gql<any>(STAGE, { o: admin.orgId, e: email('bouncer') }, admin.token)).stageUser.user.id as string),
+      Array.from({ length: 24 }, async () => ok(await gw.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('bouncer') }, admin.token)).stageUser.user.id as string),
     );
     const results = await Promise.all([
       ...staged.map((u) => gw.gql<any>(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token)),

@@ -22,9 +22,9 @@ import {
 import { beforeAll, describe, expect, test } from 'vitest';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
-import { data, STAGE } from '../kit/events.js';
 import { type Gateway, useGateway } from '../kit/gateway.js';
 import { expectScimError, newUser, patchOp, scimClient, USER, GROUP } from '../kit/scim.js';
+import { ok, STAGE } from '../kit/world.js';
 
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
 let schema: GraphQLSchema;
@@ -167,7 +167,7 @@ describe('GraphQL: every string argument of the schema', () => {
   });
 
   test('well-formed text with astral characters and escapes is accepted', async () => {
-    const r = data(await gw.gql<any>(`mutation($n: String!) { createOrganization(input: { name: $n }) { name } }`, { n: 'Zoë 🚀 \\ "q"' }, admin.token));
+    const r = ok(await gw.gql<any>(`mutation($n: String!) { createOrganization(input: { name: $n }) { name } }`, { n: 'Zoë 🚀 \\ "q"' }, admin.token));
     expect(r.createOrganization.name).toBe('Zoë 🚀 \\ "q"');
   });
 });
@@ -204,9 +204,9 @@ describe('SCIM: the whole request, once', () => {
 
 describe('emails in one canonical form', () => {
   test('IDN, upper case and a trailing dot name one identity (GraphQL and SCIM)', async () => {
-    const a = data(await gw.gql<any>(STAGE, { o: admin.orgId, e: 'Bob@Bücher.example.', r: 'MEMBER' }, admin.token));
+    const a = ok(await gw.gql<any>(STAGE, { o: admin.orgId, e: 'Bob@Bücher.example.', r: 'MEMBER' }, admin.token));
     const other = await gw.bootstrap();
-    const b = data(await gw.gql<any>(STAGE, { o: other.orgId, e: 'bob@xn--bcher-kva.example', r: 'MEMBER' }, other.token));
+    const b = ok(await gw.gql<any>(STAGE, { o: other.orgId, e: 'bob@xn--bcher-kva.example', r: 'MEMBER' }, other.token));
     expect(b.stageUser.user.id).toBe(a.stageUser.user.id);
     const third = await gw.bootstrap();
     const scim = await scimClient(gw, third);

@@ -50,7 +50,7 @@ describe('Organization.trustedSamlConnectionIds', () => {
 
   it('is refused to members who are not ORG_ADMIN, and a non-member sees no organization', async () => {
     const org = await w.org();
-    const member = await addMember(w.gw, { orgId: org.orgId, userId: org.adminUserId, email: '', token: org.adminToken }, 'MEMBER');
+    const member = await addMember(w.gw, { orgId: org.orgId, token: org.adminToken }, 'MEMBER');
     const r = await w.gw.gql(`query($o: ID!) { organization(id: $o) { trustedSamlConnectionIds } }`, { o: org.orgId }, member.token);
     expect(refused(r).code).toBe('FORBIDDEN');
     const outsider = await w.org();

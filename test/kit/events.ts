@@ -1,44 +1,14 @@
 /**
  * The event log in tests: the settled newest id (`lastEventId`) and the events after it
- * (`eventsAfter`); members with sessions and a subscription recorder over a real graphql-ws client.
+ * (`eventsAfter`), and a membershipChanged recorder over a real graphql-ws client.
  */
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { expect } from 'vitest';
 import { LATEST_EVENT_ID_SQL } from '../../src/domain/events/event-log.js';
-import type { OrganizationRole } from '../../src/domain/model/index.js';
 import { MembershipChangedDocument, type MembershipChangedSubscription } from '../generated/graphql.js';
 import { type On, rows } from './db.js';
-import type { Gateway, GqlResult } from './gateway.js';
 
 export type Event = MembershipChangedSubscription['membershipChanged'];
-
-let seq = 0;
-export const email = (label = 'user'): string => `${label}.${++seq}.${Math.random().toString(36).slice(2, 8)}@example.com`;
-
-export const data = <T = any>(r: GqlResult<T>): T => {
-  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-  return r.data as T;
-};
-
-export const STAGE = `mutation($o: ID!, $e: String!, $r: OrganizationRole) { stageUser(organizationId: $o, email: $e, role: $r) { id user { id } } }`;
-export const SET_STATUS = `mutation($o: ID!, $u: ID!, $s: UserStatus!) { setMembershipStatus(organizationId: $o, userId: $u, status: $s) { id status } }`;
-export const SET_ROLE = `mutation($o: ID!, $u: ID!, $r: OrganizationRole!) { setMembershipRole(organizationId: $o, userId: $u, role: $r) { id role } }`;
-export const REMOVE = `mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }`;
-export const SWITCH = `mutation($o: ID!) { switchOrganization(organizationId: $o) { membership { status } } }`;
-
-export interface Member {
-  userId: string;
-  token: string;
-}
-
-/** Stages a user into the admin's organization (by email; existing users are linked) and gives it a session. */
-export const addMember = async (gw: Gateway, admin: { orgId: string; token: string }, role: OrganizationRole = 'MEMBER', address = email()): Promise<Member> => {
-  const r = data(await gw.gql<any>(STAGE, { o: admin.orgId, e: address, r: role }, admin.token));
-  const userId = r.stageUser.user.id as string;
-  const session = await gw.container.identity.createSession(userId, admin.orgId, ['OPERATOR']);
-  return { userId, token: session.token };
-};
 
 export interface EventRow {
   id: string;

@@ -67,7 +67,7 @@ export const SWITCH = `mutation($o: ID!) {
  */
 export const addMember = async (
   gw: Gateway,
-  admin: Admin,
+  admin: Pick<Admin, 'orgId' | 'token'>,
   role: OrganizationRole = 'MEMBER',
   status: UserStatus = 'ACTIVE',
   email = uniqueEmail(role.toLowerCase()),
