@@ -49,29 +49,13 @@ const addIdp = async (owner: OrgHandle, name: string): Promise<Idp> => {
 };
 
 /** Posts a response to a connection's ACS as a JSON client, optionally carrying a session cookie. */
-const acs = async (connectionId: string, samlResponse: string, options: { cookie?: string; relayState?: string } = {}): Promise<PostResult> => {
-  const form = new URLSearchParams({ SAMLResponse: samlResponse, ...(options.relayState ? { RelayState: options.relayState } : {}) });
-  const res = await fetch(`${w.gw.url}/saml/${connectionId}/acs`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-      ...(options.cookie ? { cookie: `orgway_session=${options.cookie}` } : {}),
-    },
-    body: form.toString(),
+const acs = (connectionId: string, samlResponse: string, options: { cookie?: string; relayState?: string } = {}): Promise<PostResult> =>
+  w.post(samlResponse, {
+    connectionId,
+    json: true,
+    ...(options.relayState ? { relayState: options.relayState } : {}),
+    ...(options.cookie ? { cookie: `orgway_session=${options.cookie}` } : {}),
   });
-  const text = await res.text();
-  const setCookie = res.headers.get('set-cookie');
-  const m = setCookie ? /orgway_session=([^;]+)/.exec(setCookie) : null;
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, text, json, session: m ? m[1]! : null, setCookie, location: res.headers.get('location') };
-};
 
 const emailOf = async (userId: string) => (await rows<{ email: string }>(w.gw, 'select email from users where id = ?', [userId]))[0]!.email;
 const sessionRow = async (token: string) => (await w.principal(token)).sessionId;
