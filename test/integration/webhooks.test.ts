@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { rows, useDatabase } from '../kit/db.js';
+import { rows, snapshot, useDatabase } from '../kit/db.js';
 import { lastEventId } from '../kit/events.js';
 import { type Gateway, startGateway, useGateway } from '../kit/gateway.js';
 import {
@@ -350,10 +350,7 @@ describe('redelivery', () => {
 
 describe('endpoint management', () => {
   // What the mutations write (the dispatcher moves cursors and records attempts meanwhile).
-  const tables = async () => ({
-    endpoints: await rows(t, 'select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled, disabled_reason, updated_at from webhook_endpoints order by id'),
-    redeliveries: await rows(t, 'select id, endpoint_id, event_id from webhook_deliveries where redelivery order by id'),
-  });
+  const tables = () => snapshot(t, ['webhook_endpoints', 'webhook_redeliveries']);
 
   test('update changes url and types, disable stops deliveries, delete removes the endpoint and its attempts', async () => {
     const { admin, r, endpointId } = await setUp();

@@ -93,9 +93,11 @@ const TABLES = {
   scim_tokens: 'select * from scim_tokens order by id',
   saml_connections: 'select * from saml_connections order by id',
   saml_trusts: 'select * from saml_trusts order by id',
-  // The dispatcher moves cursors and failure state in the background; compare what a command writes.
-  webhook_endpoints: 'select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled from webhook_endpoints order by id',
-  webhook_redeliveries: 'select endpoint_id, event_id from webhook_deliveries where redelivery order by id',
+  // The dispatcher moves cursors and attempt counts in the background; compare what a command writes.
+  webhook_endpoints:
+    'select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled, disabled_reason, updated_at from webhook_endpoints order by id',
+  // Redeliveries are what a command writes; other attempts are the dispatcher's.
+  webhook_redeliveries: 'select id, endpoint_id, event_id from webhook_deliveries where redelivery order by id',
 } as const;
 
 export type Table = keyof typeof TABLES;
