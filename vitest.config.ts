@@ -16,6 +16,6 @@ export default defineConfig({
     // Each file gets its own database; two workers keep a 2-core machine busy without thrashing.
     pool: 'forks',
     maxWorkers: 2,
-    setupFiles: ['test/helpers/setup.ts'],
+    setupFiles: ['test/kit/setup.ts'],
   },
 });

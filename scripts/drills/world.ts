@@ -10,7 +10,7 @@ import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { LATEST_EVENT_ID_SQL } from '../../src/domain/events/event-log.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../../test/kit/tcp-proxy.js';
 import { GatewayInstance } from './gateway-instance.js';
 import { HealthMonitor } from './health-monitor.js';
 import { createPostgresCluster, freePort, type PostgresCluster } from './postgres-cluster.js';

@@ -6,21 +6,21 @@
  */
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ensureUiBuilt, foreignRequests, freePort, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../helpers/browser.js';
-import { settledLastEventId } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../helpers/webhooks.js';
-import { ok, REMOVE, SET_ROLE, SET_STATUS, STAGE } from '../helpers/world.js';
+import { ensureUiBuilt, foreignRequests, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, signInByEmail, UI_TIMEOUT_MS } from '../kit/browser.js';
+import { rows } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
+import { useMailbox } from '../kit/mailbox.js';
+import { freePort } from '../kit/net.js';
+import { movableClock, type Receiver, skipBackoff, startReceiver, waitFor } from '../kit/webhooks.js';
+import { ok, REMOVE, SET_ROLE, SET_STATUS, STAGE } from '../kit/world.js';
 
 /** Deliveries happen in the background; a loaded machine may take a while. */
 const DELIVERY_TIMEOUT_MS = 90_000;
 
 const ADMIN = 'ada@acme.test';
 
-let gw: Gateway;
 let origin: string;
-let mailbox: Mailbox;
 let receiver: Receiver;
 let failingReceiver: Receiver;
 /** The gateway's clock, moved forward to reach the end of the retry window without waiting a day. */
@@ -31,18 +31,6 @@ let acme: { orgId: string; userId: string; email: string; token: string };
 
 const expectAccessible = async (page: Page) => {
   expect(await seriousAxeViolations(page)).toEqual([]);
-};
-
-const signInByEmail = async (page: Page, email: string) => {
-  await page.goto(`${origin}/`);
-  await page.getByLabel('Work email').fill(email);
-  const since = mailbox.received.length;
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Code').waitFor();
-  const { code } = codeAndLink(await mailbox.next(email, since, UI_TIMEOUT_MS));
-  await page.getByLabel('Code').fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('home-organization').waitFor();
 };
 
 const consoleSection = async (page: Page, name: string, heading: RegExp) => {
@@ -80,12 +68,18 @@ const shownColumn = async (page: Page, column: number): Promise<string[]> =>
 
 beforeAll(async () => {
   await ensureUiBuilt();
-  mailbox = await startMailbox();
   receiver = await startReceiver();
   failingReceiver = await startReceiver();
+}, 240_000);
+afterAll(async () => {
+  await receiver?.close();
+  await failingReceiver?.close();
+});
+const mailbox = useMailbox();
+const gw = useGateway(async () => {
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
-  gw = await startGateway({
+  return {
     port,
     clock,
     env: {
@@ -96,20 +90,17 @@ beforeAll(async () => {
       ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true',
       ORGWAY_WEBHOOK_TIMEOUT_MS: '10000',
     },
-  });
+  };
+});
+beforeAll(async () => {
   acme = await gw.bootstrap('Acme', ADMIN);
   browser = await launchBrowser();
   admin = await newLoggedContext(browser);
-  await signInByEmail(admin.page, ADMIN);
+  await signInByEmail(admin.page, origin, mailbox, ADMIN);
 }, 240_000);
-
 afterAll(async () => {
   await admin?.context.close().catch(() => undefined);
   await browser?.close();
-  await gw?.close();
-  await receiver?.close();
-  await failingReceiver?.close();
-  await mailbox?.close();
 });
 
 describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }, () => {
@@ -128,7 +119,7 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     expect(await refusal.textContent()).not.toMatch(/\bat .*\.(js|ts):\d+/);
 
     // A new endpoint starts after the newest final event: let the set-up's events become final first.
-    await settledLastEventId(gw.t.db);
+    await lastEventId(gw);
     await page.getByLabel('Endpoint URL').fill(receiver.url);
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     const secretField = page.getByRole('textbox', { name: 'Signing secret' });
@@ -263,7 +254,7 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
       clock.offsetMs = 0;
     });
     failingReceiver.respond = () => 503;
-    await settledLastEventId(gw.t.db);
+    await lastEventId(gw);
     await page.getByLabel('Endpoint URL').fill(failingReceiver.url);
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     await page.getByRole('textbox', { name: 'Signing secret' }).waitFor();
@@ -282,7 +273,7 @@ describe('console: webhooks and the audit log in Chromium', { timeout: 300_000 }
     await expect.poll(() => card.getByTestId('endpoint-state').locator('..').textContent(), { timeout: UI_TIMEOUT_MS }).toMatch(/failing since .*; next attempt/);
 
     // A day of failures later the gateway disables it; the page says why.
-    const [row] = await gw.t.db.em().execute<{ failing_since: string | Date }[]>('select failing_since from webhook_endpoints where id = ?', [endpointId]);
+    const [row] = await rows<{ failing_since: string | Date }>(gw, 'select failing_since from webhook_endpoints where id = ?', [endpointId]);
     clock.offsetMs += new Date(row!.failing_since).getTime() + 24 * 3600_000 - clock.now().getTime();
     await skipBackoff(gw, clock, endpointId);
     await expect.poll(() => card.getByTestId('endpoint-state').textContent(), { timeout: DELIVERY_TIMEOUT_MS }).toBe('disabled');

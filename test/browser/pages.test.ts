@@ -8,23 +8,21 @@
 import { inflateRawSync } from 'node:zlib';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foreignRequests, freePort, launchBrowser, type LoggedContext, ensureUiBuilt, newLoggedContext, screenshot, seriousAxeViolations, UI_TIMEOUT_MS } from '../helpers/browser.js';
-import { startDns, type TestDns } from '../helpers/dns.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { buildResponse, samlifyResponse } from '../helpers/saml.js';
-import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../helpers/saml-keys.js';
-import { newUser } from '../helpers/scim.js';
-import { ok, SET_STATUS, STAGE } from '../helpers/world.js';
+import { ensureUiBuilt, foreignRequests, launchBrowser, type LoggedContext, newLoggedContext, screenshot, seriousAxeViolations, signInByEmail, UI_TIMEOUT_MS } from '../kit/browser.js';
+import { useDns } from '../kit/dns.js';
+import { useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
+import { freePort } from '../kit/net.js';
+import { buildResponse, samlifyResponse } from '../kit/saml.js';
+import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
+import { newUser } from '../kit/scim.js';
+import { ok, SET_STATUS, STAGE } from '../kit/world.js';
 
 const IDP_ENTITY_ID = 'https://idp.example.test/metadata';
 /** The IdP's sign-in page: a path on the gateway's origin that the browser context answers itself. */
 const IDP_PATH = '/test-idp/sso';
 
-let gw: Gateway;
 let origin: string;
-let mailbox: Mailbox;
-let dns: TestDns;
 let browser: Browser;
 const contexts: LoggedContext[] = [];
 let acme: { orgId: string; userId: string; email: string; token: string };
@@ -40,19 +38,6 @@ const newContext = async () => {
 
 const expectAccessible = async (page: Page, exclude: string[] = []) => {
   expect(await seriousAxeViolations(page, exclude)).toEqual([]);
-};
-
-/** Signs in through the sign-in page with the code from the email. */
-const signInByEmail = async (page: Page, email: string) => {
-  await page.goto(`${origin}/`);
-  await page.getByLabel('Work email').fill(email);
-  const since = mailbox.received.length;
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Code').waitFor();
-  const { code } = codeAndLink(await mailbox.next(email, since, UI_TIMEOUT_MS));
-  await page.getByLabel('Code').fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('home-organization').waitFor();
 };
 
 const consoleSection = async (page: Page, name: string, heading: RegExp) => {
@@ -80,13 +65,13 @@ const answerAsIdp = async (page: Page, connectionId: string, email: string, keys
 <script>document.forms[0].submit()</script></main></body></html>`);
 };
 
-beforeAll(async () => {
-  await ensureUiBuilt();
-  mailbox = await startMailbox();
-  dns = await startDns();
+beforeAll(() => ensureUiBuilt(), 240_000);
+const mailbox = useMailbox();
+const dns = useDns();
+const gw = useGateway(async () => {
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
-  gw = await startGateway({
+  return {
     port,
     env: {
       ORGWAY_PUBLIC_URL: origin,
@@ -94,17 +79,15 @@ beforeAll(async () => {
       ORGWAY_DNS_SERVERS: dns.server,
       ORGWAY_AUTH_RATE_PER_ADDRESS: '1000',
     },
-  });
+  };
+});
+beforeAll(async () => {
   acme = await gw.bootstrap('Acme', ADMIN);
   browser = await launchBrowser();
 }, 240_000);
-
 afterAll(async () => {
   for (const c of contexts) await c.context.close().catch(() => undefined);
   await browser?.close();
-  await gw?.close();
-  await mailbox?.close();
-  await dns?.close();
 });
 
 describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
@@ -236,7 +219,7 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     // Signing out and in again lands in the organization visited last.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to orgway' }).waitFor();
-    await signInByEmail(page, BOB);
+    await signInByEmail(page, origin, mailbox, BOB);
     expect(await page.getByTestId('home-organization').textContent()).toBe('Beta Industries');
     expect(await page.getByTestId('current-organization').textContent()).toBe('Beta Industries');
   });

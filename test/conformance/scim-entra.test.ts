@@ -2,22 +2,17 @@
  * Microsoft Entra ID's documented SCIM request sequence (test/fixtures/scim/entra.json,
  * sources cited there), including its known quirks, replayed over HTTP against a real gateway.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { events, newUser, scimClient } from '../helpers/scim.js';
-import { loadRecording, replay } from '../helpers/scim-replay.js';
+import { expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { events, newUser, scimClient } from '../kit/scim.js';
+import { loadRecording, replay } from '../kit/scim-replay.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const row = async (orgId: string, userId: string) =>
   (
-    await gw.container.db
-      .em()
-      .execute<{ status: string; email: string; display_name: string }[]>(
+    await rows<{ status: string; email: string; display_name: string }>(gw,
         'select m.status, u.email, u.display_name from memberships m join users u on u.id = m.user_id where m.organization_id = ? and m.user_id = ?',
         [orgId, userId],
       )
@@ -25,28 +20,19 @@ const row = async (orgId: string, userId: string) =>
 
 test('the Entra sequence: users, quirks, groups, deletes', async () => {
   const c = await scimClient(gw);
-  const vars = await replay(c, loadRecording('entra'), async (step, _r, v) => {
-    switch (step) {
-      case 'Create User':
-        expect(await row(c.orgId, v.userId!)).toMatchObject({ status: 'STAGED', email: 'test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com', display_name: 'givenName familyName' });
-        break;
-      case 'Update User [Multi-valued properties]':
-        expect((await row(c.orgId, v.userId!))!.email).toBe('updatedemail@microsoft.com');
-        break;
-      case 'replace several attributes in one path-less operation (aadOptscim062020)':
-        expect(await row(c.orgId, v.userId!)).toMatchObject({ email: 'paul.valentine@microsoft.com', display_name: 'Pvl' });
-        break;
-      case 'Disable User ("active": "False" as sent without aadOptscim062020)':
-      case 'Disable User':
-        expect((await row(c.orgId, v.userId!))!.status).toBe('DISABLED');
-        break;
-      case 'enable again ("True")':
-        expect((await row(c.orgId, v.userId!))!.status).toBe('STAGED');
-        break;
-    }
+  const disabled = async (_r: unknown, v: Record<string, string>) => expect((await row(c.orgId, v.userId!))!.status).toBe('DISABLED');
+  const vars = await replay(c, loadRecording('entra'), {
+    'Create User': async (_r, v) =>
+      expect(await row(c.orgId, v.userId!)).toMatchObject({ status: 'STAGED', email: 'test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com', display_name: 'givenName familyName' }),
+    'Update User [Multi-valued properties]': async (_r, v) => expect((await row(c.orgId, v.userId!))!.email).toBe('updatedemail@microsoft.com'),
+    'replace several attributes in one path-less operation (aadOptscim062020)': async (_r, v) =>
+      expect(await row(c.orgId, v.userId!)).toMatchObject({ email: 'paul.valentine@microsoft.com', display_name: 'Pvl' }),
+    'Disable User ("active": "False" as sent without aadOptscim062020)': disabled,
+    'Disable User': disabled,
+    'enable again ("True")': async (_r, v) => expect((await row(c.orgId, v.userId!))!.status).toBe('STAGED'),
   });
   // The user belonged to this organization only: DELETE removed the identity too.
-  expect(await gw.container.db.em().execute('select id from users where id = ?', [vars.userId])).toEqual([]);
+  expect(await rows(gw, 'select id from users where id = ?', [vars.userId])).toEqual([]);
   const ev = (await events(gw, c.orgId)).filter((e) => e.user_id === vars.userId);
   // The add-then-remove PATCH nets out: one transaction, no change, no event.
   expect(ev.map((e) => e.type)).toEqual(['JOINED', 'STATUS_CHANGED', 'STATUS_CHANGED', 'STATUS_CHANGED', 'TEAMS_CHANGED', 'TEAMS_CHANGED', 'LEFT']);

@@ -2,32 +2,29 @@
  * Okta's documented SCIM 2.0 request sequence (test/fixtures/scim/okta.json, sources
  * cited there) replayed over HTTP against a real gateway, plus paging through all users.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { events, newUser, scimClient } from '../helpers/scim.js';
-import { loadRecording, replay } from '../helpers/scim-replay.js';
+import { expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { events, newUser, scimClient } from '../kit/scim.js';
+import { loadRecording, replay } from '../kit/scim-replay.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const statusOf = async (orgId: string, userId: string) =>
-  (await gw.container.db.em().execute<{ status: string }[]>('select status from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0]?.status;
+  (await rows<{ status: string }>(gw, 'select status from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0]?.status;
 
 test('the Okta sequence: create, retrieve, PUT, password PATCH, deactivate/reactivate, group push, delete group', async () => {
   const c = await scimClient(gw);
   const recording = loadRecording('okta');
   expect(recording.sources.length).toBeGreaterThan(0);
-  const vars = await replay(c, recording, async (step, _r, v) => {
-    if (step === 'create: POST /Users') expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED');
-    if (step === 'deactivate: PATCH active false without path') expect(await statusOf(c.orgId, v.userId!)).toBe('DISABLED');
-    if (step === 'reactivate: PATCH active true without path') expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED');
+  const vars = await replay(c, recording, {
+    'create: POST /Users': async (_r, v) => expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED'),
+    'deactivate: PATCH active false without path': async (_r, v) => expect(await statusOf(c.orgId, v.userId!)).toBe('DISABLED'),
+    'reactivate: PATCH active true without path': async (_r, v) => expect(await statusOf(c.orgId, v.userId!)).toBe('STAGED'),
   });
   // Okta's generated password is never kept.
-  const rows = await gw.container.db.em().execute<{ attributes: unknown }[]>('select attributes from scim_users where organization_id = ?', [c.orgId]);
-  expect(JSON.stringify(rows)).not.toMatch(/password|1mz050nq|OktaPassword1234/i);
+  const found = await rows<{ attributes: unknown }>(gw, 'select attributes from scim_users where organization_id = ?', [c.orgId]);
+  expect(JSON.stringify(found)).not.toMatch(/password|1mz050nq|OktaPassword1234/i);
   const ev = (await events(gw, c.orgId)).filter((e) => e.user_id === vars.userId);
   expect(ev.map((e) => e.type)).toEqual(['JOINED', 'STATUS_CHANGED', 'STATUS_CHANGED', 'TEAMS_CHANGED', 'TEAMS_CHANGED']);
   expect(ev.every((e) => e.actor === `scim:${c.tokenId}`)).toBe(true);

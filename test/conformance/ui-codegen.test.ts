@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import { expect, test } from 'vitest';
 import config from '../../codegen.js';
-import { ROOT } from '../helpers/compiled.js';
+import { ROOT } from '../kit/compiled.js';
 
 test('ui/src/gql is up to date with schema.graphql and the documents in ui/', { timeout: 60_000 }, async () => {
   const uiOutput = 'ui/src/gql/';

@@ -4,11 +4,11 @@
  * and rotation that keeps already issued tokens verifiable.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { rows, useDatabase } from '../kit/db.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
 
 const ISSUER = 'http://127.0.0.1:4000';
 const AUDIENCE = 'orgway-tests';
@@ -20,23 +20,17 @@ const SWITCH = `mutation($o: ID!) { switchOrganization(organizationId: $o) {
   accessToken { token expiresAt organizationId } membership { role permissions } } }`;
 const VIEWER_TOKEN = '{ viewer { accessToken { token expiresAt organizationId } currentMembership { role permissions } } }';
 
-let gw: Gateway;
-let second: Gateway;
+const env = { ORGWAY_ACCESS_TOKEN_TTL: String(TTL), ORGWAY_ACCESS_TOKEN_AUDIENCE: AUDIENCE, ORGWAY_PUBLIC_URL: ISSUER };
+const gw = useGateway({ clock, env });
+// A second gateway instance on the same database.
+const second = useGateway(() => ({ t: gw.t, clock, env }));
 let admin: { orgId: string; userId: string; email: string; token: string };
 /** A browser session of the admin, so `sid` can be checked against a known id. */
 let session: { id: string; token: string };
 
 beforeAll(async () => {
-  const env = { ORGWAY_ACCESS_TOKEN_TTL: String(TTL), ORGWAY_ACCESS_TOKEN_AUDIENCE: AUDIENCE, ORGWAY_PUBLIC_URL: ISSUER };
-  gw = await startGateway({ clock, env });
-  // A second gateway instance on the same database.
-  second = await startGateway({ t: gw.t, clock, env });
   admin = await gw.bootstrap('Acme');
   session = await gw.container.identity.createSession(admin.userId, null, ['OPERATOR']);
-});
-afterAll(async () => {
-  await second?.close();
-  await gw?.close();
 });
 
 const jwksOf = (g: Gateway) => createRemoteJWKSet(new URL(`${g.url}/.well-known/jwks.json`), { cooldownDuration: 0, cacheMaxAge: 0 });
@@ -150,14 +144,14 @@ describe('JWKS', () => {
   });
 
   test('the key is stored in the database and both instances serve the same JWKS and accept each other\u2019s tokens', async () => {
-    const rows = await gw.t.db.em().execute<{ kid: string; private_jwk: { d?: string } }[]>('select kid, private_jwk from signing_keys where retired_at is null');
-    expect(rows).toHaveLength(1);
-    expect(typeof rows[0]!.private_jwk.d).toBe('string');
+    const found = await rows<{ kid: string; private_jwk: { d?: string } }>(gw, 'select kid, private_jwk from signing_keys where retired_at is null');
+    expect(found).toHaveLength(1);
+    expect(typeof found[0]!.private_jwk.d).toBe('string');
     expect(await fetchJwks(second)).toEqual(await fetchJwks(gw));
     const s = await second.gql<any>(SWITCH, { o: admin.orgId }, admin.token);
     expect(s.errors).toBeUndefined();
     const token: string = s.data.switchOrganization.accessToken.token;
-    expect(decodeProtectedHeader(token).kid).toBe(rows[0]!.kid);
+    expect(decodeProtectedHeader(token).kid).toBe(found[0]!.kid);
     await verify(token, gw);
     await verify(token, second);
   });
@@ -187,17 +181,17 @@ describe('rotation', () => {
     await verify(after);
     await verify(before, second);
 
-    const rows = await gw.t.db.em().execute<{ kid: string; retired_at: string | null; expires_at: string | null }[]>(
+    const found = await rows<{ kid: string; retired_at: string | null; expires_at: string | null }>(gw,
       'select kid, retired_at, expires_at from signing_keys order by created_at',
     );
-    expect(rows.map((r) => r.kid)).toEqual([oldKid, newKid]);
-    expect(rows[0]!.retired_at).not.toBeNull();
-    const retiredExpiry = new Date(rows[0]!.expires_at!).getTime();
+    expect(found.map((r) => r.kid)).toEqual([oldKid, newKid]);
+    expect(found[0]!.retired_at).not.toBeNull();
+    const retiredExpiry = new Date(found[0]!.expires_at!).getTime();
     // Published at least as long as the last token it signed can live.
     const { payload } = await verify(before);
     expect(retiredExpiry).toBeGreaterThanOrEqual(payload.exp! * 1000);
-    expect(rows[1]!.retired_at).toBeNull();
-    expect(rows[1]!.expires_at).toBeNull();
+    expect(found[1]!.retired_at).toBeNull();
+    expect(found[1]!.expires_at).toBeNull();
 
     // Just before the retired key expires it is still published...
     clock.offsetMs = retiredExpiry - Date.now() - 5_000;
@@ -212,32 +206,28 @@ describe('rotation', () => {
 
     // The next rotation deletes rows of keys that are no longer published.
     const third = await gw.container.tokens.rotate();
-    const left = await gw.t.db.em().execute<{ kid: string }[]>('select kid from signing_keys order by created_at');
+    const left = await rows<{ kid: string }>(gw, 'select kid from signing_keys order by created_at');
     expect(left.map((r) => r.kid)).toEqual([newKid, third]);
     clock.offsetMs = 0;
   });
 });
 
 describe('first start', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-  });
-  afterAll(() => t?.drop());
+  const t = useDatabase();
 
   test('instances starting at the same time on an empty database create exactly one key and share it', async () => {
     const config = loadConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', ORGWAY_PUBLIC_URL: ISSUER });
-    expect(await t.db.em().execute('select kid from signing_keys')).toHaveLength(0);
+    expect(await rows(t, 'select kid from signing_keys')).toHaveLength(0);
     const handles = await Promise.all([t.open(), t.open(), t.open(), t.open()]);
     const containers = await Promise.all(handles.map((db) => createContainer(config, { db, startBackground: false })));
     try {
-      const keys = await t.db.em().execute<{ kid: string }[]>('select kid from signing_keys');
+      const keys = await rows<{ kid: string }>(t, 'select kid from signing_keys');
       expect(keys).toHaveLength(1);
       for (const c of containers) expect((await c.tokens.jwks()).keys.map((k) => k.kid)).toEqual([keys[0]!.kid]);
       // A restart finds the stored key instead of making another one.
       const again = await createContainer(config, { db: await t.open(), startBackground: false });
       await again.close();
-      expect(await t.db.em().execute('select kid from signing_keys')).toHaveLength(1);
+      expect(await rows(t, 'select kid from signing_keys')).toHaveLength(1);
     } finally {
       for (const c of containers) await c.close();
     }

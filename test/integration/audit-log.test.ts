@@ -1,7 +1,8 @@
 /** Organization.events (SPEC §10): the audit log as pages, filters, ORG_ADMIN only, one organization's events only. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { addMember, type Admin, eventsAfter, lastEventId, ok, refused, SET_ROLE, SET_STATUS } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { eventsAfter, lastEventId } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
+import { addMember, type Admin, ok, refused, SET_ROLE, SET_STATUS } from '../kit/world.js';
 
 const EVENTS = `query($o: ID!, $first: Int, $after: ID, $types: [MembershipEventType!], $userId: ID) {
   organization(id: $o) {
@@ -29,7 +30,6 @@ interface EventsPage {
   } | null;
 }
 
-let gw: Gateway;
 let admin: Admin;
 let other: Admin;
 let start: string;
@@ -54,8 +54,8 @@ const all = async (vars: Record<string, unknown>, first: number): Promise<Node[]
   }
 };
 
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   start = await lastEventId(gw);
   admin = await gw.bootstrap();
   other = await gw.bootstrap();
@@ -69,7 +69,6 @@ beforeAll(async () => {
   // The log shows final events (no older transaction in the cluster still running): wait until the set-up's are.
   await lastEventId(gw);
 });
-afterAll(() => gw?.close());
 
 describe('Organization.events', () => {
   test('pages through the whole log oldest first, with the ids, actors and before/after values of the log', async () => {

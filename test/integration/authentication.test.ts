@@ -4,8 +4,9 @@
  * prevention), over HTTP and graphql-ws, against a real server and database.
  */
 import type { Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
 
 /** A clock the test can move forward (session expiry). */
 const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
@@ -16,24 +17,21 @@ const EVIL = 'https://evil.example';
 const VIEWER = '{ viewer { user { id email } } }';
 const STAGE = 'mutation($o: ID!, $e: String!) { stageUser(organizationId: $o, email: $e) { id status } }';
 
-let gw: Gateway;
 let admin: { orgId: string; userId: string; email: string; token: string };
 /** A browser session of the admin (what SAML sign-in sets as the cookie). */
 let session: string;
 
+const gw = useGateway({ clock, env: { ORGWAY_APP_URL: `${APP_URL}/dashboard`, ORGWAY_SESSION_TTL: '3600' } });
 beforeAll(async () => {
-  gw = await startGateway({ clock, env: { ORGWAY_APP_URL: `${APP_URL}/dashboard`, ORGWAY_SESSION_TTL: '3600' } });
   admin = await gw.bootstrap('Acme');
   session = (await gw.container.identity.createSession(admin.userId, admin.orgId, ['OPERATOR'])).token;
 });
-afterAll(() => gw?.close());
 
-/** Rows that a refused mutation must leave alone. */
-const snapshot = async () => {
-  const em = gw.t.db.em();
-  const [m] = await em.execute<{ n: number }[]>('select count(*)::int as n from memberships');
-  const [e] = await em.execute<{ n: number }[]>('select count(*)::int as n from membership_events');
-  const [u] = await em.execute<{ n: number }[]>('select count(*)::int as n from users');
+/** How many memberships, events and users there are. */
+const counts = async () => {
+  const [m] = await rows<{ n: number }>(gw, 'select count(*)::int as n from memberships');
+  const [e] = await rows<{ n: number }>(gw, 'select count(*)::int as n from membership_events');
+  const [u] = await rows<{ n: number }>(gw, 'select count(*)::int as n from users');
   return { memberships: m!.n, events: e!.n, users: u!.n };
 };
 
@@ -68,11 +66,11 @@ describe('bearer tokens', () => {
     const r = await gw.gql<any>(VIEWER, {}, admin.token, { origin: EVIL });
     expect(r.errors).toBeUndefined();
     expect(r.data.viewer.user.id).toBe(admin.userId);
-    const before = await snapshot();
+    const before = await counts();
     const m = await gw.gql<any>(STAGE, { o: admin.orgId, e: 'bearer-from-anywhere@example.com' }, admin.token, { origin: EVIL });
     expect(m.errors).toBeUndefined();
     expect(m.data.stageUser.status).toBe('STAGED');
-    expect((await snapshot()).memberships).toBe(before.memberships + 1);
+    expect((await counts()).memberships).toBe(before.memberships + 1);
   });
 
   test('the bearer token wins over a cookie, so a foreign Origin does not matter', async () => {
@@ -165,7 +163,7 @@ describe('session cookie', () => {
   });
 
   test('a cookie-authenticated mutation from a foreign Origin is FORBIDDEN and changes nothing', async () => {
-    const before = await snapshot();
+    const before = await snapshot(gw, MEMBERSHIP_TABLES);
     for (const origin of [EVIL, 'null', 'http://127.0.0.1:4001', 'https://127.0.0.1:4000', 'http://app.localhost:5173.evil.example']) {
       const r = await post({ query: STAGE, variables: { o: admin.orgId, e: 'csrf-victim@example.com' } }, { cookie: `orgway_session=${session}`, origin });
       expect(r.json.data ?? null).toBeNull();
@@ -173,7 +171,7 @@ describe('session cookie', () => {
       expect(r.json.errors?.[0]?.message).toContain(`this one came from ${origin}`);
       expect(r.json.errors?.[0]?.message).toContain(PUBLIC_URL);
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
     expect(await gw.container.identity.findUserByEmail('csrf-victim@example.com')).toBeNull();
     // The same mutation from the app's origin goes through.
     const ok = await post({ query: STAGE, variables: { o: admin.orgId, e: 'csrf-victim@example.com' } }, { cookie: `orgway_session=${session}`, origin: APP_URL });
@@ -182,7 +180,7 @@ describe('session cookie', () => {
   });
 
   test("Apollo's CSRF prevention refuses simple requests (text/plain, form, multipart) and they change nothing", async () => {
-    const before = await snapshot();
+    const before = await snapshot(gw, MEMBERSHIP_TABLES);
     const body = JSON.stringify({ query: STAGE, variables: { o: admin.orgId, e: 'simple-post@example.com' } });
     // Same-origin, so only the content type gives the request away. text/plain reaches Apollo,
     // which refuses it; Fastify has no parser for form bodies and refuses them first (415).
@@ -198,7 +196,7 @@ describe('session cookie', () => {
     // Also with a bearer token: text/plain is never executed.
     const bearer = await post(body, { authorization: `Bearer ${admin.token}` }, 'text/plain');
     expect(bearer.status).toBe(400);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
     expect(await gw.container.identity.findUserByEmail('simple-post@example.com')).toBeNull();
   });
 

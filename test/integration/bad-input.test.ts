@@ -3,26 +3,25 @@
  * message that says what to fix, and changes nothing (rows and membership events).
  * Also createOrganization's happy path (the caller becomes ORG_ADMIN) and its conflicts.
  */
-import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { type Admin, eventsAfter, lastEventId, ok, refused, snapshot, STAGE, INVITE } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { MEMBERSHIP_TABLES, snapshot } from '../kit/db.js';
+import { eventsAfter, lastEventId } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
+import { type Admin, ok, refused, STAGE, INVITE } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Admin;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await gw.bootstrap('Bad Input Inc');
 });
-afterAll(() => gw?.close());
 
 /** Asserts the one error's code, that its message matches, and that no table changed. */
 const rejects = async (code: string, message: RegExp, query: string, variables: Record<string, unknown> = {}, token: string | null = a.token) => {
-  const before = await snapshot(gw);
+  const before = await snapshot(gw, MEMBERSHIP_TABLES);
   const e = refused(await gw.gql(query, variables, token));
   expect(e.code, e.message).toBe(code);
   expect(e.message).toMatch(message);
-  expect(await snapshot(gw)).toEqual(before);
+  expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   return e;
 };
 

@@ -3,21 +3,16 @@
  * spellings of one address that now collide are reported (ORGWAY_EMAIL_DUPLICATES), not merged;
  * a lone non-canonical email is rewritten; an email with no canonical form is reported and kept.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { planCanonicalEmails } from '../../src/persistence/canonical-emails.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { rows, useDatabase } from '../kit/db.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase({ migrate: false });
-});
-afterAll(() => t?.drop());
+const t = useDatabase({ migrate: false });
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
 
 test('duplicates are reported and not merged; the rest becomes canonical', async () => {
   await t.db.orm.migrator.up({ to: 'Migration0003Scim' });
-  const em = t.db.em();
   const users: [string, string, Date][] = [
     ['usr_a', 'bob@bücher.example', at(1)], // oldest of its group: takes the canonical email
     ['usr_b', 'bob@bücher.example.', at(2)],
@@ -28,7 +23,7 @@ test('duplicates are reported and not merged; the rest becomes canonical', async
     ['usr_g', 'plain@example.com', at(6)],
   ];
   for (const [id, email, created] of users)
-    await em.execute('insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
+    await rows(t, 'insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
 
   const warnings: Error[] = [];
   const onWarning = (w: Error) => warnings.push(w);
@@ -40,8 +35,8 @@ test('duplicates are reported and not merged; the rest becomes canonical', async
     process.off('warning', onWarning);
   }
 
-  const rows = await em.execute<{ id: string; email: string }[]>('select id, email from users order by id');
-  expect(Object.fromEntries(rows.map((r) => [r.id, r.email]))).toEqual({
+  const found = await rows<{ id: string; email: string }>(t, 'select id, email from users order by id');
+  expect(Object.fromEntries(found.map((r) => [r.id, r.email]))).toEqual({
     usr_a: 'bob@xn--bcher-kva.example',
     usr_b: 'bob@bücher.example.',
     usr_c: 'carol@xn--bcher-kva.example',

@@ -3,32 +3,28 @@
  * against fresh PostgreSQL databases.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { BIN, ensureBuilt, killAll, run } from '../helpers/compiled.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { BIN, ensureBuilt, killAll, run } from '../kit/compiled.js';
+import { rows, type TestDatabase, useDatabase } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
 
 // Every test spawns processes; a busy 2-core machine needs more than the default 30 s.
 vi.setConfig({ testTimeout: 90_000 });
 
 const orgway = (args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) => run([BIN, ...args], env, timeoutMs);
 
-let t: TestDatabase;
+const t = useDatabase();
 let env: Record<string, string>;
 
 beforeAll(async () => {
   await ensureBuilt();
-  t = await createTestDatabase();
   // LOG_LEVEL=debug: the CLI must still keep stdout for its result only.
   env = { DATABASE_URL: t.url, LOG_LEVEL: 'debug', ORGWAY_PUBLIC_URL: 'http://127.0.0.1:4000' };
 }, 180_000);
-afterAll(async () => {
-  killAll();
-  await t?.drop();
-});
+afterAll(() => killAll());
 
 const counts = async (db: TestDatabase = t) => {
-  const em = db.db.em();
-  const n = async (table: string) => (await em.execute<{ n: number }[]>(`select count(*)::int as n from ${table}`))[0]!.n;
+  const n = async (table: string) => (await rows<{ n: number }>(db, `select count(*)::int as n from ${table}`))[0]!.n;
   return { organizations: await n('organizations'), users: await n('users'), memberships: await n('memberships'), events: await n('membership_events'), sessions: await n('sessions') };
 };
 
@@ -55,11 +51,7 @@ describe('usage', () => {
 });
 
 describe('bootstrap', () => {
-  let gw: Gateway;
-  beforeAll(async () => {
-    gw = await startGateway({ t });
-  });
-  afterAll(() => gw?.close());
+  const gw = useGateway({ t });
 
   test('--json prints only JSON: the organization, its ORG_ADMIN and an API token that works against GraphQL', async () => {
     const before = await counts();
@@ -87,7 +79,7 @@ describe('bootstrap', () => {
       currentMembership: { role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' },
     });
     // The membership change went through the event log, with the CLI as actor.
-    const events = await t.db.em().execute<{ type: string; actor: string }[]>('select type, actor from membership_events where organization_id = ?', [out.organization.id]);
+    const events = await rows<{ type: string; actor: string }>(t, 'select type, actor from membership_events where organization_id = ?', [out.organization.id]);
     expect(events).toEqual([{ type: 'JOINED', actor: 'cli' }]);
     expect(await counts()).toEqual({
       organizations: before.organizations + 1,
@@ -165,13 +157,11 @@ describe('bootstrap', () => {
 });
 
 describe('migrate and serve on an unmigrated database', () => {
-  let fresh: TestDatabase;
+  const fresh = useDatabase({ migrate: false });
   let freshEnv: Record<string, string>;
-  beforeAll(async () => {
-    fresh = await createTestDatabase({ migrate: false });
+  beforeAll(() => {
     freshEnv = { ...env, DATABASE_URL: fresh.url };
   });
-  afterAll(() => fresh?.drop());
 
   test('serve and bootstrap refuse with a message naming `orgway migrate` (exit 1)', async () => {
     const serve = await orgway(['serve'], { ...freshEnv, PORT: '0' }, 30_000);
@@ -187,13 +177,13 @@ describe('migrate and serve on an unmigrated database', () => {
     const first = await orgway(['migrate'], freshEnv);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^Applied \d+ migration\(s\): Migration0001Initial/);
-    const tables = await fresh.db.em().execute<{ t: string | null }[]>("select to_regclass('public.memberships')::text as t");
+    const tables = await rows<{ t: string | null }>(fresh, "select to_regclass('public.memberships')::text as t");
     expect(tables[0]!.t).toBe('memberships');
-    const applied = await fresh.db.em().execute<{ name: string }[]>('select name from mikro_orm_migrations order by id');
+    const applied = await rows<{ name: string }>(fresh, 'select name from mikro_orm_migrations order by id');
     const second = await orgway(['migrate'], freshEnv);
     expect(second.code).toBe(0);
     expect(second.stdout).toBe('The database is up to date.\n');
-    expect(await fresh.db.em().execute('select name from mikro_orm_migrations order by id')).toEqual(applied);
+    expect(await rows(fresh, 'select name from mikro_orm_migrations order by id')).toEqual(applied);
     // Now bootstrap works on it.
     const boot = await orgway(['bootstrap', '--org-name', 'Fresh', '--admin-email', 'fresh@example.com', '--json'], freshEnv);
     expect(boot.code, boot.stderr).toBe(0);
@@ -208,11 +198,7 @@ describe('migrate and serve on an unmigrated database', () => {
 });
 
 describe('grant-admin', () => {
-  let gw: Gateway;
-  beforeAll(async () => {
-    gw = await startGateway({ t });
-  });
-  afterAll(() => gw?.close());
+  const gw = useGateway({ t });
 
   interface GrantOutput {
     organization: { id: string; name: string };
@@ -226,14 +212,11 @@ describe('grant-admin', () => {
     return JSON.parse(r.stdout) as GrantOutput;
   };
   const membership = async (orgId: string, userId: string) =>
-    (await t.db.em().execute<any[]>('select role, status, source from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0];
-  const eventsOf = async (orgId: string, userId: string, after = 0) =>
+    (await rows<any>(t, 'select role, status, source from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0];
+  const eventsOf = async (orgId: string, userId: string, after = '0') =>
     (
-      await t.db
-        .em()
-        .execute<any[]>('select type, actor, role, status, previous_role, previous_status from membership_events where organization_id = ? and user_id = ? and id > ? order by id', [orgId, userId, after])
+      await rows<any>(t, 'select type, actor, role, status, previous_role, previous_status from membership_events where organization_id = ? and user_id = ? and id > ? order by id', [orgId, userId, after])
     ).map((e) => [e.type, e.actor, e.previous_role, e.role, e.previous_status, e.status]);
-  const lastEvent = async () => Number((await t.db.em().execute<{ id: string }[]>('select coalesce(max(id), 0)::text as id from membership_events'))[0]!.id);
   const stage = (o: string, e: string, r: string, token: string) =>
     gw.gql<any>('mutation($o: ID!, $e: String!, $r: OrganizationRole) { stageUser(organizationId: $o, email: $e, role: $r) { user { id } } }', { o, e, r }, token);
 
@@ -249,7 +232,7 @@ describe('grant-admin', () => {
     expect(await counts()).toEqual({ ...before, users: before.users + 1, memberships: before.memberships + 1, events: before.events + 1, sessions: before.sessions + 1 });
     expect(await membership(org.orgId, out.admin.userId)).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
     expect(await eventsOf(org.orgId, out.admin.userId)).toEqual([['JOINED', 'cli', null, 'ORG_ADMIN', null, 'ACTIVE']]);
-    const [session] = await t.db.em().execute<any[]>('select kind, user_id, current_organization_id, authentications, expires_at from sessions where id = ?', [out.apiToken.id]);
+    const [session] = await rows<any>(t, 'select kind, user_id, current_organization_id, authentications, expires_at from sessions where id = ?', [out.apiToken.id]);
     expect({ ...session, authentications: typeof session.authentications === 'string' ? JSON.parse(session.authentications) : session.authentications }).toEqual({
       kind: 'API_TOKEN',
       user_id: out.admin.userId,
@@ -271,14 +254,14 @@ describe('grant-admin', () => {
     expect(disabled.errors).toBeUndefined();
     const stagedUser = (await stage(org.orgId, 'staged.member@locked.example', 'MEMBER', org.token)).data.stageUser.user.id as string;
 
-    let mark = await lastEvent();
+    let mark = await lastEventId(t);
     const users = (await counts()).users;
     const reactivated = await grant(org.orgId, 'GONE.admin@locked.example');
     expect(reactivated.admin.userId).toBe(disabledUser);
     expect(await membership(org.orgId, disabledUser)).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
     expect(await eventsOf(org.orgId, disabledUser, mark)).toEqual([['STATUS_CHANGED', 'cli', 'ORG_ADMIN', 'ORG_ADMIN', 'DISABLED', 'ACTIVE']]);
 
-    mark = await lastEvent();
+    mark = await lastEventId(t);
     const promoted = await grant(org.orgId, 'staged.member@locked.example');
     expect(promoted.admin.userId).toBe(stagedUser);
     expect(await membership(org.orgId, stagedUser)).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE', source: 'MANUAL' });
@@ -291,11 +274,11 @@ describe('grant-admin', () => {
     expect((await counts()).users).toBe(users);
 
     // An ACTIVE ORG_ADMIN already: no event, only a new token.
-    mark = await lastEvent();
+    mark = await lastEventId(t);
     const again = await grant(org.orgId, 'staged.member@locked.example');
     expect(again.admin.userId).toBe(stagedUser);
     expect(again.apiToken.token).not.toBe(promoted.apiToken.token);
-    expect(await lastEvent()).toBe(mark);
+    expect(await lastEventId(t)).toBe(mark);
   });
 
   test('without --json it prints a readable summary with the token', async () => {

@@ -3,18 +3,12 @@
  * finishes before the pool closes, instead of waiting on the closed pool and failing later.
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { useDatabase } from '../kit/db.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useDatabase();
 
 test('close() right after a write: nothing is left running on the closed pool', async () => {
   const logged: string[] = [];

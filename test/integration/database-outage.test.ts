@@ -7,16 +7,15 @@
  * A second instance reaches PostgreSQL directly and keeps writing through the outage.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { addMember, data, email, eventually, ids, lastEventId, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { scimFetch } from '../helpers/scim.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { rows, useDatabase } from '../kit/db.js';
+import { eventsAfter, eventually, ids, lastEventId, record, strictlyIncreasing } from '../kit/events.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
+import { scimFetch } from '../kit/scim.js';
+import { startTcpProxy, type TcpProxy } from '../kit/tcp-proxy.js';
+import { addMember, ok, SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
-let t: TestDatabase;
+const t = useDatabase();
 let proxy: TcpProxy;
-let a: Gateway; // through the proxy
-let b: Gateway; // direct
 let scimToken: string;
 
 const LIMITS = {
@@ -28,19 +27,16 @@ const LIMITS = {
 };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   const u = new URL(t.url);
   proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
-  a = await startGateway({ t, databaseUrl: proxy.via(t.url), env: LIMITS });
-  b = await startGateway({ t });
 });
+afterAll(() => proxy?.stop());
+const a = useGateway(() => ({ t, databaseUrl: proxy.via(t.url), env: LIMITS })); // through the proxy
+const b = useGateway({ t }); // direct
+// The gateways close (hooks run in reverse) with the proxy forwarding again.
 afterAll(async () => {
   proxy?.resume();
   await proxy?.start();
-  await a?.close();
-  await b?.close();
-  await proxy?.stop();
-  await t?.drop();
 });
 
 const get = async (gw: Gateway, path: string) => {
@@ -62,17 +58,17 @@ const closeCode = (error: unknown): number | undefined => (error && typeof error
 /** Breaks the path, checks every door answers "retry later", brings it back, checks recovery. */
 const outage = async (name: string, breakPath: () => Promise<void> | void, restore: () => Promise<void> | void) => {
   const admin = await b.bootstrap();
-  const viewer = await addMember(b, admin);
+  const viewer = await addMember(b, admin, 'MEMBER', 'STAGED');
   const sub = record(a.ws(viewer.token), { organizationId: admin.orgId });
   const staged: string[] = [];
-  const stage = async () => staged.push(data(await b.gql<any>(STAGE, { o: admin.orgId, e: email(name) }, admin.token)).stageUser.user.id);
+  const stage = async () => staged.push(ok(await b.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail(name) }, admin.token)).stageUser.user.id);
   await eventually(async () => {
     await stage();
     expect(sub.events.length).toBeGreaterThan(0);
   });
   const mark = await lastEventId(b);
   await eventually(() => expect(sub.events.at(-1)?.id).toBe(mark));
-  expect(ids(sub.events)).toEqual(ids(await log(b, { organizationId: admin.orgId })).slice(-sub.events.length));
+  expect(ids(sub.events)).toEqual(ids(await eventsAfter(b, '0', { organizationId: admin.orgId })).slice(-sub.events.length));
 
   await breakPath();
 
@@ -106,7 +102,7 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
   await early.ended;
   expect(closeCode(early.error)).toBe(1013);
   // The role change was refused whole.
-  const [role] = await t.db.em().execute<{ role: string }[]>('select role from memberships where user_id = ? and organization_id = ?', [staged[0], admin.orgId]);
+  const [role] = await rows<{ role: string }>(t, 'select role from memberships where user_id = ? and organization_id = ?', [staged[0], admin.orgId]);
   expect(role!.role).not.toBe('ADMIN');
 
   await restore();
@@ -118,11 +114,11 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
   // Resubscribe with the last id seen: everything since, once, in order; then live.
   const lastSeen = sub.events.at(-1)!.id;
   const again = record(a.ws(viewer.token), { organizationId: admin.orgId, after: lastSeen });
-  const expected = await log(b, { organizationId: admin.orgId, after: lastSeen });
+  const expected = await eventsAfter(b, lastSeen, { organizationId: admin.orgId });
   expect(expected.length).toBeGreaterThanOrEqual(3);
   expect(ids(await again.until(expected.length, 20_000))).toEqual(ids(expected));
   await stage();
-  const all = await log(b, { organizationId: admin.orgId, after: lastSeen });
+  const all = await eventsAfter(b, lastSeen, { organizationId: admin.orgId });
   expect(ids(await again.until(all.length, 20_000))).toEqual(ids(all));
   expect(strictlyIncreasing([...ids(sub.events), ...ids(again.events)])).toBe(true);
   // And A writes again.
@@ -133,7 +129,7 @@ const outage = async (name: string, breakPath: () => Promise<void> | void, resto
 describe('PostgreSQL unreachable from one instance', () => {
   beforeAll(async () => {
     const admin = await b.bootstrap();
-    const r = data(await b.gql<any>(`mutation($o: ID!, $n: String!) { createScimToken(organizationId: $o, name: $n) { token } }`, { o: admin.orgId, n: 'IdP' }, admin.token));
+    const r = ok(await b.gql<any>(`mutation($o: ID!, $n: String!) { createScimToken(organizationId: $o, name: $n) { token } }`, { o: admin.orgId, n: 'IdP' }, admin.token));
     scimToken = r.createScimToken.token;
   });
 

@@ -2,25 +2,17 @@
  * Email sign-in end to end (SPEC §7): a real SMTP server reads the actual email, the code
  * and the link from it sign in through the HTTP routes, on real PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { ok, uniqueEmail } from '../helpers/world.js';
+import { rows } from '../kit/db.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
+import { ok, uniqueEmail } from '../kit/world.js';
 
-let mail: Mailbox;
-let gw: Gateway;
+const mail = useMailbox();
 let offsetMs = 0;
 const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
-
-beforeAll(async () => {
-  mail = await startMailbox();
-  gw = await startGateway({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await mail?.close();
-});
+const gw = useGateway(() => ({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } }));
 
 const post = (g: Gateway, path: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
   fetch(`${g.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -38,7 +30,7 @@ const requestCode = async (email: string, g: Gateway = gw) => {
 
 const verify = (email: string, code: string, headers: Record<string, string> = {}) => post(gw, '/auth/email/verify', { email, code }, { accept: 'application/json', ...headers });
 const json = async (r: Response) => (await r.json()) as any;
-const count = async (sql: string, params: unknown[] = []) => Number((await gw.t.db.em().execute<{ n: number }[]>(sql, params))[0]!.n);
+const count = async (sql: string, params: unknown[] = []) => Number((await rows<{ n: number }>(gw, sql, params))[0]!.n);
 const VIEWER = '{ viewer { user { id email } currentOrganization { id } organizations { totalCount edges { node { id } } } } }';
 
 describe('email code', () => {
@@ -54,7 +46,7 @@ describe('email code', () => {
     const { code, link } = codeAndLink(m);
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:4000\/auth\/email\/verify\?token=ogwl_/);
     // Only hashes are stored.
-    const stored = await gw.t.db.em().execute<{ code_hash: string; link_hash: string }[]>('select code_hash, link_hash from email_challenges where email = ?', [admin.email]);
+    const stored = await rows<{ code_hash: string; link_hash: string }>(gw, 'select code_hash, link_hash from email_challenges where email = ?', [admin.email]);
     expect(JSON.stringify(stored)).not.toContain(code);
 
     const v = await verify(admin.email, code);
@@ -68,7 +60,7 @@ describe('email code', () => {
     expect(cookie).not.toMatch(/Secure/);
     const viewer = ok(await gw.gql<any>(VIEWER, {}, body.sessionToken));
     expect(viewer.viewer.currentOrganization.id).toBe(admin.orgId);
-    const session = await gw.t.db.em().execute<{ authentications: string[] }[]>('select authentications from sessions where user_id = ? and kind = ?', [admin.userId, 'SESSION']);
+    const session = await rows<{ authentications: string[] }>(gw, 'select authentications from sessions where user_id = ? and kind = ?', [admin.userId, 'SESSION']);
     expect(session.map((s) => s.authentications)).toEqual([['EMAIL']]);
   });
 
@@ -249,19 +241,15 @@ describe('email link', () => {
     const { code } = await requestCode(admin.email);
     const v = await verify(admin.email, code, { cookie: `orgway_session=${held.token}` });
     const body = await json(v);
-    const rows = await gw.t.db.em().execute<{ id: string; authentications: string[] }[]>("select id, authentications from sessions where user_id = ? and kind = 'SESSION'", [admin.userId]);
-    expect(rows).toEqual([{ id: held.id, authentications: ['EMAIL', 'SSO:conn_x'] }]);
+    const found = await rows<{ id: string; authentications: string[] }>(gw, "select id, authentications from sessions where user_id = ? and kind = 'SESSION'", [admin.userId]);
+    expect(found).toEqual([{ id: held.id, authentications: ['EMAIL', 'SSO:conn_x'] }]);
     expect(body.sessionToken).not.toBe(held.token);
     expect((await gw.gql(VIEWER, {}, held.token)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });
 
 describe('ORGWAY_EMAIL_SIGN_UP=false', () => {
-  let closed: Gateway;
-  beforeAll(async () => {
-    closed = await startGateway({ t: gw.t, env: { SMTP_URL: mail.url, ORGWAY_EMAIL_SIGN_UP: 'false', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } });
-  });
-  afterAll(() => closed?.close());
+  const closed = useGateway(() => ({ t: gw.t, env: { SMTP_URL: mail.url, ORGWAY_EMAIL_SIGN_UP: 'false', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } }));
 
   test('an unknown email gets the same answer, no email, and can never create a user; a known one signs in', async () => {
     const admin = await gw.bootstrap();
@@ -289,12 +277,8 @@ describe('ORGWAY_EMAIL_SIGN_UP=false', () => {
 });
 
 describe('rate limits', () => {
-  let limited: Gateway;
-  beforeAll(async () => {
-    // Its own database: the counts live there, shared by every instance on it (the other tests' requests would count).
-    limited = await startGateway({ env: { SMTP_URL: mail.url, ORGWAY_AUTH_RATE_PER_ADDRESS: '4', ORGWAY_EMAIL_RATE_PER_EMAIL: '2' } });
-  });
-  afterAll(() => limited?.close());
+  // Its own database: the counts live there, shared by every instance on it (the other tests' requests would count).
+  const limited = useGateway(() => ({ env: { SMTP_URL: mail.url, ORGWAY_AUTH_RATE_PER_ADDRESS: '4', ORGWAY_EMAIL_RATE_PER_EMAIL: '2' } }));
 
   test('per email, then per client address: 429 with Retry-After', async () => {
     const email = uniqueEmail('limited');

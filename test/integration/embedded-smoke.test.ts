@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { BIN, ensureBuilt, killAll, run, startServer } from '../helpers/compiled.js';
+import { BIN, ensureBuilt, killAll, run, startServer } from '../kit/compiled.js';
 
 let dataDir: string;
 let env: Record<string, string>;

@@ -6,27 +6,18 @@
  * organization's log, and every cursor's exactly the whole log: no gap, no duplicate, ids
  * increasing.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { email, lastEventId, SET_ROLE, STAGE, strictlyIncreasing } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { rows, useDatabase } from '../kit/db.js';
+import { lastEventId, strictlyIncreasing } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
+import { SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
-let t: TestDatabase;
-let a: Gateway;
-let b: Gateway;
-beforeAll(async () => {
-  t = await createTestDatabase();
-  a = await startGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
-  b = await startGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await t?.drop();
-});
+const t = useDatabase();
+const a = useGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
+const b = useGateway({ t, env: { ORGWAY_EVENT_POLL_MS: '500', ORGWAY_EVENT_STALL_MS: '60000' } });
 
 const ORGANIZATIONS = 12;
 const CHANGES_PER_ORGANIZATION = 14;
@@ -100,7 +91,7 @@ test('many organizations through two instances; subscribers resuming at random p
     if (!writersDone) return '';
     let v = orgLastCache.get(orgId);
     if (v === undefined) {
-      const [row] = await t.db.em().execute<{ id: string }[]>('select coalesce(max(id), 0)::text as id from membership_events where organization_id = ?', [orgId]);
+      const [row] = await rows<{ id: string }>(t, 'select coalesce(max(id), 0)::text as id from membership_events where organization_id = ?', [orgId]);
       orgLastCache.set(orgId, (v = row!.id));
     }
     return v;
@@ -134,7 +125,7 @@ test('many organizations through two instances; subscribers resuming at random p
           const r = await gw.gql<any>(SET_ROLE, { o: org.orgId, u: pick(staged), r: pick(['ADMIN', 'MEMBER', 'VIEWER']) }, org.token);
           expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
         } else {
-          const r = await gw.gql<any>(STAGE, { o: org.orgId, e: email('hammer') }, org.token);
+          const r = await gw.gql<any>(STAGE, { o: org.orgId, e: uniqueEmail('hammer') }, org.token);
           expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
           staged.push(r.data.stageUser.user.id);
         }
@@ -146,7 +137,7 @@ test('many organizations through two instances; subscribers resuming at random p
 
   const [subscribed, read] = await Promise.all([Promise.all(subscribers), Promise.all(cursors)]);
   const logOf = async (orgId: string) =>
-    (await t.db.em().execute<{ id: string }[]>('select id::text as id from membership_events where organization_id = ? order by id', [orgId])).map((r) => r.id);
+    (await rows<{ id: string }>(t, 'select id::text as id from membership_events where organization_id = ? order by id', [orgId])).map((r) => r.id);
   for (const [i, got] of subscribed.entries()) {
     const org = orgs[Math.floor(i / SUBSCRIBERS_PER_ORGANIZATION)]!;
     const expected = await logOf(org.orgId);
@@ -154,6 +145,6 @@ test('many organizations through two instances; subscribers resuming at random p
     expect(got).toEqual(expected);
     expect(strictlyIncreasing(got)).toBe(true);
   }
-  const whole = (await t.db.em().execute<{ id: string }[]>('select id::text as id from membership_events where id > ? order by id', [start])).map((r) => r.id);
+  const whole = (await rows<{ id: string }>(t, 'select id::text as id from membership_events where id > ? order by id', [start])).map((r) => r.id);
   for (const got of read) expect(got).toEqual(whole);
 });

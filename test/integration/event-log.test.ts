@@ -4,25 +4,24 @@
  * `id > last` polling and `after` replay gap-free without a writer lock, actors, refused
  * use cases appending nothing, slow consumers, and releasing an idle stream.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { appendEvents, type NewMembershipEvent, readEventsAfter } from '../../src/domain/events/event-log.js';
 import { openEventStream } from '../../src/domain/events/event-stream.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import type { Database } from '../../src/persistence/orm.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { eventually, ids, settledLastEventId, strictlyIncreasing } from '../helpers/events.js';
+import { rows } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { eventually, ids, lastEventId, strictlyIncreasing } from '../kit/events.js';
 
-let gw: Gateway;
 let other: Database; // a second handle = a second pool of connections
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   other = await gw.t.open();
   // The viewer streams below stream only organizations that accept their (operator) session.
-  await gw.t.db.em().execute(`insert into organizations (id, name, created_at, updated_at) values ('org-log', 'Log', now(), now())`);
+  await rows(gw, `insert into organizations (id, name, created_at, updated_at) values ('org-log', 'Log', now(), now())`);
 });
 
 const OPERATOR = { operator: true, email: false, connectionIds: [] };
-afterAll(() => gw?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +40,7 @@ const event = (userId: string, organizationId = 'org-log'): Omit<NewMembershipEv
 
 /** Every committed event's id, once all of them are readable. */
 const allIds = async (filter: { organizationId?: string; userId?: string } = {}): Promise<string[]> => {
-  await settledLastEventId(gw.t.db);
+  await lastEventId(gw);
   return ids(await readEventsAfter(gw.t.db.em(), { after: '0', limit: 100_000, ...filter }));
 };
 
@@ -53,7 +52,7 @@ type Read = (after: string, organizationId: string) => Promise<{ id: string }[]>
 const safeRead: Read = (after, organizationId) => readEventsAfter(gw.t.db.em(), { after, organizationId, limit: 1000 });
 /** What a reader without the horizon would do: every committed row with a higher id. */
 const naiveRead: Read = (after, organizationId) =>
-  gw.t.db.em().execute<{ id: string }[]>('select id::text as id from membership_events where id > ? and organization_id = ? order by id', [after, organizationId]);
+  rows<{ id: string }>(gw, 'select id::text as id from membership_events where id > ? and organization_id = ? order by id', [after, organizationId]);
 
 const poller = (organizationId: string, read: Read = safeRead) => {
   const seen: string[] = [];
@@ -74,7 +73,7 @@ const poller = (organizationId: string, read: Read = safeRead) => {
   return {
     seen,
     stop: async () => {
-      await settledLastEventId(gw.t.db); // from here an empty read means the reader has everything
+      await lastEventId(gw); // from here an empty read means the reader has everything
       stopping = true;
       await done;
     },
@@ -161,10 +160,10 @@ describe('appending through a use case', () => {
       [{ kind: 'system' }, 'system'],
     ] as const;
     for (const [actor] of actors) await tx.run(actor, async (uow) => uow.recordEvent(event('usr_actor', 'org-actors')));
-    await settledLastEventId(gw.t.db);
-    const rows = await readEventsAfter(gw.t.db.em(), { after: '0', organizationId: 'org-actors', limit: 100 });
-    expect(rows.map((r) => r.actor)).toEqual(actors.map(([, s]) => s));
-    const [blank] = await gw.t.db.em().execute<{ n: number }[]>(`select count(*)::int as n from membership_events where coalesce(actor, '') = ''`);
+    await lastEventId(gw);
+    const read = await readEventsAfter(gw.t.db.em(), { after: '0', organizationId: 'org-actors', limit: 100 });
+    expect(read.map((r) => r.actor)).toEqual(actors.map(([, s]) => s));
+    const [blank] = await rows<{ n: number }>(gw, `select count(*)::int as n from membership_events where coalesce(actor, '') = ''`);
     expect(blank!.n).toBe(0);
   });
 

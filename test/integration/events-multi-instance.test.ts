@@ -4,31 +4,22 @@
  */
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createContainer } from '../../src/app/container.js';
 import { buildServer } from '../../src/app/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { addMember, data, email, endCode, eventually, ids, lastEventId, log, record, SET_ROLE, SET_STATUS, STAGE, strictlyIncreasing } from '../helpers/events.js';
+import { rows, useDatabase } from '../kit/db.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
+import { endCode, eventsAfter, eventually, ids, lastEventId, record, strictlyIncreasing } from '../kit/events.js';
+import { addMember, ok, SET_ROLE, SET_STATUS, STAGE, uniqueEmail } from '../kit/world.js';
 
 describe('two gateway instances on one database', () => {
-  let t: TestDatabase;
-  let a: Gateway;
-  let b: Gateway;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    // A poll interval far beyond the tests' waits: what arrives came by NOTIFY.
-    const env = { ORGWAY_SESSION_RECHECK_MS: '150', ORGWAY_EVENT_POLL_MS: '120000', ORGWAY_EVENT_STALL_MS: '600000' };
-    a = await startGateway({ t, env });
-    b = await startGateway({ t, env });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await t?.drop();
-  });
+  const t = useDatabase();
+  // A poll interval far beyond the tests' waits: what arrives came by NOTIFY.
+  const env = { ORGWAY_SESSION_RECHECK_MS: '150', ORGWAY_EVENT_POLL_MS: '120000', ORGWAY_EVENT_STALL_MS: '600000' };
+  const a = useGateway({ t, env });
+  const b = useGateway({ t, env });
 
   const active = (gw: Gateway) => gw.container.metrics.activeSubscriptions.get().then((m) => m.values[0]?.value ?? 0);
   const started = async <T>(gw: Gateway, open: () => T, count = 1): Promise<T> => {
@@ -40,22 +31,22 @@ describe('two gateway instances on one database', () => {
 
   test('a change made through instance A reaches subscribers connected to instance B, in order', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const [org, own] = await started(b, () => [record(b.ws(viewer.token), { organizationId: admin.orgId }), record(b.ws(viewer.token))] as const, 2);
 
     const mark = await lastEventId(a);
     // One at a time: each reaches B long before B's poll (120 s), so by NOTIFY.
     const users: string[] = [];
     for (let i = 0; i < 3; i++) {
-      users.push(data(await a.gql<any>(STAGE, { o: admin.orgId, e: email('x') }, admin.token)).stageUser.user.id);
+      users.push(ok(await a.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('x') }, admin.token)).stageUser.user.id);
       expect(await org.until(i + 1)).toHaveLength(i + 1);
     }
-    for (let i = 0; i < 2; i++) users.push(data(await a.gql<any>(STAGE, { o: admin.orgId, e: email('x') }, admin.token)).stageUser.user.id);
-    data(await a.gql(SET_ROLE, { o: admin.orgId, u: viewer.userId, r: 'ADMIN' }, admin.token));
+    for (let i = 0; i < 2; i++) users.push(ok(await a.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('x') }, admin.token)).stageUser.user.id);
+    ok(await a.gql(SET_ROLE, { o: admin.orgId, u: viewer.userId, r: 'ADMIN' }, admin.token));
     // And some at the same time.
-    await Promise.all(users.map((u) => a.gql(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token).then(data)));
+    await Promise.all(users.map((u) => a.gql(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token).then(ok)));
 
-    const expected = await log(a, { organizationId: admin.orgId, after: mark });
+    const expected = await eventsAfter(a, mark, { organizationId: admin.orgId });
     expect(expected).toHaveLength(11);
     const got = await org.until(11);
     expect(ids(got)).toEqual(ids(expected));
@@ -70,26 +61,26 @@ describe('two gateway instances on one database', () => {
 
   test('and the other way round; `after` on B replays what A wrote', async () => {
     const admin = await b.bootstrap();
-    const viewer = await addMember(b, admin);
+    const viewer = await addMember(b, admin, 'MEMBER', 'STAGED');
     const live = await started(a, () => record(a.ws(viewer.token), { organizationId: admin.orgId }));
-    const first = data(await b.gql<any>(STAGE, { o: admin.orgId, e: email('y') }, admin.token)).stageUser.user.id;
+    const first = ok(await b.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('y') }, admin.token)).stageUser.user.id;
     const [e1] = await live.until(1);
     expect(e1).toMatchObject({ type: 'JOINED', userId: first });
 
-    data(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'ADMIN' }, admin.token));
-    data(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'VIEWER' }, admin.token));
+    ok(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'ADMIN' }, admin.token));
+    ok(await a.gql(SET_ROLE, { o: admin.orgId, u: first, r: 'VIEWER' }, admin.token));
     const replay = record(b.ws(viewer.token), { organizationId: admin.orgId, after: e1!.id });
     expect((await replay.until(2)).map((e) => e.role)).toEqual(['ADMIN', 'VIEWER']);
-    expect(ids(replay.events)).toEqual(ids(await log(a, { organizationId: admin.orgId, after: e1!.id })));
+    expect(ids(replay.events)).toEqual(ids(await eventsAfter(a, e1!.id, { organizationId: admin.orgId })));
     live.stop();
     replay.stop();
   });
 
   test('a subscriber on B who loses access through A is ended with FORBIDDEN', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const rec = await started(b, () => record(b.ws(viewer.token), { organizationId: admin.orgId }));
-    data(await a.gql(SET_STATUS, { o: admin.orgId, u: viewer.userId, s: 'DISABLED' }, admin.token));
+    ok(await a.gql(SET_STATUS, { o: admin.orgId, u: viewer.userId, s: 'DISABLED' }, admin.token));
     await rec.ended;
     expect(rec.events.map((e) => [e.type, e.status])).toEqual([['STATUS_CHANGED', 'DISABLED']]);
     expect(endCode(rec)).toBe('FORBIDDEN');
@@ -97,31 +88,29 @@ describe('two gateway instances on one database', () => {
 
   test('a lost LISTEN connection is re-established, and nothing committed meanwhile is lost', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const rec = await started(b, () => record(b.ws(viewer.token), { organizationId: admin.orgId }));
     const listeners = async () =>
       (
-        await t.db
-          .em()
-          .execute<{ n: number }[]>(`select count(*)::int as n from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`)
+        await rows<{ n: number }>(t, `select count(*)::int as n from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`)
       )[0]!.n;
     expect(await listeners()).toBe(2);
-    await t.db.em().execute(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`);
+    await rows(t, `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'orgway-events' and datname = current_database()`);
     // Committed while nobody listens.
     const mark = await lastEventId(a);
-    data(await a.gql(STAGE, { o: admin.orgId, e: email('gap') }, admin.token));
+    ok(await a.gql(STAGE, { o: admin.orgId, e: uniqueEmail('gap') }, admin.token));
     await eventually(async () => expect(await listeners()).toBe(2), 5_000);
-    data(await a.gql(STAGE, { o: admin.orgId, e: email('after') }, admin.token));
+    ok(await a.gql(STAGE, { o: admin.orgId, e: uniqueEmail('after') }, admin.token));
     const got = await rec.until(2, 8_000);
-    expect(ids(got)).toEqual(ids(await log(a, { organizationId: admin.orgId, after: mark })));
+    expect(ids(got)).toEqual(ids(await eventsAfter(a, mark, { organizationId: admin.orgId })));
     rec.stop();
   });
 
   test('signOut on A ends the connection on B that used that session', async () => {
     const admin = await a.bootstrap();
-    const viewer = await addMember(a, admin);
+    const viewer = await addMember(a, admin, 'MEMBER', 'STAGED');
     const rec = await started(b, () => record(b.ws(viewer.token)));
-    data(await a.gql(`mutation { signOut }`, {}, viewer.token));
+    ok(await a.gql(`mutation { signOut }`, {}, viewer.token));
     await rec.ended;
     expect((rec.error as { code?: number }).code).toBe(4401);
   });

@@ -4,18 +4,17 @@
  * of a document: the second would run compiled) and over graphql-ws.
  */
 import { getIntrospectionQuery, print } from 'graphql';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { data, STAGE } from '../helpers/events.js';
-import { type Gateway, type GqlResult, startGateway } from '../helpers/gateway.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { type Gateway, type GqlResult, useGateway } from '../kit/gateway.js';
 import { ViewerOrganizationsDocument } from '../generated/graphql.js';
+import { ok, STAGE } from '../kit/world.js';
 
-let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap();
 });
-afterAll(() => gw?.close());
 
 /** `n` nested fields starting on Membership: organization { viewerMembership { organization { … id } } }. */
 const chainOf = (n: number): string => {
@@ -118,8 +117,8 @@ describe('50 aliases', () => {
     const stages = Array.from({ length: 51 }, (_, i) => `s${i}: stageUser(organizationId: $o, email: "alias${i}@example.com") { id }`).join(' ');
     const r = await post(`mutation($o: ID!) { ${stages} }`, { o: admin.orgId });
     expectTooComplex(r.body.errors, /Aliases limit of 50 exceeded, found 51/);
-    const rows = await gw.t.db.em().execute<{ n: number }[]>(`select count(*)::int as n from users where email like 'alias%@example.com'`);
-    expect(rows[0]!.n).toBe(0);
+    const found = await rows<{ n: number }>(gw, `select count(*)::int as n from users where email like 'alias%@example.com'`);
+    expect(found[0]!.n).toBe(0);
   });
 });
 
@@ -151,7 +150,7 @@ describe('10,000 estimated result nodes', () => {
   });
 
   test('the Viewer query at first: 100 stays well inside, over HTTP (also compiled) and graphql-ws', async () => {
-    for (let i = 0; i < 2; i++) data(await gw.gql(ViewerOrganizationsDocument, { first: 100 }, admin.token));
+    for (let i = 0; i < 2; i++) ok(await gw.gql(ViewerOrganizationsDocument, { first: 100 }, admin.token));
     expect((await overWs(print(ViewerOrganizationsDocument), { first: 100 })).errors).toBeUndefined();
   });
 
@@ -161,6 +160,6 @@ describe('10,000 estimated result nodes', () => {
   });
 
   test('an unrelated mutation still works (stageUser)', async () => {
-    data(await gw.gql(STAGE, { o: admin.orgId, e: 'cost.ok@example.com', r: 'MEMBER' }, admin.token));
+    ok(await gw.gql(STAGE, { o: admin.orgId, e: 'cost.ok@example.com', r: 'MEMBER' }, admin.token));
   });
 });

@@ -2,18 +2,14 @@
  * What the HTTP answers of /graphql tell caches and browsers: a viewer's data (GET queries
  * answer from a URL that does not name the viewer) must never be stored by a shared cache.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Gateway, useGateway } from '../kit/gateway.js';
 
-let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
 
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap('Headers Co');
-});
-afterAll(async () => {
-  await gw?.close();
 });
 
 const VIEWER = '{ viewer { user { email } } }';

@@ -5,18 +5,17 @@
  * permissions and access tokens, Viewer.organizations and Organization.members paging,
  * and API tokens / sign-out.
  */
-import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { UserStatus } from '../../src/domain/model/index.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';
+import { eventsAfter, lastEventId } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
 import {
   addMember,
   type Admin,
-  eventsAfter,
   expectNothingChanged,
   INVITE,
   jwtPayload,
-  lastEventId,
   membershipRow,
   ok,
   refused,
@@ -24,20 +23,17 @@ import {
   rowXmin,
   SET_ROLE,
   SET_STATUS,
-  snapshot,
   STAGE,
   SWITCH,
   uniqueEmail,
   refusedUnchanged as refusedUnchangedIn,
-} from '../helpers/world.js';
+} from '../kit/world.js';
 
-let gw: Gateway;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   // Keep outbox rows as the use case wrote them (the sender would update them, and their xmin).
   await gw.container.outbox.stop();
 });
-afterAll(() => gw?.close());
 
 const actorOf = (a: { userId: string }) => `user:${a.userId}`;
 
@@ -77,7 +73,7 @@ describe('stageUser', () => {
     const inB = ok(await gw.gql<any>(STAGE, { o: b.orgId, e: email.toUpperCase(), r: 'ADMIN' }, b.token)).stageUser;
     expect(inB.user.id).toBe(inA.user.id);
     expect(inB.role).toBe('ADMIN');
-    const [row] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from users where email = ?', [email]);
+    const [row] = await rows<{ n: number }>(gw, 'select count(*)::int as n from users where email = ?', [email]);
     expect(row!.n).toBe(1);
   });
 
@@ -105,9 +101,7 @@ describe('inviteUser', () => {
     const events = await eventsAfter(gw, after);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'JOINED', actor: actorOf(a), role: 'VIEWER', status: 'INVITED', user_id: m.user.id });
-    const mails = await gw.t.db
-      .em()
-      .execute<{ id: string; subject: string; text_body: string; xmin: string }[]>(
+    const mails = await rows<{ id: string; subject: string; text_body: string; xmin: string }>(gw,
         'select id, subject, text_body, xmin::text as xmin from outbox_emails where to_address = ?',
         [email],
       );
@@ -130,7 +124,7 @@ describe('inviteUser', () => {
     expect(events.find((e) => e.type === 'ROLE_CHANGED')).toMatchObject({ role: 'ADMIN', previous_role: 'MEMBER', actor: actorOf(a) });
     expect(events.find((e) => e.type === 'STATUS_CHANGED')).toMatchObject({ status: 'INVITED', previous_status: 'STAGED', actor: actorOf(a) });
     expect(new Set(events.map((e) => e.xmin)).size).toBe(1);
-    const [n] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from outbox_emails where to_address = ?', [u.email]);
+    const [n] = await rows<{ n: number }>(gw, 'select count(*)::int as n from outbox_emails where to_address = ?', [u.email]);
     expect(n!.n).toBe(1);
   });
 
@@ -265,10 +259,10 @@ describe('setMembershipStatus', () => {
   test.each(['STAGED', 'INVITED', 'ACTIVE', 'DISABLED'] as UserStatus[])('%s → the same status is a no-op: no event, row untouched', async (status) => {
     const a = await gw.bootstrap();
     const u = await addMember(gw, a, 'MEMBER', status);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, MEMBERSHIP_TABLES);
     const m = ok(await gw.gql<any>(SET_STATUS, { o: a.orgId, u: u.userId, s: status }, a.token)).setMembershipStatus;
     expect(m.status).toBe(status);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   });
 
   const REFUSED: [UserStatus, UserStatus, string[]][] = [
@@ -339,7 +333,7 @@ describe('setMembershipRole and removeMember', () => {
       previous_status: 'ACTIVE',
     });
     expect(await membershipRow(gw, a.orgId, u.userId)).toBeUndefined();
-    const [tm] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from team_members where membership_id = ?', [mem!.id]);
+    const [tm] = await rows<{ n: number }>(gw, 'select count(*)::int as n from team_members where membership_id = ?', [mem!.id]);
     expect(tm!.n).toBe(0);
     expect(await gw.container.identity.getUser(u.userId)).not.toBeNull();
     // The removed user no longer sees the organization.
@@ -388,9 +382,7 @@ describe('the last ORG_ADMIN', () => {
       ]);
       expect(results.filter((r) => !r.errors)).toHaveLength(1);
       expect(['CONFLICT', 'FORBIDDEN']).toContain(results.find((r) => r.errors)!.errors![0]!.extensions!.code);
-      const [n] = await gw.t.db
-        .em()
-        .execute<{ n: number }[]>("select count(*)::int as n from memberships where organization_id = ? and role = 'ORG_ADMIN'", [a.orgId]);
+      const [n] = await rows<{ n: number }>(gw, "select count(*)::int as n from memberships where organization_id = ? and role = 'ORG_ADMIN'", [a.orgId]);
       expect(n!.n).toBe(1);
     }
   });
@@ -405,7 +397,7 @@ describe('a command that fails part-way leaves nothing behind', () => {
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     for (const r of results.filter((x) => x.errors)) expect(['INVALID_TRANSITION', 'CONFLICT']).toContain(r.errors![0]!.extensions!.code);
     expect((await eventsAfter(gw, after)).map((e) => e.type)).toEqual(['JOINED']);
-    const [n] = await gw.t.db.em().execute<{ users: number; memberships: number }[]>(
+    const [n] = await rows<{ users: number; memberships: number }>(gw,
       `select (select count(*) from users where email = ?)::int as users,
               (select count(*) from memberships m join users u on u.id = m.user_id where u.email = ?)::int as memberships`,
       [email, email],
@@ -426,7 +418,7 @@ describe('a command that fails part-way leaves nothing behind', () => {
     }
     const events = await eventsAfter(gw, after);
     expect(events).toHaveLength(succeeded);
-    const [n] = await gw.t.db.em().execute<{ users: number; memberships: number }[]>(
+    const [n] = await rows<{ users: number; memberships: number }>(gw,
       `select (select count(*) from users where email = ?)::int as users,
               (select count(*) from memberships m join users u on u.id = m.user_id where u.email = ?)::int as memberships`,
       [email, email],
@@ -709,7 +701,7 @@ describe('API tokens and sign-out', () => {
     expect(t.apiToken.name).toBe('ci script');
     expect(ok(await gw.gql<any>(WHO, {}, t.token)).viewer).toEqual({ user: { id: u.userId }, currentOrganization: { id: a.orgId } });
     // Stored hashed: the secret is nowhere in the database.
-    const [row] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from sessions where token_hash = ? or id = ?', [t.token, t.token]);
+    const [row] = await rows<{ n: number }>(gw, 'select count(*)::int as n from sessions where token_hash = ? or id = ?', [t.token, t.token]);
     expect(row!.n).toBe(0);
     // A token creates no membership event.
     const after = await lastEventId(gw);

@@ -3,16 +3,13 @@
  * the TEAMS_CHANGED events of every membership they touch, and the permissions
  * their policies add.
  */
-import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { addMember, type Admin, eventsAfter, expectNothingChanged, lastEventId, ok, refusedUnchanged as refusedUnchangedIn } from '../helpers/world.js';
+import { describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { eventsAfter, lastEventId } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
+import { addMember, type Admin, expectNothingChanged, ok, refusedUnchanged as refusedUnchangedIn } from '../kit/world.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const CREATE = `mutation($o: ID!, $i: CreateTeamInput!) { createTeam(organizationId: $o, input: $i) { id name policies externalId createdAt updatedAt } }`;
 const UPDATE = `mutation($o: ID!, $t: ID!, $i: UpdateTeamInput!) { updateTeam(organizationId: $o, teamId: $t, input: $i) { id name policies updatedAt } }`;
@@ -146,7 +143,7 @@ describe('team members', () => {
     const view = await membersView(a);
     expect(view.get(u1.userId)).toEqual({ teams: ['a-team', 'b-team'], permissions: ['a:read', 'account:use', 'b:read', 'organization:read'] });
     expect(view.get(u2.userId)).toEqual({ teams: ['a-team'], permissions: ['a:read', 'organization:read'] });
-    const [row] = await gw.t.db.em().execute<{ source: string }[]>(
+    const [row] = await rows<{ source: string }>(gw,
       `select tm.source from team_members tm join memberships m on m.id = tm.membership_id join teams t on t.key = tm.team_key
         where m.user_id = ? and t.team_id = 'a-team' and t.organization_id = ?`,
       [u2.userId, a.orgId],
@@ -208,7 +205,7 @@ describe('deleteTeam', () => {
     expect(byUser.get(u2.userId)).toMatchObject({ type: 'TEAMS_CHANGED', previous_team_ids: ['gone'], team_ids: [], status: 'DISABLED' });
     expect(new Set(events.map((e) => e.xmin)).size).toBe(1);
 
-    const [counts] = await gw.t.db.em().execute<{ teams: number; members: number }[]>(
+    const [counts] = await rows<{ teams: number; members: number }>(gw,
       `select (select count(*) from teams where organization_id = ? and team_id = 'gone')::int as teams,
               (select count(*) from team_members tm join memberships m on m.id = tm.membership_id where m.organization_id = ?)::int as members`,
       [a.orgId, a.orgId],

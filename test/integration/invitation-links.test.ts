@@ -3,25 +3,17 @@
  * carries a single-use link that signs the invitee in (EMAIL) and enters the organization;
  * resend and revoke; used, revoked and expired links; SSO-required organizations.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Clock } from '../../src/domain/runtime.js';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../helpers/mailbox.js';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { ok, refused, uniqueEmail } from '../helpers/world.js';
+import { rows } from '../kit/db.js';
+import { type ReceivedMail, useMailbox } from '../kit/mailbox.js';
+import { useSamlWorld } from '../kit/saml-world.js';
+import { ok, refused, uniqueEmail } from '../kit/world.js';
 
-let mail: Mailbox;
-let w: SamlWorld;
+const mail = useMailbox();
 let offsetMs = 0;
 const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
-
-beforeAll(async () => {
-  mail = await startMailbox();
-  w = await startSamlWorld({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } });
-});
-afterAll(async () => {
-  await w?.close();
-  await mail?.close();
-});
+const w = useSamlWorld(() => ({ clock, env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000' } }));
 
 const gql = (q: string, v: Record<string, unknown>, token: string) => w.gw.gql<any>(q, v, token);
 const INVITE = 'mutation($o: ID!, $e: String!) { inviteUser(organizationId: $o, email: $e) { status user { id } } }';
@@ -44,9 +36,9 @@ const invite = async (orgId: string, adminToken: string, email = uniqueEmail('in
 
 const open = (link: string, json = false) => fetch(link, { redirect: 'manual', headers: json ? { accept: 'application/json' } : {} });
 const status = async (orgId: string, userId: string) =>
-  (await w.gw.t.db.em().execute<{ status: string }[]>('select status from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0]?.status ?? null;
+  (await rows<{ status: string }>(w.gw, 'select status from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0]?.status ?? null;
 const events = (orgId: string, userId: string) =>
-  w.gw.t.db.em().execute<{ type: string; actor: string; previous_status: string | null; status: string | null }[]>(
+  rows<{ type: string; actor: string; previous_status: string | null; status: string | null }>(w.gw,
     'select type, actor, previous_status, status from membership_events where organization_id = ? and user_id = ? order by id',
     [orgId, userId],
   );
@@ -71,7 +63,7 @@ describe('opening the invitation link', () => {
     ]);
     const viewer = ok(await gql('{ viewer { user { id } currentOrganization { id } currentMembership { status } } }', {}, token!));
     expect(viewer.viewer).toEqual({ user: { id: userId }, currentOrganization: { id: org.orgId }, currentMembership: { status: 'ACTIVE' } });
-    const sessions = await w.gw.t.db.em().execute<{ authentications: string[] }[]>("select authentications from sessions where user_id = ? and kind = 'SESSION'", [userId]);
+    const sessions = await rows<{ authentications: string[] }>(w.gw, "select authentications from sessions where user_id = ? and kind = 'SESSION'", [userId]);
     expect(sessions).toEqual([{ authentications: ['EMAIL'] }]);
   });
 
@@ -95,7 +87,7 @@ describe('opening the invitation link', () => {
     expect(html).toContain('Sign in with your email');
     expect((await (await open(link, true)).json()).error.code).toBe('INVITATION_USED');
     expect(await events(org.orgId, userId)).toHaveLength(2);
-    expect(await w.gw.t.db.em().execute("select id from sessions where user_id = ? and kind = 'SESSION'", [userId])).toHaveLength(1);
+    expect(await rows(w.gw, "select id from sessions where user_id = ? and kind = 'SESSION'", [userId])).toHaveLength(1);
   });
 
   test('an expired link (7 days) answers a page that says so, and the membership stays INVITED', async () => {
@@ -121,8 +113,8 @@ describe('opening the invitation link', () => {
     expect(r.status).toBe(403);
     expect((await r.json()).error.code).toBe('NO_ACCESS');
     expect(await status(org.orgId, userId)).toBe('DISABLED');
-    expect(await w.gw.t.db.em().execute("select id from sessions where user_id = ? and kind = 'SESSION'", [userId])).toEqual([]);
-    expect(await w.gw.t.db.em().execute('select id from invitations where user_id = ? and ended_at is not null', [userId])).toEqual([]);
+    expect(await rows(w.gw, "select id from sessions where user_id = ? and kind = 'SESSION'", [userId])).toEqual([]);
+    expect(await rows(w.gw, 'select id from invitations where user_id = ? and ended_at is not null', [userId])).toEqual([]);
   });
 
   test('an unknown token is an invalid link', async () => {

@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../../src/domain/runtime.js';
 import { createTransactionRunner, type UnitOfWork } from '../../src/domain/unit-of-work.js';
 import type { Database } from '../../src/persistence/orm.js';
 import { createSmtpTransport } from '../../src/adapters/smtp-transport.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { rows, useDatabase } from '../kit/db.js';
 
 interface Received {
   rcptTo: string[];
@@ -34,7 +34,7 @@ interface OutboxRow {
   last_error: string | null;
 }
 
-let t: TestDatabase;
+const t = useDatabase();
 let smtp: SMTPServer;
 let smtpUrl: string;
 let received: Received[] = [];
@@ -79,17 +79,16 @@ const invite = (db: Database, to: string, also?: (uow: UnitOfWork) => void): Pro
     return id;
   });
 
-const rows = (): Promise<OutboxRow[]> =>
-  t.db.em().execute<OutboxRow[]>('select id, attempts, sent_at, locked_until, last_error from outbox_emails order by id');
+const outbox = (): Promise<OutboxRow[]> =>
+  rows<OutboxRow>(t, 'select id, attempts, sent_at, locked_until, last_error from outbox_emails order by id');
 
 const row = async (id: string): Promise<OutboxRow> => {
-  const found = (await rows()).find((r) => r.id === id);
+  const found = (await outbox()).find((r) => r.id === id);
   if (!found) throw new Error(`no outbox row ${id}`);
   return found;
 };
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -115,11 +114,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (smtp) await new Promise<void>((resolve) => smtp.close(resolve));
-  await t?.drop();
 });
 
 beforeEach(async () => {
-  await t.db.em().execute('delete from outbox_emails', [], 'run');
+  await rows(t, 'delete from outbox_emails');
   received = [];
   rejectNext = 0;
 });
@@ -215,7 +213,7 @@ test('two instances delivering at the same time send each email exactly once', a
   const messageIds = received.map((m) => m.headers.get('message-id'));
   expect(messageIds).toHaveLength(ids.length);
   expect(new Set(messageIds)).toEqual(new Set(ids.map((id) => `<${id}@orgway>`)));
-  const all = await rows();
+  const all = await outbox();
   expect(all.every((r) => r.sent_at !== null && r.attempts === 1)).toBe(true);
 });
 
@@ -228,7 +226,7 @@ test('a rolled-back transaction leaves no outbox row and sends nothing', async (
     }),
   ).rejects.toThrow('use case failed');
   expect(woken).toBe(false);
-  expect(await rows()).toEqual([]);
+  expect(await outbox()).toEqual([]);
   expect(await newSender().deliverDue()).toEqual({ sent: 0, failed: 0 });
   expect(received).toHaveLength(0);
 });

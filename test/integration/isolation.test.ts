@@ -8,16 +8,18 @@
  * through a connection A does not trust (now) get exactly the answers of a non-member.
  * The probe tables are checked against schema.graphql, so a new field cannot be forgotten.
  */
-import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { buildSchema, getNamedType, type GraphQLObjectType, isNonNullType, isObjectType, parse, type OperationDefinitionNode, type FieldNode } from 'graphql';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, take } from '../helpers/gateway.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { addMember, type Admin, jwtPayload, lastEventId, type Member, ok, refused, snapshot, STAGE } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { ALL, MEMBERSHIP_TABLES, rows, snapshot } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
+import { type Gateway, take } from '../kit/gateway.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { useSamlWorld } from '../kit/saml-world.js';
+import { addMember, type Admin, jwtPayload, type Member, ok, refused, STAGE } from '../kit/world.js';
 
-let w: SamlWorld;
+// Webhook endpoints on loopback (disabled below: nothing is delivered).
+const w = useSamlWorld({ env: { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true' } });
 let gw: Gateway;
 /** Organization A and its people. */
 let a: Admin;
@@ -58,8 +60,6 @@ let untrusted: { userId: string; email: string; token: string };
 let ssoApiToken: string;
 
 beforeAll(async () => {
-  // Webhook endpoints on loopback (disabled below: nothing is delivered).
-  w = await startSamlWorld({ env: { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true' } });
   gw = w.gw;
   xOrg = w.owner.orgId;
   xAdminToken = w.owner.adminToken;
@@ -118,26 +118,11 @@ beforeAll(async () => {
   untrusted = { userId: otherAdminOfA.userId, email: otherAdminOfA.email, token: landed.json.sessionToken };
   expect(await gw.container.samlConnections.untrust(aPrincipal, a.orgId, w.connectionId)).toBe(true);
 });
-afterAll(() => gw?.close());
 
 const A_METADATA = idpMetadataXml('https://idp.alpha.example/metadata', 'https://idp.alpha.example/sso', [testKeyPair('alpha-idp')]);
 
-/** Every table a probe could change: the membership tables and sessions (scope included), SAML connections and trusts, SCIM tokens. */
-const fullSnapshot = async () => {
-  const q = (sql: string) => gw.t.db.em().execute<Record<string, unknown>[]>(sql);
-  return {
-    ...(await snapshot(gw)),
-    sessions: await q('select id, user_id, kind, name, token_hash, current_organization_id, authentications, expires_at, revoked_at from sessions order by id'),
-    saml_connections: await q('select * from saml_connections order by id'),
-    saml_trusts: await q('select * from saml_trusts order by id'),
-    scim_tokens: await q('select * from scim_tokens order by id'),
-    webhook_endpoints: await q('select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled from webhook_endpoints order by id'),
-    organizations: await q('select * from organizations order by id'),
-    organization_domains: await q('select * from organization_domains order by id'),
-    invitations: await q('select * from invitations order by id'),
-    webhook_redeliveries: await q('select endpoint_id, event_id from webhook_deliveries where redelivery order by id'),
-  };
-};
+/** Every table a probe could change. */
+const fullSnapshot = () => snapshot(gw, ALL);
 
 interface Probe {
   name: string;
@@ -303,7 +288,7 @@ describe('a member of B probing organization A', () => {
   asOutsider(() => bMember, "B's MEMBER");
 
   test("B's ORG_ADMIN cannot reach A's users or teams through B's own organization id (NOT_FOUND, nothing changed)", async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, MEMBERSHIP_TABLES);
     const results = await run(b.token, [
       { name: 'setMembershipStatus', query: `mutation($o: ID!, $u: ID!) { setMembershipStatus(organizationId: $o, userId: $u, status: DISABLED) { id } }`, variables: { o: b.orgId, u: aMember.userId } },
       { name: 'setMembershipRole', query: `mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, variables: { o: b.orgId, u: aMember.userId } },
@@ -315,14 +300,14 @@ describe('a member of B probing organization A', () => {
       { name: 'addTeamMembers (A team)', query: `mutation($o: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: "${TEAM_ONLY_IN_A}", userIds: [$u]) { id } }`, variables: { o: b.orgId, u: bMember.userId } },
     ]);
     for (const r of results) expect(r, r.name).toMatchObject({ code: 'NOT_FOUND' });
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   });
 
   test("a team id both organizations use: B's ORG_ADMIN changes only B's team", async () => {
     const teamsOfA = () =>
-      gw.t.db.em().execute('select t.*, (select count(*) from team_members tm where tm.team_key = t.key)::int as n from teams t where organization_id = ? order by key', [a.orgId]);
+      rows(gw, 'select t.*, (select count(*) from team_members tm where tm.team_key = t.key)::int as n from teams t where organization_id = ? order by key', [a.orgId]);
     const before = await teamsOfA();
-    const eventsOfA = () => gw.t.db.em().execute('select id from membership_events where organization_id = ? order by id', [a.orgId]);
+    const eventsOfA = () => rows(gw, 'select id from membership_events where organization_id = ? order by id', [a.orgId]);
     const eventsBefore = await eventsOfA();
     ok(await gw.gql(`mutation($o: ID!) { updateTeam(organizationId: $o, teamId: "${SHARED_TEAM_ID}", input: { name: "Renamed", policies: ["b:only"] }) { id } }`, { o: b.orgId }, b.token));
     ok(await gw.gql(`mutation($o: ID!, $u: [ID!]!) { removeTeamMembers(organizationId: $o, teamId: "${SHARED_TEAM_ID}", userIds: $u) { id } }`, { o: b.orgId, u: [bMember.userId] }, b.token));
@@ -345,7 +330,7 @@ describe('a member of B probing organization A', () => {
 
 describe("A's ORG_ADMIN and B's users", () => {
   test("A's ORG_ADMIN cannot touch a user of B through A's mutations (NOT_FOUND, nothing changed)", async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, MEMBERSHIP_TABLES);
     const results = await run(a.token, [
       { name: 'setMembershipRole', query: `mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, variables: { o: a.orgId, u: bMember.userId } },
       { name: 'setMembershipStatus', query: `mutation($o: ID!, $u: ID!) { setMembershipStatus(organizationId: $o, userId: $u, status: DISABLED) { id } }`, variables: { o: a.orgId, u: b.userId } },
@@ -353,12 +338,12 @@ describe("A's ORG_ADMIN and B's users", () => {
       { name: 'addTeamMembers', query: `mutation($o: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: "${SHARED_TEAM_ID}", userIds: [$u]) { id } }`, variables: { o: a.orgId, u: bMember.userId } },
     ]);
     for (const r of results) expect(r, r.name).toMatchObject({ code: 'NOT_FOUND' });
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   });
 
   test("staging a user of B into A links the identity and changes nothing in B", async () => {
-    const inB = () => gw.t.db.em().execute('select * from memberships where organization_id = ? order by id', [b.orgId]);
-    const userRow = () => gw.t.db.em().execute('select id, email, display_name, last_visited_organization_id from users where id = ?', [bMember.userId]);
+    const inB = () => rows(gw, 'select * from memberships where organization_id = ? order by id', [b.orgId]);
+    const userRow = () => rows(gw, 'select id, email, display_name, last_visited_organization_id from users where id = ?', [bMember.userId]);
     const [membershipsBefore, userBefore] = [await inB(), await userRow()];
     const m = ok(await gw.gql<any>(STAGE, { o: a.orgId, e: bMember.email, r: 'VIEWER' }, a.token)).stageUser;
     expect(m.user.id).toBe(bMember.userId);
@@ -385,14 +370,14 @@ describe('members of A without ORG_ADMIN', () => {
   ];
   test.each(cases)('%s gets FORBIDDEN on every admin mutation, nothing changed', async (_label, who, code) => {
     const { token, userId } = who();
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, MEMBERSHIP_TABLES);
     const probes = adminProbes().map((p) => ({ ...p, variables: { ...p.variables, ...(p.name.includes('self') ? { u: userId } : {}) } }));
     const results = await run(token, probes);
     for (const r of results) {
       expect(r, r.name).toMatchObject({ code });
       expect(r.message, r.name).toMatch(/ORG_ADMIN/);
     }
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   });
 
   test('non-admin members who can enter read members and teams; those who cannot are FORBIDDEN beyond id/name/viewerMembership', async () => {
@@ -416,19 +401,19 @@ describe('members of A without ORG_ADMIN', () => {
     for (const m of [aAdminRole, aMember, aViewer])
       expect(ok(await gw.gql<any>(SWITCH_PROBE(a.orgId).query, { o: a.orgId }, m.token)).switchOrganization.accessToken.token).toBeTruthy();
     for (const m of [aDisabledOrgAdmin, aNoAccess]) {
-      const before = await snapshot(gw);
+      const before = await snapshot(gw, MEMBERSHIP_TABLES);
       expect(refused(await gw.gql(SWITCH_PROBE(a.orgId).query, { o: a.orgId }, m.token)).code).toBe('FORBIDDEN');
-      expect(await snapshot(gw)).toEqual(before);
+      expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
     }
   });
 });
 
 test('without a token every probe is UNAUTHENTICATED and nothing changes', async () => {
-  const before = await snapshot(gw);
+  const before = await snapshot(gw, MEMBERSHIP_TABLES);
   const probes = probesOnA(aMember.userId);
   for (const p of probes) expect(refused(await gw.gql(p.query, p.variables)).code, p.name).toBe('UNAUTHENTICATED');
   expect(refused(await gw.gql(ORGANIZATION_READ, { o: a.orgId })).code).toBe('UNAUTHENTICATED');
-  expect(await snapshot(gw)).toEqual(before);
+  expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
 });
 
 describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credentials A does not accept', () => {
@@ -438,11 +423,11 @@ describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credential
     ['signed in into A through a connection A untrusted since', () => ({ ...untrusted, membershipOfA: () => membershipIdInA(untrusted.userId) })],
   ];
   const membershipIdInA = async (userId: string) =>
-    (await gw.t.db.em().execute<{ id: string }[]>('select id from memberships where organization_id = ? and user_id = ?', [a.orgId, userId]))[0]!.id;
+    (await rows<{ id: string }>(gw, 'select id from memberships where organization_id = ? and user_id = ?', [a.orgId, userId]))[0]!.id;
 
   test('the out-of-scope members are ACTIVE ORG_ADMINs of A (what they are refused, they could do in scope)', async () => {
     for (const who of [ssoOnly, untrusted]) {
-      const row = (await gw.t.db.em().execute<any[]>('select role, status from memberships where organization_id = ? and user_id = ?', [a.orgId, who.userId]))[0];
+      const row = (await rows<any>(gw, 'select role, status from memberships where organization_id = ? and user_id = ?', [a.orgId, who.userId]))[0];
       expect(row).toEqual({ role: 'ORG_ADMIN', status: 'ACTIVE' });
     }
     // The same user with an OPERATOR session reads all of A through the generated query.
@@ -488,7 +473,7 @@ describe('out-of-scope members of A (SPEC §6): ORG_ADMINs of A whose credential
   });
 
   test('the session that landed in A before the untrust: current organization, current membership, access token and last visited organization read as none', async () => {
-    const [row] = await gw.t.db.em().execute<any[]>('select s.current_organization_id, u.last_visited_organization_id from sessions s join users u on u.id = s.user_id where s.user_id = ? and s.kind = ?', [untrusted.userId, 'SESSION']);
+    const [row] = await rows<any>(gw, 'select s.current_organization_id, u.last_visited_organization_id from sessions s join users u on u.id = s.user_id where s.user_id = ? and s.kind = ?', [untrusted.userId, 'SESSION']);
     expect(row).toEqual({ current_organization_id: a.orgId, last_visited_organization_id: a.orgId });
     const r = ok(await gw.gql<any>('{ viewer { currentOrganization { id } currentMembership { id } accessToken { token } user { lastVisitedOrganization { id } } organizations { totalCount } } }', {}, untrusted.token));
     expect(r.viewer).toEqual({ currentOrganization: null, currentMembership: null, accessToken: null, user: { lastVisitedOrganization: null }, organizations: { totalCount: 0 } });
@@ -554,7 +539,11 @@ describe('the probe tables cover schema.graphql', () => {
       }),
     );
     const missing: string[] = [];
-    for (const root of [SCHEMA.getQueryType()!, SCHEMA.getMutationType()!, SCHEMA.getSubscriptionType()!])
+    const roots = [SCHEMA.getQueryType()!, SCHEMA.getMutationType()!, SCHEMA.getSubscriptionType()!];
+    const fields = new Set(roots.flatMap((root) => Object.keys(root.getFields()).map((f) => `${root.name}.${f}`)));
+    // A renamed or removed field must not leave a probe or an exemption that no longer covers anything.
+    expect([...probed, ...Object.keys(EXEMPT)].filter((key) => !fields.has(key))).toEqual([]);
+    for (const root of roots)
       for (const f of Object.values(root.getFields())) {
         const key = `${root.name}.${f.name}`;
         if (!probed.has(key) && !EXEMPT[key]) missing.push(`${key}(${f.args.map((x) => x.name).join(', ')})`);

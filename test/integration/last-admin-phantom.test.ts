@@ -4,17 +4,13 @@
  * left, demoting, disabling or removing the ACTIVE one is refused with CONFLICT — through
  * GraphQL and through SCIM alike — and nothing changes.
  */
-import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { expectScimError, patchOp, scimClient, type ScimClient, snapshot as scimSnapshot, USER } from '../helpers/scim.js';
-import { addMember, type Admin, type Member, membershipRow, ok, REMOVE, refusedUnchanged, SET_ROLE, SET_STATUS, SWITCH } from '../helpers/world.js';
+import { describe, expect, test } from 'vitest';
+import { SCIM_TABLES, snapshot } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { expectScimError, patchOp, scimClient, type ScimClient, USER } from '../kit/scim.js';
+import { addMember, type Admin, type Member, membershipRow, ok, REMOVE, refusedUnchanged, SET_ROLE, SET_STATUS, SWITCH } from '../kit/world.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 /** An organization whose only other ORG_ADMINs are phantoms (STAGED and INVITED), with a SCIM client. */
 const phantomOrg = async (): Promise<{ a: Admin; staged: Member; invited: Member; scim: ScimClient }> => {
@@ -41,7 +37,7 @@ describe('the last ACTIVE ORG_ADMIN, with STAGED and INVITED ORG_ADMINs beside i
 
   test('SCIM: DELETE /Users/{id}, PATCH active false and PUT active false are 409, nothing changed', async () => {
     const { a, scim } = await phantomOrg();
-    const before = await scimSnapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const del = await scim.del(`/Users/${a.userId}`);
     expectScimError(del, 409, null);
     expect(del.body.detail).toMatch(/ORG_ADMIN/);
@@ -54,7 +50,7 @@ describe('the last ACTIVE ORG_ADMIN, with STAGED and INVITED ORG_ADMINs beside i
     expect(current.status, current.text).toBe(200);
     const put = await scim.put(`/Users/${a.userId}`, { ...current.body, schemas: [USER], active: false });
     expectScimError(put, 409, null);
-    expect(await scimSnapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
     expect(await membershipRow(gw, a.orgId, a.userId)).toMatchObject({ role: 'ORG_ADMIN', status: 'ACTIVE' });
   });
 
@@ -81,8 +77,8 @@ describe('the last ACTIVE ORG_ADMIN, with STAGED and INVITED ORG_ADMINs beside i
     const on = await scim.patch(`/Users/${other.userId}`, patchOp({ op: 'replace', path: 'active', value: true }));
     expect(on.status, on.text).toBe(200);
     expect(await membershipRow(gw, a.orgId, other.userId)).toMatchObject({ role: 'ORG_ADMIN', status: 'STAGED' });
-    const before = await scimSnapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await scim.del(`/Users/${a.userId}`), 409, null);
-    expect(await scimSnapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });

@@ -8,14 +8,10 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createContainer, NotMigratedError } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
-import { ensureBuilt, killAll, MAIN, run, startServer } from '../helpers/compiled.js';
-import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
+import { ensureBuilt, killAll, MAIN, run, startServer } from '../kit/compiled.js';
+import { ADMIN_URL, rows, useDatabase } from '../kit/db.js';
+import { metricIn, take, useGateway } from '../kit/gateway.js';
 
-const count = (metrics: string, line: string): number => {
-  const found = metrics.split('\n').find((l) => l.startsWith(`${line} `));
-  return found ? Number(found.slice(line.length + 1)) : 0;
-};
 const metricsText = async (url: string) => {
   const res = await fetch(`${url}/metrics`);
   expect(res.status).toBe(200);
@@ -37,11 +33,7 @@ const readyz = async (url: string) => {
 afterAll(() => killAll());
 
 describe('probes and metrics', () => {
-  let gw: Gateway;
-  beforeAll(async () => {
-    gw = await startGateway();
-  });
-  afterAll(() => gw?.close());
+  const gw = useGateway();
 
   test('GET /healthz answers 200', async () => {
     const res = await fetch(`${gw.url}/healthz`);
@@ -63,8 +55,8 @@ describe('probes and metrics', () => {
       'orgway_membership_events_published_total',
     ])
       expect(before).toContain(`# TYPE ${name} `);
-    expect(count(before, 'orgway_active_subscriptions')).toBe(0);
-    const published = count(before, 'orgway_membership_events_published_total');
+    expect(metricIn(before, 'orgway_active_subscriptions')).toBe(0);
+    const published = metricIn(before, 'orgway_membership_events_published_total');
 
     // A named operation is measured by name (clients send operationName with it); its HTTP
     // request by route and status.
@@ -78,61 +70,52 @@ describe('probes and metrics', () => {
     const client = gw.ws(token);
     const sub = take<any>(client, 'subscription($o: ID) { membershipChanged(organizationId: $o) { type } }', { o: orgId }, 1);
     await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-    let during = '';
-    for (let i = 0; i < 50 && count(during, 'orgway_active_subscriptions') !== 1; i++) {
-      during = await metricsText(gw.url);
+    let during = await metricsText(gw.url);
+    for (let i = 0; i < 50 && metricIn(during, 'orgway_active_subscriptions') !== 1; i++) {
       await new Promise((r) => setTimeout(r, 20));
+      during = await metricsText(gw.url);
     }
-    expect(count(during, 'orgway_active_subscriptions')).toBe(1);
+    expect(metricIn(during, 'orgway_active_subscriptions')).toBe(1);
     const st = await gw.gql<any>('mutation($o: ID!) { stageUser(organizationId: $o, email: "metrics@example.com") { id } }', { o: orgId }, token);
     expect(st.errors).toBeUndefined();
     await sub.done;
     expect(sub.values).toHaveLength(1);
 
     const after = await metricsText(gw.url);
-    expect(count(after, 'orgway_membership_events_published_total')).toBe(published + 1);
-    expect(count(after, 'orgway_operation_duration_seconds_count{transport="graphql",operation="MetricsProbe",outcome="ok"}')).toBe(1);
-    expect(count(after, 'orgway_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}')).toBeGreaterThanOrEqual(2);
-    expect(count(after, 'orgway_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(metricIn(after, 'orgway_membership_events_published_total')).toBe(published + 1);
+    expect(metricIn(after, 'orgway_operation_duration_seconds_count{transport="graphql",operation="MetricsProbe",outcome="ok"}')).toBe(1);
+    expect(metricIn(after, 'orgway_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}')).toBeGreaterThanOrEqual(2);
+    expect(metricIn(after, 'orgway_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"}')).toBeGreaterThanOrEqual(1);
 
     await client.dispose();
-    let closed = '';
-    for (let i = 0; i < 50 && count(closed, 'orgway_active_subscriptions') !== 0; i++) {
+    let closed = await metricsText(gw.url);
+    for (let i = 0; i < 50 && metricIn(closed, 'orgway_active_subscriptions') !== 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
       closed = await metricsText(gw.url);
     }
-    expect(count(closed, 'orgway_active_subscriptions')).toBe(0);
+    expect(metricIn(closed, 'orgway_active_subscriptions')).toBe(0);
   });
 
   test('unknown paths are counted under one label, not one series per path', async () => {
     await fetch(`${gw.url}/no/such/path/${Math.random()}`);
     const m = await metricsText(gw.url);
-    expect(count(m, 'orgway_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
+    expect(metricIn(m, 'orgway_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
     expect(m).not.toContain('/no/such/path');
   });
 });
 
 describe('readiness of a broken database', () => {
-  let t: TestDatabase;
-  let gw: Gateway;
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    gw = await startGateway({ t });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.drop();
-  });
+  const t = useDatabase();
+  const gw = useGateway({ t });
 
   test('503 with the pending migrations named while the schema is behind the code', async () => {
     expect((await readyz(gw.url)).status).toBe(200);
-    const em = t.db.em();
-    await em.execute("delete from mikro_orm_migrations where name like 'Migration0001%'");
+    await rows(t, "delete from mikro_orm_migrations where name like 'Migration0001%'");
     const r = await readyz(gw.url);
     expect(r.status).toBe(503);
     expect(r.body.status).toBe('not ready');
     expect(r.body.reason).toMatch(/1 pending migration\(s\) \(Migration0001Initial\); run `orgway migrate`/);
-    await em.execute("insert into mikro_orm_migrations (name, executed_at) values ('Migration0001Initial', now())");
+    await rows(t, "insert into mikro_orm_migrations (name, executed_at) values ('Migration0001Initial', now())");
     expect((await readyz(gw.url)).status).toBe(200);
   });
 
@@ -169,18 +152,14 @@ describe('readiness of a broken database', () => {
 });
 
 describe('an unmigrated PostgreSQL database', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await createTestDatabase({ migrate: false });
-  });
-  afterAll(() => t?.drop());
+  const t = useDatabase({ migrate: false });
 
   test('createContainer refuses with a message naming `orgway migrate`, and creates no tables', async () => {
     const config = loadConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent' });
     const attempt = createContainer(config, { db: t.db, startBackground: false });
     await expect(attempt).rejects.toBeInstanceOf(NotMigratedError);
     await expect(attempt).rejects.toThrow(/\d+ pending migration\(s\) \(Migration0001Initial[^)]*\)\. Run `orgway migrate` first\./);
-    const [row] = await t.db.em().execute<{ t: string | null }[]>("select to_regclass('public.signing_keys')::text as t");
+    const [row] = await rows<{ t: string | null }>(t, "select to_regclass('public.signing_keys')::text as t");
     expect(row!.t).toBeNull();
     // Once migrated (here by the explicit option), it starts.
     const c = await createContainer(config, { db: t.db, startBackground: false, migrate: true });
@@ -190,15 +169,9 @@ describe('an unmigrated PostgreSQL database', () => {
 });
 
 describe('the compiled server', () => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    await ensureBuilt();
-    t = await createTestDatabase();
-  }, 180_000);
-  afterAll(async () => {
-    killAll();
-    await t?.drop();
-  });
+  const t = useDatabase();
+  beforeAll(() => ensureBuilt(), 180_000);
+  afterAll(() => killAll());
 
   test('a bad PORT, LOG_LEVEL, ORGWAY_PUBLIC_URL or DATABASE_URL stops the process with a message naming it', async () => {
     const cases: Record<string, string> = { PORT: 'abc', LOG_LEVEL: 'loud', ORGWAY_PUBLIC_URL: 'id.example.com', DATABASE_URL: 'mysql://db/orgway' };

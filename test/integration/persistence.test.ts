@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { expect, test } from 'vitest';
+import { rows, useDatabase } from '../kit/db.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t?.drop());
+const t = useDatabase();
 
 test('migrations create exactly the schema the entities describe', async () => {
   const diff = await t.db.orm.schema.getUpdateSchemaSQL({ wrap: false });
@@ -14,11 +10,11 @@ test('migrations create exactly the schema the entities describe', async () => {
 
 test('raw statements take ? placeholders; id lists travel as one JSON parameter', async () => {
   // MikroORM expands an array parameter into a list, so lists are passed as JSON text.
-  const rows = await t.db.em().execute<{ n: number }[]>(
+  const found = await rows<{ n: number }>(t,
     'select count(*)::int as n from (select jsonb_array_elements_text(?::jsonb)) x',
     [JSON.stringify(['a', "b'c"])],
   );
-  expect(Number(rows[0]?.n)).toBe(2);
+  expect(Number(found[0]?.n)).toBe(2);
 });
 
 test('no migration is pending after migrate', async () => {

@@ -10,10 +10,11 @@ import { createContainer } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PoolerConfigurationError } from '../../src/persistence/pooler-checks.js';
 import { openDatabase } from '../../src/persistence/orm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { addMember, data, email, eventually, ids, log, record, SET_ROLE, STAGE, strictlyIncreasing } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../helpers/pgbouncer.js';
+import { useDatabase } from '../kit/db.js';
+import { eventsAfter, eventually, ids, record, strictlyIncreasing } from '../kit/events.js';
+import { type Gateway, startGateway } from '../kit/gateway.js';
+import { type PgBouncer, pgbouncerMissing, startPgbouncer } from '../kit/pgbouncer.js';
+import { addMember, ok, SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
 const missing = pgbouncerMissing();
 if (missing) process.stderr.write(`${missing}\n`);
@@ -21,37 +22,33 @@ if (missing) process.stderr.write(`${missing}\n`);
 const VIEWER = `query { viewer { user { id email } organizations(first: 50) { edges { node { id name } } } } }`;
 
 describe.skipIf(missing !== null)('behind PgBouncer 1.18 in transaction mode', () => {
-  let t: TestDatabase;
+  const t = useDatabase();
   let bouncer: PgBouncer;
   let viaBouncer: string;
   beforeAll(async () => {
-    t = await createTestDatabase();
     const u = new URL(t.url);
     bouncer = await startPgbouncer({ host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username) || 'postgres' });
     viaBouncer = bouncer.via(t.url);
   });
-  afterAll(async () => {
-    await bouncer?.stop();
-    await t?.drop();
-  });
+  afterAll(() => bouncer?.stop());
 
   const env = () => ({ ORGWAY_DB_POOL_MODE: 'transaction', DATABASE_LISTEN_URL: t.url });
 
   /** Many concurrent mutations and hot queries through one gateway; a subscriber gets every event. */
   const workload = async (gw: Gateway) => {
     const admin = await gw.bootstrap();
-    const viewer = await addMember(gw, admin);
+    const viewer = await addMember(gw, admin, 'MEMBER', 'STAGED');
     const sub = record(gw.ws(viewer.token), { organizationId: admin.orgId });
     await eventually(async () => expect((await gw.container.metrics.activeSubscriptions.get()).values[0]?.value).toBeGreaterThan(0));
     const staged = await Promise.all(
-      Array.from({ length: 24 }, async () => data(await gw.gql<any>(STAGE, { o: admin.orgId, e: email('bouncer') }, admin.token)).stageUser.user.id as string),
+      Array.from({ length: 24 }, async () => ok(await gw.gql<any>(STAGE, { o: admin.orgId, e: uniqueEmail('bouncer') }, admin.token)).stageUser.user.id as string),
     );
     const results = await Promise.all([
       ...staged.map((u) => gw.gql<any>(SET_ROLE, { o: admin.orgId, u, r: 'VIEWER' }, admin.token)),
       ...Array.from({ length: 24 }, () => gw.gql<any>(VIEWER, {}, viewer.token)),
     ]);
     for (const r of results) expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-    const expected = await log(gw, { organizationId: admin.orgId });
+    const expected = await eventsAfter(gw, '0', { organizationId: admin.orgId });
     const got = await sub.until(expected.length - 2); // the stream began after the admin's and the viewer's JOINED
     expect(ids(got)).toEqual(ids(expected).slice(-got.length));
     expect(got.length).toBe(48);

@@ -4,11 +4,11 @@
  * ACS, and per valid credential; 429 + Retry-After, GraphQL RATE_LIMITED; which address is the
  * client follows ORGWAY_TRUST_PROXY; the defaults let a valid credential burst.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { data } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { createScimToken } from '../helpers/scim.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, useDatabase } from '../kit/db.js';
+import { type Gateway, startGateway, useGateway } from '../kit/gateway.js';
+import { createScimToken } from '../kit/scim.js';
+import { ok } from '../kit/world.js';
 
 const LIMITS = {
   ORGWAY_RATE_LIMIT_ADDRESS: '10',
@@ -19,20 +19,12 @@ const LIMITS = {
   ORGWAY_TRUST_PROXY: 'true',
 };
 
-let t: TestDatabase;
-let a: Gateway;
-let b: Gateway;
+const t = useDatabase();
+const a = useGateway({ t, env: LIMITS });
+const b = useGateway({ t, env: LIMITS });
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
 beforeAll(async () => {
-  t = await createTestDatabase();
-  a = await startGateway({ t, env: LIMITS });
-  b = await startGateway({ t, env: LIMITS });
   admin = await a.bootstrap();
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await t?.drop();
 });
 
 let n = 0;
@@ -72,8 +64,8 @@ describe('per client address: unauthenticated and failed-authentication requests
     // The address is refused before its credential is looked up, a valid one included.
     expectRateLimited(await gql(a, from, admin.token));
     expect((await gql(a, address(), 'ogws_wrong')).status).toBe(401);
-    const rows = await t.db.em().execute<{ points: number }[]>(`select points from rate_limits where key = ?`, [`addr:${from}`]);
-    expect(rows[0]!.points).toBeGreaterThanOrEqual(11);
+    const found = await rows<{ points: number }>(t, `select points from rate_limits where key = ?`, [`addr:${from}`]);
+    expect(found[0]!.points).toBeGreaterThanOrEqual(11);
   });
 
   test('SCIM: 429 with an RFC 7644 error body and Retry-After', async () => {
@@ -159,11 +151,7 @@ describe('per credential, shared by the instances', () => {
 });
 
 describe('defaults and the client address', () => {
-  let d: Gateway;
-  beforeAll(async () => {
-    d = await startGateway({ env: { ORGWAY_RATE_LIMIT_ADDRESS: '10', ORGWAY_RATE_LIMIT_WINDOW: '60' } });
-  });
-  afterAll(() => d?.close());
+  const d = useGateway({ env: { ORGWAY_RATE_LIMIT_ADDRESS: '10', ORGWAY_RATE_LIMIT_WINDOW: '60' } });
 
   test('without ORGWAY_TRUST_PROXY, X-Forwarded-For does not change who the client is', async () => {
     for (let i = 0; i < 10; i++) expect((await gql(d, address(), 'ogws_wrong')).status).toBe(401);
@@ -174,15 +162,15 @@ describe('defaults and the client address', () => {
     const g = await startGateway();
     try {
       const { token } = await g.bootstrap();
-      let ok = 0;
+      let answered = 0;
       for (let round = 0; round < 6; round++) {
         const replies = await Promise.all(Array.from({ length: 50 }, () => gql(g, '127.0.0.1', token)));
-        ok += replies.filter((r) => r.status === 200 && r.body.data?.viewer).length;
+        answered += replies.filter((r) => r.status === 200 && r.body.data?.viewer).length;
       }
-      expect(ok).toBe(300);
+      expect(answered).toBe(300);
       const unauthenticated = await Promise.all(Array.from({ length: 50 }, () => gql(g, '127.0.0.1', null, '{ __typename }')));
       expect(unauthenticated.every((r) => r.status === 200)).toBe(true);
-      data(await g.gql('{ viewer { user { id } } }', {}, token));
+      ok(await g.gql('{ viewer { user { id } } }', {}, token));
     } finally {
       await g.close();
     }

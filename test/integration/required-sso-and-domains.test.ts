@@ -2,28 +2,20 @@
  * Required SSO, verified domains and home-realm discovery (SPEC §6, §7) end to end: a real
  * DNS server on loopback answers the TXT lookups, a real SMTP server shows what was (not) sent.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type TestDns, startDns } from '../helpers/dns.js';
-import { endCode, eventually, record } from '../helpers/events.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
-import { type OrgHandle, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { ok, refused, uniqueEmail } from '../helpers/world.js';
+import { describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { useDns } from '../kit/dns.js';
+import { endCode, eventually, record } from '../kit/events.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
+import { type OrgHandle, useSamlWorld } from '../kit/saml-world.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { ok, refused, uniqueEmail } from '../kit/world.js';
 
-let mail: Mailbox;
-let dns: TestDns;
-let w: SamlWorld;
-
-beforeAll(async () => {
-  [mail, dns] = await Promise.all([startMailbox(), startDns()]);
-  w = await startSamlWorld({
-    env: { SMTP_URL: mail.url, ORGWAY_DNS_SERVERS: dns.server, ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000', ORGWAY_SESSION_RECHECK_MS: '600000' },
-  });
-});
-afterAll(async () => {
-  await w?.close();
-  await Promise.all([mail?.close(), dns?.close()]);
-});
+const mail = useMailbox();
+const dns = useDns();
+const w = useSamlWorld(() => ({
+  env: { SMTP_URL: mail.url, ORGWAY_DNS_SERVERS: dns.server, ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000', ORGWAY_SESSION_RECHECK_MS: '600000' },
+}));
 
 const gql = (q: string, v: Record<string, unknown>, token: string) => w.gw.gql<any>(q, v, token);
 const SET_REQUIRE_SSO = 'mutation($o: ID!, $r: Boolean!) { setRequireSso(organizationId: $o, required: $r) { id requireSso } }';
@@ -106,8 +98,8 @@ describe('setRequireSso', () => {
     const member = await emailMember(org);
     expect(refused(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, member.token)).code).toBe('FORBIDDEN');
     expect(refused(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, lonely.adminToken)).code).toBe('NOT_FOUND');
-    const rows = await w.gw.t.db.em().execute<{ require_sso: boolean }[]>('select require_sso from organizations where id in (?, ?)', [org.orgId, lonely.orgId]);
-    expect(rows.map((r) => r.require_sso)).toEqual([false, false]);
+    const found = await rows<{ require_sso: boolean }>(w.gw, 'select require_sso from organizations where id in (?, ?)', [org.orgId, lonely.orgId]);
+    expect(found.map((r) => r.require_sso)).toEqual([false, false]);
     // An admin signed in through the trusted connection may.
     const ssoAdmin = await w.gw.container.identity.createSession(org.adminUserId, org.orgId, [`SSO:${w.connectionId}`]);
     expect(ok(await gql(SET_REQUIRE_SSO, { o: org.orgId, r: true }, ssoAdmin.token)).setRequireSso.requireSso).toBe(true);
@@ -129,7 +121,7 @@ describe('setRequireSso', () => {
     const lockout = refused(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, ssoAdmin.token));
     expect(lockout.code).toBe('CONFLICT');
     expect(lockout.message).toMatch(/requires SSO/);
-    expect(await w.gw.t.db.em().execute('select 1 from saml_trusts where organization_id = ? and connection_id = ?', [org.orgId, w.connectionId])).toHaveLength(1);
+    expect(await rows(w.gw, 'select 1 from saml_trusts where organization_id = ? and connection_id = ?', [org.orgId, w.connectionId])).toHaveLength(1);
     expect(ok(await gql('query($o: ID!) { organization(id: $o) { id } }', { o: org.orgId }, ssoAdmin.token)).organization).toEqual({ id: org.orgId });
     // With another trusted connection left, or once SSO is no longer required, untrusting works.
     const other = await w.org({ trust: false });
@@ -206,8 +198,8 @@ describe('verified domains', () => {
     const member = await emailMember(org);
     expect(refused(await gql(ADD, { o: org.orgId, d: newDomain() }, member.token)).code).toBe('FORBIDDEN');
     expect(refused(await gql(DOMAINS, { o: org.orgId }, member.token)).code).toBe('FORBIDDEN');
-    const rows = await w.gw.t.db.em().execute('select id from organization_domains where organization_id = ?', [org.orgId]);
-    expect(rows).toEqual([]);
+    const found = await rows(w.gw, 'select id from organization_domains where organization_id = ?', [org.orgId]);
+    expect(found).toEqual([]);
   });
 
   test('an IDN domain is stored in its ASCII form', async () => {
@@ -240,8 +232,8 @@ describe('home-realm discovery', () => {
     expect({ status: k.status, body: await k.json() }).toEqual({ status: 200, body: expected });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(mail.received.some((m) => m.to.includes(email))).toBe(false);
-    const rows = await w.gw.t.db.em().execute('select id from email_challenges where email = ?', [email]);
-    expect(rows).toEqual([]);
+    const found = await rows(w.gw, 'select id from email_challenges where email = ?', [email]);
+    expect(found).toEqual([]);
   });
 
   test('no routing when the domain is not verified or the organization does not require SSO: a code is sent', async () => {

@@ -8,24 +8,23 @@
  * The attacker holds a genuine assertion for attacker@… (VIEWER in the organization)
  * and wants to be victim@… with ADMIN.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { b64, buildResponse, queryRows, RSA_SHA1, SHA1, signWithXmlCrypto, snapshot } from '../helpers/saml.js';
-import { testKeyPair } from '../helpers/saml-keys.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
+import { b64, buildResponse, RSA_SHA1, SHA1, signWithXmlCrypto } from '../kit/saml.js';
+import { testKeyPair } from '../kit/saml-keys.js';
+import { type OrgHandle, type PostResult, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
 let org: OrgHandle;
 const victim = 'victim@corp.example.com';
 let attackerSeq = 0;
 const attacker = () => `attacker${++attackerSeq}@corp.example.com`;
 
+const w = useSamlWorld();
 beforeAll(async () => {
-  w = await startSamlWorld();
   org = await w.org();
   // The victim exists and is ADMIN: an attack that worked would produce a session for them.
   await w.gw.container.memberships.stageUser(org.principal, org.orgId, victim, 'ADMIN');
 });
-afterAll(() => w?.close());
 
 const genuine = (nameId = attacker(), role = 'VIEWER') => {
   const parts = buildResponse(w.sp, { nameId, attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-${role}`] } });
@@ -36,10 +35,10 @@ const genuine = (nameId = attacker(), role = 'VIEWER') => {
 
 const evilAssertion = () => buildResponse(w.sp, { nameId: victim, attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-ADMIN`] } }).assertion;
 
-const failureCount = async () => (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
+const failureCount = async () => (await rows<{ n: number }>(w.gw, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
 
 const expectRefused = async (samlResponseOrBody: { response?: string; body?: string }, status: number, code: string, messageContains?: string) => {
-  const before = await snapshot(w.gw.t.url);
+  const before = await snapshot(w.gw, SAML_TABLES);
   const failures = await failureCount();
   const r: PostResult = await w.post(samlResponseOrBody.response ?? null, { json: true, ...(samlResponseOrBody.body ? { body: samlResponseOrBody.body } : {}) });
   expect(r.status, r.text).toBe(status);
@@ -47,7 +46,7 @@ const expectRefused = async (samlResponseOrBody: { response?: string; body?: str
   if (messageContains) expect(r.json.error.message).toContain(messageContains);
   expect(r.session).toBeNull();
   expect(r.setCookie).toBeNull();
-  expect(await snapshot(w.gw.t.url)).toEqual(before);
+  expect(await snapshot(w.gw, SAML_TABLES)).toEqual(before);
   expect(await failureCount()).toBe(failures + 1);
   return r;
 };
@@ -219,6 +218,6 @@ describe('XML', () => {
 });
 
 test('the victim never got a session', async () => {
-  const rows = await queryRows(w.gw.t.url, `select s.id from sessions s join users u on u.id = s.user_id where u.email = $1`, [victim]);
-  expect(rows).toEqual([]);
+  const sessions = await rows(w.gw, `select s.id from sessions s join users u on u.id = s.user_id where u.email = ?`, [victim]);
+  expect(sessions).toEqual([]);
 });

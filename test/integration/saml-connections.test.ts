@@ -2,16 +2,13 @@
  * SAML connection management over GraphQL (and the list of recent sign-in failures):
  * create from IdP metadata, update, trust / untrust, list, recent failures — and who may.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { b64, buildResponse, queryRows, samlifyResponse, snapshot } from '../helpers/saml.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
+import { describe, expect, test } from 'vitest';
+import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { b64, buildResponse, samlifyResponse } from '../kit/saml.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 const IDP = 'https://idp.graphql.test/metadata';
 const SSO = 'https://idp.graphql.test/sso';
@@ -28,7 +25,7 @@ const LIST = `query($o: ID!) { organization(id: $o) { samlConnections { id owner
 const FAILURES = `query($o: ID!) { organization(id: $o) { samlConnections { id recentSignInFailures(first: 5) { code message detail email occurredAt } } } }`;
 
 const code = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
-const connectionCount = async () => (await queryRows<{ n: number }>(gw.t.url, 'select count(*)::int as n from saml_connections'))[0]!.n;
+const connectionCount = async () => (await rows<{ n: number }>(gw, 'select count(*)::int as n from saml_connections'))[0]!.n;
 
 /** A user with a session who is `role` in the organization. */
 const member = async (orgId: string, adminToken: string, role: 'ADMIN' | 'MEMBER' | 'VIEWER') => {
@@ -199,11 +196,11 @@ describe('sign-in through a connection managed over GraphQL', () => {
     };
     expect((await post(other.orgId)).status).toBe(200);
     await gw.gql(UNTRUST, { o: other.orgId, c: c.id }, other.token);
-    const before = await snapshot(gw.t.url);
+    const before = await snapshot(gw, SAML_TABLES);
     const refused = await post(other.orgId);
     expect(refused.status).toBe(400);
     expect(refused.body.error.code).toBe('UNKNOWN_ORGANIZATION');
-    expect(await snapshot(gw.t.url)).toEqual(before);
+    expect(await snapshot(gw, SAML_TABLES)).toEqual(before);
     // An unverifiable response, too.
     await fetch(`${gw.url}/saml/${c.id}/acs`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `SAMLResponse=${encodeURIComponent(b64('<x/>'))}` });
 

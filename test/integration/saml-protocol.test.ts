@@ -5,17 +5,14 @@
  * rotation, and malformed input — each refusal leaving nothing but the failure record.
  */
 import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startGateway } from '../helpers/gateway.js';
-import { b64, buildResponse, queryRows, samlifyResponse, signWithXmlCrypto, snapshot } from '../helpers/saml.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { describe, expect, test } from 'vitest';
+import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
+import { startGateway } from '../kit/gateway.js';
+import { b64, buildResponse, samlifyResponse, signWithXmlCrypto } from '../kit/saml.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { expectSamlRefused, IDP_ENTITY_ID, IDP_SSO_URL, type PostResult, startSamlWorld, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w?.close());
+const w = useSamlWorld();
 
 let n = 0;
 const email = () => `p${++n}.${Math.random().toString(36).slice(2, 7)}@corp.example.com`;
@@ -68,7 +65,7 @@ describe('SP-initiated sign-in and InResponseTo', () => {
     expect(login.xml).toContain(`AssertionConsumerServiceURL="${w.sp.acsUrl}"`);
     expect(login.xml).toContain(`Destination="${IDP_SSO_URL}"`);
     expect(login.xml).toContain(w.sp.audience);
-    const stored = await queryRows(w.gw.t.url, 'select connection_id, organization_id, used_at from saml_requests where id = $1', [login.id]);
+    const stored = await rows(w.gw, 'select connection_id, organization_id, used_at from saml_requests where id = ?', [login.id]);
     expect(stored).toEqual([{ connection_id: w.connectionId, organization_id: org.orgId, used_at: null }]);
 
     const address = email();
@@ -94,7 +91,7 @@ describe('SP-initiated sign-in and InResponseTo', () => {
     const org = await w.org();
     await expectRefused(async () => w.post(await w.samlify({ nameId: email(), inResponseTo: '_never-issued' }), { json: true }), 401, 'SAML_REJECTED');
     const expired = await startLogin(org.orgId);
-    await queryRows(w.gw.t.url, `update saml_requests set expires_at = now() - interval '1 second' where id = $1`, [expired.id]);
+    await rows(w.gw, `update saml_requests set expires_at = now() - interval '1 second' where id = ?`, [expired.id]);
     await expectRefused(async () => w.post(await w.samlify({ nameId: email(), inResponseTo: expired.id }), { json: true }), 401, 'SAML_REJECTED', 'expired');
     // A request started for another connection does not answer for this one.
     const other = await startSamlWorld({ t: w.gw.t });
@@ -122,11 +119,11 @@ describe('SP-initiated sign-in and InResponseTo', () => {
     const strict = await startSamlWorld({ t: w.gw.t, connection: { allowIdpInitiated: false } });
     try {
       const org = await strict.org();
-      const before = await snapshot(w.gw.t.url);
+      const before = await snapshot(w.gw, SAML_TABLES);
       const r = await strict.post(await strict.samlify({ nameId: email(), attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] } }), { json: true });
       expect(r.status).toBe(401);
       expect(r.json.error).toMatchObject({ code: 'SAML_REJECTED', message: expect.stringContaining('IdP-initiated') });
-      expect(await snapshot(w.gw.t.url)).toEqual(before);
+      expect(await snapshot(w.gw, SAML_TABLES)).toEqual(before);
       const res = await fetch(`${strict.gw.url}/saml/${strict.connectionId}/login`, { redirect: 'manual' });
       const login = decodeRedirect(res.headers.get('location')!);
       const ok = await strict.post(await strict.samlify({ nameId: email(), inResponseTo: login.id, attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] } }), { json: true });
@@ -166,7 +163,7 @@ describe('replay', () => {
         const results = await Promise.all([post(w.gw.url, response), post(second.url, response), post(w.gw.url, response), post(second.url, response)]);
         expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401, 401]);
       }
-      const sessions = await queryRows<{ n: number }>(w.gw.t.url, `select count(*)::int as n from sessions s join memberships m on m.user_id = s.user_id where m.organization_id = $1 and s.kind = 'SESSION'`, [org.orgId]);
+      const sessions = await rows<{ n: number }>(w.gw, `select count(*)::int as n from sessions s join memberships m on m.user_id = s.user_id where m.organization_id = ? and s.kind = 'SESSION'`, [org.orgId]);
       expect(sessions[0]!.n).toBe(6);
     } finally {
       await second.close();
@@ -193,11 +190,11 @@ describe('encrypted assertions', () => {
       // Encrypted for another key: refused.
       const wrongMetadata = enc.spMetadata.replace(spKeys.certBody, testKeyPair('other-sp').certBody);
       const wrong = await samlifyResponse({ entityId: IDP_ENTITY_ID, keys: enc.idpKeys, encrypt: true }, wrongMetadata, buildResponse(enc.sp, { nameId: email(), attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-ADMIN`] } }));
-      const before = await snapshot(w.gw.t.url);
+      const before = await snapshot(w.gw, SAML_TABLES);
       const refused = await enc.post(wrong, { json: true });
       expect(refused.status).toBe(401);
       expect(refused.json.error).toMatchObject({ code: 'SAML_REJECTED', message: expect.stringContaining('decrypted') });
-      expect(await snapshot(w.gw.t.url)).toEqual(before);
+      expect(await snapshot(w.gw, SAML_TABLES)).toEqual(before);
     } finally {
       await enc.close();
     }

@@ -4,32 +4,28 @@
  * and the database is read back. Every refusal is checked to leave users, memberships,
  * team memberships, sessions and the event log exactly as they were.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { take } from '../helpers/gateway.js';
-import { queryRows } from '../helpers/saml.js';
-import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { take } from '../kit/gateway.js';
+import { expectSamlRefused, lastSamlFailure, type OrgHandle, type PostResult, type SamlWorld, startSamlWorld, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w?.close());
+const w = useSamlWorld();
 
 let n = 0;
 const email = (label = 'user') => `${label}.${++n}.${Math.random().toString(36).slice(2, 7)}@corp.example.com`;
 
 const membershipsOf = (address: string) =>
-  queryRows<{ organization_id: string; role: string; status: string; source: string }>(
-    w.gw.t.url,
-    `select m.organization_id, m.role, m.status, m.source from memberships m join users u on u.id = m.user_id where u.email = $1 order by m.organization_id`,
+  rows<{ organization_id: string; role: string; status: string; source: string }>(
+    w.gw,
+    `select m.organization_id, m.role, m.status, m.source from memberships m join users u on u.id = m.user_id where u.email = ? order by m.organization_id`,
     [address],
   );
 
 const teamsOf = (address: string, organizationId: string) =>
-  queryRows<{ team_id: string; source: string }>(
-    w.gw.t.url,
+  rows<{ team_id: string; source: string }>(
+    w.gw,
     `select t.team_id, tm.source from team_members tm join teams t on t.key = tm.team_key join memberships m on m.id = tm.membership_id
-      join users u on u.id = m.user_id where u.email = $1 and m.organization_id = $2 order by t.team_id`,
+      join users u on u.id = m.user_id where u.email = ? and m.organization_id = ? order by t.team_id`,
     [address, organizationId],
   );
 
@@ -95,7 +91,7 @@ describe('responses', () => {
     expect(r.text).toContain('does-not-exist');
     const bad = await w.post(b64Xml('<nope/>'), { json: true });
     expect(bad.json).toEqual({ error: { code: 'INVALID_SAML', message: expect.stringContaining('not a SAML 2.0 Response') } });
-    const tampered = await w.post(w.xmlCrypto({ nameId: email() }, (await import('../helpers/saml-keys.js')).testKeyPair('stranger')), { json: true });
+    const tampered = await w.post(w.xmlCrypto({ nameId: email() }, (await import('../kit/saml-keys.js')).testKeyPair('stranger')), { json: true });
     expect(tampered.status).toBe(401);
     const failure = await lastFailure();
     expect(failure!.code).toBe('SAML_REJECTED');
@@ -118,7 +114,7 @@ describe('step 1: OrgAndRole', () => {
         { organization_id: b.orgId, role: 'NO_ACCESS', status: 'ACTIVE', source: 'SAML' },
       ].sort((x, y) => (x.organization_id < y.organization_id ? -1 : 1)),
     );
-    const events = await queryRows<{ type: string; actor: string; organization_id: string }>(w.gw.t.url, 'select type, actor, organization_id from membership_events where user_id = $1 order by id', [r.json.userId]);
+    const events = await rows<{ type: string; actor: string; organization_id: string }>(w.gw, 'select type, actor, organization_id from membership_events where user_id = ? order by id', [r.json.userId]);
     expect(events.map((e) => e.type)).toEqual(['JOINED', 'JOINED']);
     for (const e of events) expect(e.actor).toBe(`saml:${w.connectionId}`);
   });
@@ -145,7 +141,7 @@ describe('step 1: OrgAndRole', () => {
     expect(await membershipsOf(address)).toEqual([{ organization_id: org.orgId, role: 'MEMBER', status: 'STAGED', source: 'MANUAL' }]);
     await signIn({ nameId: address, attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] } });
     expect(await membershipsOf(address)).toEqual([{ organization_id: org.orgId, role: 'VIEWER', status: 'ACTIVE', source: 'SAML' }]);
-    const events = await queryRows<{ type: string; role: string; status: string }>(w.gw.t.url, `select type, role, status from membership_events where user_id = $1 and actor = $2 order by id`, [await userId(address), `saml:${w.connectionId}`]);
+    const events = await rows<{ type: string; role: string; status: string }>(w.gw, `select type, role, status from membership_events where user_id = ? and actor = ? order by id`, [await userId(address), `saml:${w.connectionId}`]);
     expect(events).toEqual([
       { type: 'ROLE_CHANGED', role: 'VIEWER', status: 'STAGED' },
       { type: 'STATUS_CHANGED', role: 'VIEWER', status: 'ACTIVE' },
@@ -162,11 +158,11 @@ describe('step 1: OrgAndRole', () => {
     await adminStage(manual, address, 'VIEWER');
     await adminStage(untrusting, address, 'VIEWER');
     await signIn({ nameId: address, attributes: { OrgAndRole: [`SPOTINST-${a.orgId}-ADMIN`] } });
-    const rows = Object.fromEntries((await membershipsOf(address)).map((m) => [m.organization_id, m]));
-    expect(rows[a.orgId]).toMatchObject({ role: 'ADMIN', source: 'SAML' });
-    expect(rows[b.orgId]).toMatchObject({ role: 'NO_ACCESS', source: 'SAML' });
-    expect(rows[manual.orgId]).toMatchObject({ role: 'VIEWER', status: 'STAGED', source: 'MANUAL' });
-    expect(rows[untrusting.orgId]).toMatchObject({ role: 'VIEWER', status: 'STAGED', source: 'MANUAL' });
+    const byOrg = Object.fromEntries((await membershipsOf(address)).map((m) => [m.organization_id, m]));
+    expect(byOrg[a.orgId]).toMatchObject({ role: 'ADMIN', source: 'SAML' });
+    expect(byOrg[b.orgId]).toMatchObject({ role: 'NO_ACCESS', source: 'SAML' });
+    expect(byOrg[manual.orgId]).toMatchObject({ role: 'VIEWER', status: 'STAGED', source: 'MANUAL' });
+    expect(byOrg[untrusting.orgId]).toMatchObject({ role: 'VIEWER', status: 'STAGED', source: 'MANUAL' });
   });
 
   test('an OrgAndRole attribute with none of our values names nothing: every SAML membership becomes NO_ACCESS → NO_ACCESS, committed', async () => {
@@ -291,13 +287,13 @@ describe('step 3: automatic user access (JIT)', () => {
     const address = email();
     await adminStage(kept, address, 'ADMIN');
     const r = await signIn({ nameId: address, attributes: { OrgAndRole: [`SPOTINST-${named.orgId}-ADMIN`] } });
-    const rows = Object.fromEntries((await membershipsOf(address)).map((m) => [m.organization_id, m]));
-    expect(rows[jit.orgId]).toEqual({ organization_id: jit.orgId, role: 'VIEWER', status: 'ACTIVE', source: 'JIT' });
-    expect(rows[anyDomain.orgId]).toEqual({ organization_id: anyDomain.orgId, role: 'MEMBER', status: 'ACTIVE', source: 'JIT' });
-    expect(rows[otherDomain.orgId]).toBeUndefined();
-    expect(rows[untrusting.orgId]).toBeUndefined();
-    expect(rows[kept.orgId]).toEqual({ organization_id: kept.orgId, role: 'ADMIN', status: 'STAGED', source: 'MANUAL' });
-    const jitEvents = await queryRows<{ actor: string }>(w.gw.t.url, 'select actor from membership_events where user_id = $1 and organization_id = $2', [r.json.userId, jit.orgId]);
+    const byOrg = Object.fromEntries((await membershipsOf(address)).map((m) => [m.organization_id, m]));
+    expect(byOrg[jit.orgId]).toEqual({ organization_id: jit.orgId, role: 'VIEWER', status: 'ACTIVE', source: 'JIT' });
+    expect(byOrg[anyDomain.orgId]).toEqual({ organization_id: anyDomain.orgId, role: 'MEMBER', status: 'ACTIVE', source: 'JIT' });
+    expect(byOrg[otherDomain.orgId]).toBeUndefined();
+    expect(byOrg[untrusting.orgId]).toBeUndefined();
+    expect(byOrg[kept.orgId]).toEqual({ organization_id: kept.orgId, role: 'ADMIN', status: 'STAGED', source: 'MANUAL' });
+    const jitEvents = await rows<{ actor: string }>(w.gw, 'select actor from membership_events where user_id = ? and organization_id = ?', [r.json.userId, jit.orgId]);
     expect(jitEvents).toEqual([{ actor: `saml:${w.connectionId}` }]);
     // Later tests create users of any domain: these organizations stop trusting the connection.
     for (const o of [jit, anyDomain, otherDomain, kept]) await w.gw.container.samlConnections.untrust(o.principal, o.orgId, w.connectionId);
@@ -321,9 +317,9 @@ describe('step 4: OrgAndUserGroups', () => {
       { team_id: 'ugr-c', source: 'SAML' },
       { team_id: 'ugr-manual', source: 'MANUAL' },
     ]);
-    const events = await queryRows<{ team_ids: string[]; previous_team_ids: string[] }>(
-      w.gw.t.url,
-      `select team_ids, previous_team_ids from membership_events where user_id = $1 and type = 'TEAMS_CHANGED' order by id desc limit 1`,
+    const events = await rows<{ team_ids: string[]; previous_team_ids: string[] }>(
+    w.gw,
+      `select team_ids, previous_team_ids from membership_events where user_id = ? and type = 'TEAMS_CHANGED' order by id desc limit 1`,
       [await userId(address)],
     );
     expect(events[0]).toEqual({ team_ids: ['ugr-b', 'ugr-c', 'ugr-manual'], previous_team_ids: ['ugr-a', 'ugr-b', 'ugr-manual'] });
@@ -367,10 +363,10 @@ describe('step 5: activation', () => {
     await adminStage(disabled, address, 'VIEWER');
     await w.gw.container.memberships.setMembershipStatus(disabled.principal, disabled.orgId, await userId(address), 'DISABLED');
     await signIn({ nameId: address, attributes: { OrgAndRole: [staged, invited, disabled].map((o) => `SPOTINST-${o.orgId}-ADMIN`) } });
-    const rows = Object.fromEntries((await membershipsOf(address)).map((m) => [m.organization_id, m]));
-    expect(rows[staged.orgId]).toMatchObject({ role: 'ADMIN', status: 'ACTIVE' });
-    expect(rows[invited.orgId]).toMatchObject({ role: 'ADMIN', status: 'ACTIVE' });
-    expect(rows[disabled.orgId]).toMatchObject({ role: 'ADMIN', status: 'DISABLED' });
+    const byOrg = Object.fromEntries((await membershipsOf(address)).map((m) => [m.organization_id, m]));
+    expect(byOrg[staged.orgId]).toMatchObject({ role: 'ADMIN', status: 'ACTIVE' });
+    expect(byOrg[invited.orgId]).toMatchObject({ role: 'ADMIN', status: 'ACTIVE' });
+    expect(byOrg[disabled.orgId]).toMatchObject({ role: 'ADMIN', status: 'DISABLED' });
   });
 
   test('only a DISABLED membership → NO_ACCESS, and it stays DISABLED', async () => {

@@ -1,21 +1,20 @@
 /** SCIM Groups = teams over HTTP: CRUD, members add/remove/replace (also by value-filter paths), SAML-sourced members kept, events. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { events, expectScimError, GROUP, LIST, newUser, patchOp, scimClient, snapshot } from '../helpers/scim.js';
-import { uniqueEmail } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { events, expectScimError, GROUP, LIST, newUser, patchOp, scimClient } from '../kit/scim.js';
+import { uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
 const users: string[] = [];
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
   for (let i = 0; i < 4; i++) {
     const r = await a.post('/Users', newUser(uniqueEmail('member')));
     users.push(r.body.id);
   }
 });
-afterAll(() => gw?.close());
 
 const group = async (body: Record<string, unknown>) => {
   const r = await a.post('/Groups', { schemas: [GROUP], ...body });
@@ -26,9 +25,7 @@ const group = async (body: Record<string, unknown>) => {
 const memberIds = async (id: string) => ((await a.get(`/Groups/${id}`)).body.members as { value: string }[]).map((m) => m.value).sort();
 
 const teamSources = async (teamId: string) =>
-  gw.container.db
-    .em()
-    .execute<{ user_id: string; source: string }[]>(
+  rows<{ user_id: string; source: string }>(gw,
       'select m.user_id, tm.source from team_members tm join teams t on t.key = tm.team_key join memberships m on m.id = tm.membership_id where t.team_id = ? and t.organization_id = ? order by m.user_id',
       [teamId, a.orgId],
     );
@@ -56,14 +53,14 @@ describe('POST /Groups', () => {
     const other = await scimClient(gw);
     const outsider = (await other.post('/Users', newUser(uniqueEmail('outsider')))).body.id;
     await group({ displayName: 'Taken', externalId: 'taken-ext' });
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r = await a.post('/Groups', { schemas: [GROUP], displayName: 'X', members: [{ value: users[0] }, { value: outsider }] });
     expectScimError(r, 400, 'invalidValue');
     expect(r.body.detail).toContain(outsider);
     expectScimError(await a.post('/Groups', { schemas: [GROUP], displayName: 'Y', externalId: 'taken-ext' }), 409, 'uniqueness');
     expectScimError(await a.post('/Groups', { schemas: [GROUP], displayName: '  ' }), 400, 'invalidValue');
     expectScimError(await a.post('/Groups', { schemas: [GROUP], displayName: 'N', members: [{ value: users[0], type: 'Group' }] }), 400, 'invalidValue');
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });
 
@@ -111,12 +108,11 @@ describe('PATCH /Groups/{id}', () => {
   test('SAML-sourced team memberships are never touched; MANUAL ones follow the group', async () => {
     const g = await group({ displayName: 'Mixed', members: [{ value: users[0] }] });
     // users[1] is in the team through SAML, users[2] through an admin (rows as those paths write them).
-    const em = gw.container.db.em();
     for (const [user, source] of [
       [users[1], 'SAML'],
       [users[2], 'MANUAL'],
     ] as const)
-      await em.execute(
+      await rows(gw,
         `insert into team_members (id, team_key, membership_id, source, created_at)
          select ?, t.key, m.id, ?, now() from teams t, memberships m where t.team_id = ? and t.organization_id = ? and m.user_id = ? and m.organization_id = ?`,
         [`tmm_test_${source}`, source, g.id, a.orgId, user, a.orgId],
@@ -138,7 +134,7 @@ describe('PATCH /Groups/{id}', () => {
 
   test('bad PATCHes: unknown path, read-only path, replace with unmatched filter (noTarget), non-member; nothing changed', async () => {
     const g = await group({ displayName: 'Strict', members: [{ value: users[0] }] });
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await a.patch(`/Groups/${g.id}`, patchOp({ op: 'add', path: 'owners', value: 'x' })), 400, 'invalidPath');
     expectScimError(await a.patch(`/Groups/${g.id}`, patchOp({ op: 'replace', path: 'meta.created', value: 'x' })), 400, 'mutability');
     expectScimError(await a.patch(`/Groups/${g.id}`, patchOp({ op: 'replace', path: 'id', value: 'ugr-other' })), 400, 'mutability');
@@ -152,7 +148,7 @@ describe('PATCH /Groups/{id}', () => {
     // One bad operation among good ones: the whole PATCH is refused.
     expectScimError(await a.patch(`/Groups/${g.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'ok' }, { op: 'add', path: 'nope', value: 1 })), 400, 'invalidPath');
     expectScimError(await a.patch('/Groups/ugr-missing', patchOp({ op: 'replace', path: 'displayName', value: 'x' })), 404, null);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });
 

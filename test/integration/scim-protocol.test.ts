@@ -3,22 +3,21 @@
  * RFC 7644 error, nothing changed), discovery that matches behaviour, content types and
  * limits, cross-organization isolation, and events reaching GraphQL subscribers.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
-import { ENTERPRISE, events, expectScimError, GROUP, LIST, newUser, PATCH_OP, patchOp, scimClient, scimFetch, snapshot, USER } from '../helpers/scim.js';
-import { uniqueEmail } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { SCIM_TABLES, snapshot } from '../kit/db.js';
+import { take, useGateway } from '../kit/gateway.js';
+import { ENTERPRISE, events, expectScimError, GROUP, LIST, newUser, PATCH_OP, patchOp, scimClient, scimFetch, USER } from '../kit/scim.js';
+import { uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
 let userA: string;
 let groupA: string;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
   userA = (await a.post('/Users', newUser(uniqueEmail('a')))).body.id;
   groupA = (await a.post('/Groups', { schemas: [GROUP], displayName: 'A team', members: [{ value: userA }] })).body.id;
 });
-afterAll(() => gw?.close());
 
 const q = (filter: string) => `/Users?filter=${encodeURIComponent(filter)}`;
 
@@ -59,18 +58,18 @@ describe('bad input: the right error, and nothing changed', () => {
     ['an unknown attribute in attributes=', 'GET', '/Users?attributes=userName,shoeSize', undefined, 400, 'invalidPath'],
   ] as const)('%s → %s %s %s', async (_name, method, rawPath, body, status, scimType) => {
     const path = rawPath.replace('{user}', userA);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r = await a.request(method, path, body);
     expectScimError(r, status, scimType);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 
   test('a body over the SCIM limit → 413; a content type other than JSON → 415; nothing changed', async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const big = newUser('big@example.com', { title: 'x'.repeat(1024 * 1024 + 10) });
     expectScimError(await a.post('/Users', big), 413, null);
     expectScimError(await a.request('POST', '/Users', 'userName=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, null);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 
   test('application/json is accepted as well as application/scim+json (with charset)', async () => {
@@ -157,7 +156,7 @@ describe('discovery describes exactly what is supported', () => {
 describe('cross-organization isolation', () => {
   test("a token of organization B can neither see nor change A's users and groups, even by id; nothing in A changes", async () => {
     const b = await scimClient(gw);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const userName = (await a.get(`/Users/${userA}`)).body.userName;
     expect((await b.get('/Users')).body.Resources.map((u: { id: string }) => u.id)).not.toContain(userA);
     expect((await b.get(q(`userName eq "${userName}"`))).body.totalResults).toBe(0);
@@ -172,7 +171,7 @@ describe('cross-organization isolation', () => {
     expectScimError(await b.patch(`/Groups/${groupA}`, patchOp({ op: 'remove', path: 'members' })), 404, null);
     expectScimError(await b.del(`/Groups/${groupA}`), 404, null);
     expectScimError(await b.post('/Groups', { schemas: [GROUP], displayName: 'steal', members: [{ value: userA }] }), 400, 'invalidValue');
-    const after = await snapshot(gw);
+    const after = await snapshot(gw, SCIM_TABLES);
     expect(after.memberships).toEqual(before.memberships);
     expect(after.teams).toEqual(before.teams);
     expect(after.team_members).toEqual(before.team_members);

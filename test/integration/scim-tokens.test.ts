@@ -1,17 +1,16 @@
 /** SCIM tokens: GraphQL create / revoke / list (ORG_ADMIN only), hashed storage, and 401s with RFC 7644 bodies. */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { CREATE_TOKEN, expectScimError, LIST_TOKENS, REVOKE_TOKEN, scimClient, scimFetch, snapshot } from '../helpers/scim.js';
-import { addMember, type Admin, refused } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { CREATE_TOKEN, expectScimError, LIST_TOKENS, REVOKE_TOKEN, scimClient, scimFetch } from '../kit/scim.js';
+import { addMember, type Admin, refused } from '../kit/world.js';
 
-let gw: Gateway;
 let admin: Admin;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap();
 });
-afterAll(() => gw?.close());
 
 describe('createScimToken', () => {
   test('returns the secret once; stores only its SHA-256; lists without secrets', async () => {
@@ -20,9 +19,9 @@ describe('createScimToken', () => {
     const { token, scimToken } = r.data.createScimToken;
     expect(token).toMatch(/^ogwscim_[A-Za-z0-9_-]{43}$/);
     expect(scimToken).toMatchObject({ name: 'Okta', revokedAt: null, createdByUserId: admin.userId });
-    const rows = await gw.container.db.em().execute<Record<string, unknown>[]>('select * from scim_tokens where id = ?', [scimToken.id]);
-    expect(rows[0]!.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
-    expect(JSON.stringify(rows)).not.toContain(token.slice(8));
+    const found = await rows<Record<string, unknown>>(gw, 'select * from scim_tokens where id = ?', [scimToken.id]);
+    expect(found[0]!.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(JSON.stringify(found)).not.toContain(token.slice(8));
     const list = await gw.gql<any>(LIST_TOKENS, { o: admin.orgId }, admin.token);
     expect(list.errors).toBeUndefined();
     expect(list.data.organization.scimTokens[0]).toEqual({ id: scimToken.id, name: 'Okta', createdAt: scimToken.createdAt, revokedAt: null });
@@ -34,7 +33,7 @@ describe('createScimToken', () => {
   test('refused for non-admins (FORBIDDEN), non-members (NOT_FOUND), anonymous (UNAUTHENTICATED), bad names (BAD_USER_INPUT); nothing changed', async () => {
     const member = await addMember(gw, admin, 'ADMIN');
     const stranger = await gw.bootstrap();
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expect(refused(await gw.gql(CREATE_TOKEN, { o: admin.orgId, n: 'x' }, member.token)).code).toBe('FORBIDDEN');
     expect(refused(await gw.gql(CREATE_TOKEN, { o: admin.orgId, n: 'x' }, stranger.token)).code).toBe('NOT_FOUND');
     expect(refused(await gw.gql(CREATE_TOKEN, { o: admin.orgId, n: 'x' })).code).toBe('UNAUTHENTICATED');
@@ -42,7 +41,7 @@ describe('createScimToken', () => {
     expect(refused(await gw.gql(CREATE_TOKEN, { o: admin.orgId, n: 'x'.repeat(101) }, admin.token)).code).toBe('BAD_USER_INPUT');
     const listed = await gw.gql<any>(LIST_TOKENS, { o: admin.orgId }, member.token);
     expect(listed.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });
 

@@ -3,20 +3,19 @@
  * read, one write that is its own transaction), on real PostgreSQL. Races end with one
  * 201 and refusals, nothing half-written; the events keep the log's ordering guarantee.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { appendEvents, latestEventId, readEventsAfter } from '../../src/domain/events/event-log.js';
-import { eventually } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { ENTERPRISE, events, expectScimError, newUser, type ScimResponse, scimClient, USER } from '../helpers/scim.js';
-import { uniqueEmail } from '../helpers/world.js';
+import { rows } from '../kit/db.js';
+import { eventually } from '../kit/events.js';
+import { useGateway } from '../kit/gateway.js';
+import { ENTERPRISE, events, expectScimError, newUser, type ScimResponse, scimClient, USER } from '../kit/scim.js';
+import { uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
 });
-afterAll(() => gw?.close());
 
 const withStatements = async <T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> => {
   const statements: string[] = [];
@@ -32,22 +31,20 @@ const withStatements = async <T>(fn: () => Promise<T>): Promise<{ result: T; sta
   }
 };
 
-const rows = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => gw.container.db.em().execute<T[]>(sql, params);
-
 /** The event id sequence: not transactional, so an id drawn by an uncommitted statement shows. */
 /** The newest event id readers can see (below the log's horizon). */
-const lastEventId = () => latestEventId(gw.t.db.em());
+const readableLastEventId = () => latestEventId(gw.t.db.em());
 
 const eventsPublished = async () => (await gw.container.metrics.eventsPublished.get()).values[0]?.value ?? 0;
 
 /** Everything a create writes, for one userName in organization `orgId`. */
 const written = async (orgId: string, userName: string) => {
-  const scim = await rows<{ membership_id: string }>('select membership_id from scim_users where organization_id = ? and user_name_key = ?', [orgId, userName.toLowerCase()]);
-  const memberships = await rows<{ id: string; user_id: string }>('select id, user_id from memberships where id in (select membership_id from scim_users where organization_id = ? and user_name_key = ?)', [
+  const scim = await rows<{ membership_id: string }>(gw, 'select membership_id from scim_users where organization_id = ? and user_name_key = ?', [orgId, userName.toLowerCase()]);
+  const memberships = await rows<{ id: string; user_id: string }>(gw, 'select id, user_id from memberships where id in (select membership_id from scim_users where organization_id = ? and user_name_key = ?)', [
     orgId,
     userName.toLowerCase(),
   ]);
-  const joined = await rows("select id from membership_events where type = 'JOINED' and membership_id in (select membership_id from scim_users where organization_id = ? and user_name_key = ?)", [
+  const joined = await rows(gw, "select id from membership_events where type = 'JOINED' and membership_id in (select membership_id from scim_users where organization_id = ? and user_name_key = ?)", [
     orgId,
     userName.toLowerCase(),
   ]);
@@ -69,7 +66,7 @@ describe('a new identity', () => {
     expect(got.status).toBe(200);
     expect(r.body).toEqual(got.body);
     expect(r.body).toMatchObject({ userName: email, externalId: 'ext-lean', active: true, title: 'Engineer', [ENTERPRISE]: { department: 'R&D' } });
-    const [m] = await rows('select role, status, source from memberships where organization_id = ? and user_id = ?', [a.orgId, r.body.id]);
+    const [m] = await rows(gw, 'select role, status, source from memberships where organization_id = ? and user_id = ?', [a.orgId, r.body.id]);
     expect(m).toEqual({ role: 'MEMBER', status: 'STAGED', source: 'SCIM' });
     const ev = (await events(gw, a.orgId)).filter((e) => e.user_id === r.body.id);
     expect(ev.map((e) => [e.type, e.status, e.previous_status, e.team_ids, e.actor])).toEqual([['JOINED', 'STAGED', null, [], `scim:${a.tokenId}`]]);
@@ -116,21 +113,21 @@ describe('races', () => {
     expect(w.memberships).toEqual([{ id: w.scim[0]!.membership_id, user_id: winner.body.id }]);
     expect(w.joined).toHaveLength(1);
     // The losers' users were not written either.
-    const users = await rows('select email from users where email in (select jsonb_array_elements_text(?::jsonb))', [JSON.stringify(emails)]);
+    const users = await rows(gw, 'select email from users where email in (select jsonb_array_elements_text(?::jsonb))', [JSON.stringify(emails)]);
     expect(users).toEqual([{ email: winner.body.emails[0].value }]);
   });
 
   test('8 creates of one externalId: one 201, seven 409 uniqueness', async () => {
     const externalId = `ext-${uniqueEmail('race')}`;
     const winner = oneCreated(await race(8, () => newUser(uniqueEmail('ext'), { externalId })));
-    expect((await rows('select membership_id from scim_users where organization_id = ? and external_id = ?', [a.orgId, externalId])).length).toBe(1);
+    expect((await rows(gw, 'select membership_id from scim_users where organization_id = ? and external_id = ?', [a.orgId, externalId])).length).toBe(1);
     expect(winner.body.externalId).toBe(externalId);
   });
 
   test('8 creates of one email: one 201, seven 409 uniqueness; one user, membership, SCIM row and JOINED event', async () => {
     const email = uniqueEmail('race-email');
     oneCreated(await race(8, () => newUser(email)));
-    expect(await rows('select id from users where email = ?', [email])).toHaveLength(1);
+    expect(await rows(gw, 'select id from users where email = ?', [email])).toHaveLength(1);
     const w = await written(a.orgId, email);
     expect(w.scim).toHaveLength(1);
     expect(w.memberships).toHaveLength(1);
@@ -145,7 +142,7 @@ describe('races', () => {
       expect(ra.status, ra.text).toBe(201);
       expect(rb.status, rb.text).toBe(201);
       expect(ra.body.id).toBe(rb.body.id);
-      const ms = await rows<{ organization_id: string }>('select organization_id from memberships where user_id = ? order by organization_id', [ra.body.id]);
+      const ms = await rows<{ organization_id: string }>(gw, 'select organization_id from memberships where user_id = ? order by organization_id', [ra.body.id]);
       expect(ms.map((m) => m.organization_id)).toEqual([a.orgId, b.orgId].sort());
     }
   });
@@ -167,13 +164,13 @@ test('the write does not wait for an older open transaction that appended; its e
       await released;
     });
     await appended;
-    const before = await lastEventId();
+    const before = await readableLastEventId();
     const email = uniqueEmail('behind-lock');
     const r = await a.post('/Users', newUser(email));
     expect(r.status, r.text).toBe(201);
     // Committed, but behind T1's older transaction: not yet readable.
-    expect(await rows('select id from users where email = ?', [email])).toHaveLength(1);
-    expect(await lastEventId()).toBe(before);
+    expect(await rows(gw, 'select id from users where email = ?', [email])).toHaveLength(1);
+    expect(await readableLastEventId()).toBe(before);
     release();
     await t1;
     // (Another transaction in the same cluster may hold the horizon back a moment.)
@@ -186,7 +183,7 @@ test('the write does not wait for an older open transaction that appended; its e
     });
     expect(BigInt(held!.id)).toBeGreaterThan(BigInt(before));
     expect(BigInt(joined!.id)).toBeGreaterThan(BigInt(held!.id));
-    await eventually(async () => expect(await lastEventId()).toBe(joined!.id));
+    await eventually(async () => expect(await readableLastEventId()).toBe(joined!.id));
   } finally {
     release();
     await other.close();

@@ -1,16 +1,15 @@
 /** SCIM Users over HTTP on a real gateway: CRUD, statuses, linking, mutability, filters, paging, projection, events. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { ENTERPRISE, events, expectScimError, LIST, newUser, patchOp, type ScimClient, scimClient, snapshot, USER } from '../helpers/scim.js';
-import { STAGE, uniqueEmail } from '../helpers/world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { ENTERPRISE, events, expectScimError, LIST, newUser, patchOp, type ScimClient, scimClient, USER } from '../kit/scim.js';
+import { STAGE, uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
 let a: Awaited<ReturnType<typeof scimClient>>;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   a = await scimClient(gw);
 });
-afterAll(() => gw?.close());
 
 const create = async (c: ScimClient, email = uniqueEmail('scim'), extra: Record<string, unknown> = {}) => {
   const r = await c.post('/Users', newUser(email, extra));
@@ -19,7 +18,7 @@ const create = async (c: ScimClient, email = uniqueEmail('scim'), extra: Record<
 };
 
 const membership = async (orgId: string, userId: string) =>
-  (await gw.container.db.em().execute<{ role: string; status: string; source: string }[]>('select role, status, source from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0];
+  (await rows<{ role: string; status: string; source: string }>(gw, 'select role, status, source from memberships where organization_id = ? and user_id = ?', [orgId, userId]))[0];
 
 describe('POST /Users', () => {
   test('creates a STAGED membership (source SCIM, default role) and returns the User with 201, Location and scim+json', async () => {
@@ -62,13 +61,13 @@ describe('POST /Users', () => {
     const b = await scimClient(gw);
     const email = uniqueEmail('linked');
     const inB = await create(b, email);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r = await a.post('/Users', newUser(email.toUpperCase(), { displayName: 'Other Name', userName: `ALIAS-${email}` }));
     expect(r.status, r.text).toBe(201);
     expect(r.body.id).toBe(inB.id);
     expect(r.body.displayName).toBe('Test User'); // the shared one, not the one sent
     expect(r.body.userName).toBe(`ALIAS-${email}`);
-    const after = await snapshot(gw);
+    const after = await snapshot(gw, SCIM_TABLES);
     expect(after.users).toHaveLength(before.users!.length);
     expect(await membership(a.orgId, inB.id)).toEqual({ role: 'MEMBER', status: 'STAGED', source: 'SCIM' });
     expect((await membership(b.orgId, inB.id))!.status).toBe('STAGED');
@@ -76,8 +75,7 @@ describe('POST /Users', () => {
 
   test('an identity that belongs to no organization any more is linked and may be named by SCIM', async () => {
     const email = uniqueEmail('orphan');
-    const em = gw.container.db.em();
-    await em.execute("insert into users (id, email, display_name, created_at, updated_at) values ('usr_orphan_1', ?, 'Old Name', now(), now())", [email]);
+    await rows(gw, "insert into users (id, email, display_name, created_at, updated_at) values ('usr_orphan_1', ?, 'Old Name', now(), now())", [email]);
     const r = await a.post('/Users', newUser(email, { displayName: 'New Name' }));
     expect(r.status, r.text).toBe(201);
     expect(r.body).toMatchObject({ id: 'usr_orphan_1', displayName: 'New Name' });
@@ -86,13 +84,13 @@ describe('POST /Users', () => {
   test('a user already in this organization is 409 uniqueness (by email, userName, externalId); nothing changed', async () => {
     const email = uniqueEmail('dup');
     const u = await create(a, email, { externalId: 'ext-dup' });
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await a.post('/Users', newUser(email)), 409, 'uniqueness');
     expectScimError(await a.post('/Users', newUser(uniqueEmail('x'), { userName: email.toUpperCase() })), 409, 'uniqueness');
     const byExt = await a.post('/Users', newUser(uniqueEmail('y'), { externalId: 'ext-dup' }));
     expectScimError(byExt, 409, 'uniqueness');
     expect(byExt.body.detail).toContain(u.id);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 
   test('a member added by GraphQL counts with its email as userName (409, and found by filter)', async () => {
@@ -106,11 +104,11 @@ describe('POST /Users', () => {
   });
 
   test('userName that is not an email and no emails → 400 invalidValue; missing userName → 400 invalidValue', async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await a.post('/Users', { schemas: [USER], userName: 'no-email-here' }), 400, 'invalidValue');
     expectScimError(await a.post('/Users', { schemas: [USER], emails: [{ value: uniqueEmail(), primary: true }] }), 400, 'invalidValue');
     expectScimError(await a.post('/Users', newUser('not-an-email', { emails: [{ value: 'nope', primary: true }] })), 400, 'invalidValue');
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });
 
@@ -200,7 +198,7 @@ describe('PUT /Users/{id}', () => {
     const email = uniqueEmail('renamed');
     const r = await a.put(`/Users/${u.id}`, newUser(email, { userName: u.userName, displayName: 'Renamed' }));
     expect(r.status, r.text).toBe(200);
-    const row = (await gw.container.db.em().execute<{ email: string; display_name: string }[]>('select email, display_name from users where id = ?', [u.id]))[0];
+    const row = (await rows<{ email: string; display_name: string }>(gw, 'select email, display_name from users where id = ?', [u.id]))[0];
     expect(row).toEqual({ email, display_name: 'Renamed' });
   });
 
@@ -209,13 +207,13 @@ describe('PUT /Users/{id}', () => {
     const email = uniqueEmail('shared');
     const u = await create(b, email);
     await create(a, email);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r1 = await a.put(`/Users/${u.id}`, newUser(uniqueEmail('elsewhere'), { userName: email }));
     expectScimError(r1, 400, 'mutability');
     expect(r1.body.detail).toMatch(/other organizations/);
     expectScimError(await a.patch(`/Users/${u.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Hijacked' })), 400, 'mutability');
     expectScimError(await a.patch(`/Users/${u.id}`, patchOp({ op: 'Replace', path: 'emails[type eq "work"].value', value: uniqueEmail('hijack') })), 400, 'mutability');
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
     const ok = await a.patch(`/Users/${u.id}`, patchOp({ op: 'replace', path: 'title', value: 'Only here' }, { op: 'replace', path: 'displayName', value: 'Test User' }));
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body.title).toBe('Only here');
@@ -250,14 +248,14 @@ describe('PATCH /Users/{id}: active ↔ status', () => {
   });
 
   test('an ACTIVE member stays ACTIVE on active: true; disabling the last ORG_ADMIN is refused', async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r = await a.patch(`/Users/${a.admin.userId}`, patchOp({ op: 'replace', path: 'active', value: true }));
     expect(r.status, r.text).toBe(200);
     expect((await membership(a.orgId, a.admin.userId))!.status).toBe('ACTIVE');
     const off = await a.patch(`/Users/${a.admin.userId}`, patchOp({ op: 'replace', path: 'active', value: false }));
     expectScimError(off, 409, null);
     expect(off.body.detail).toMatch(/ORG_ADMIN/);
-    const after = await snapshot(gw);
+    const after = await snapshot(gw, SCIM_TABLES);
     expect(after.memberships).toEqual(before.memberships);
     expect(after.membership_events).toEqual(before.membership_events);
   });
@@ -280,7 +278,7 @@ describe('PATCH /Users/{id}: active ↔ status', () => {
     expect(r.body.name).toEqual({ familyName: 'Changed' });
     expect(r.body[ENTERPRISE]).toEqual({ employeeNumber: '42', manager: { value: 'mgr-1' } });
     expect(r.body.schemas).toEqual([USER, ENTERPRISE]);
-    const row = (await gw.container.db.em().execute<{ email: string }[]>('select email from users where id = ?', [u.id]))[0];
+    const row = (await rows<{ email: string }>(gw, 'select email from users where id = ?', [u.id]))[0];
     expect(row!.email).toBe(email);
   });
 
@@ -315,15 +313,15 @@ describe('DELETE /Users/{id}', () => {
     expect(ev).toEqual(['JOINED', 'TEAMS_CHANGED', 'LEFT']);
     const left = await b.del(`/Users/${u.id}`);
     expect(left.status).toBe(204);
-    const users = await gw.container.db.em().execute('select id from users where id = ?', [u.id]);
+    const users = await rows(gw, 'select id from users where id = ?', [u.id]);
     expect(users).toEqual([]);
   });
 
   test('unknown user → 404; the last ORG_ADMIN → 409; nothing changed', async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await a.del('/Users/usr_nope'), 404, null);
     expectScimError(await a.del(`/Users/${a.admin.userId}`), 409, null);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });
 
@@ -333,8 +331,8 @@ describe('concurrency', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => a.post('/Users', newUser(email))));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 201)) expectScimError(r, 409, 'uniqueness');
-    const rows = await gw.container.db.em().execute('select id from users where email = ?', [email]);
-    expect(rows).toHaveLength(1);
+    const found = await rows(gw, 'select id from users where email = ?', [email]);
+    expect(found).toHaveLength(1);
   });
 
   test('concurrent PATCHes of one user do not lose updates (the member row is locked)', async () => {

@@ -3,21 +3,13 @@
  * victim's browser post the attacker's own email and code, to sign the victim in as the
  * attacker (login CSRF) and replace the victim's session.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { codeAndLink, type Mailbox, startMailbox } from '../helpers/mailbox.js';
+import { describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { codeAndLink, useMailbox } from '../kit/mailbox.js';
 
-let mail: Mailbox;
-let gw: Gateway;
-
-beforeAll(async () => {
-  mail = await startMailbox();
-  gw = await startGateway({ env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await mail?.close();
-});
+const mail = useMailbox();
+const gw = useGateway(() => ({ env: { SMTP_URL: mail.url, ORGWAY_APP_URL: 'http://app.test/home', ORGWAY_AUTH_RATE_PER_ADDRESS: '100000', ORGWAY_EMAIL_RATE_PER_EMAIL: '1000' } }));
 
 const postForm = (path: string, body: Record<string, string>, headers: Record<string, string>) =>
   fetch(`${gw.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });
@@ -45,7 +37,7 @@ describe('cross-site form posts to the sign-in routes', () => {
       expect(r.headers.get('set-cookie')).toBeNull();
       // The victim's session is untouched and the attacker's code was not spent.
       expect((await gw.container.identity.authenticate(held.token)).userId).toBe(victim.userId);
-      const used = await gw.t.db.em().execute<{ used_at: Date | null }[]>('select used_at from email_challenges where email = ?', [attacker.email]);
+      const used = await rows<{ used_at: Date | null }>(gw, 'select used_at from email_challenges where email = ?', [attacker.email]);
       expect(used.map((u) => u.used_at)).toEqual([null]);
     });
 
@@ -67,7 +59,7 @@ describe('emails the mailer would read as other addresses', () => {
       const r = await fetch(`${gw.url}/auth/email/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('BAD_USER_INPUT');
-      expect(await gw.t.db.em().execute('select 1 from email_challenges where email = ?', [email.toLowerCase()])).toHaveLength(0);
+      expect(await rows(gw, 'select 1 from email_challenges where email = ?', [email.toLowerCase()])).toHaveLength(0);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(mail.received.slice(before).map((m) => m.to)).toEqual([]);
     });

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { expect, test } from 'vitest';
+import { useGateway } from '../kit/gateway.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 test('viewer after bootstrap', async () => {
   const a = await gw.bootstrap('Acme');

@@ -2,18 +2,14 @@
  * Subscribers with the same document share one execution per event (register.ts), but
  * only when the document reads nothing viewer-dependent: `membership` is per viewer.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Gateway, startGateway, take } from '../helpers/gateway.js';
-import { addMember, ok, SET_ROLE } from '../helpers/world.js';
+import { expect, test } from 'vitest';
+import { take, useGateway } from '../kit/gateway.js';
+import { addMember, ok, SET_ROLE } from '../kit/world.js';
 
 const WITH_MEMBERSHIP = `subscription($o: ID) { membershipChanged(organizationId: $o) { id type userId role membership { role } } }`;
 const PLAIN = `subscription($o: ID) { membershipChanged(organizationId: $o) { id type userId role } }`;
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 test('a viewer-dependent field is resolved per subscriber; a plain document gives everyone the same payload', async () => {
   const admin = await gw.bootstrap('Shared Results');

@@ -3,32 +3,12 @@
  * viewer may stream, replay with `after` (also under concurrent commits), the end of
  * a subscription when access is lost, signOut, and the metrics.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import {
-  addMember,
-  data,
-  email,
-  endCode,
-  eventually,
-  ids,
-  lastEventId,
-  log,
-  metric,
-  record,
-  REMOVE,
-  SET_ROLE,
-  SET_STATUS,
-  STAGE,
-  strictlyIncreasing,
-  SWITCH,
-} from '../helpers/events.js';
+import { describe, expect, test } from 'vitest';
+import { metric, useGateway } from '../kit/gateway.js';
+import { endCode, eventsAfter, eventually, ids, lastEventId, record, strictlyIncreasing } from '../kit/events.js';
+import { addMember, ok, REMOVE, SET_ROLE, SET_STATUS, STAGE, SWITCH, uniqueEmail } from '../kit/world.js';
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway({ env: { ORGWAY_SESSION_RECHECK_MS: '150' } });
-});
-afterAll(() => gw?.close());
+const gw = useGateway({ env: { ORGWAY_SESSION_RECHECK_MS: '150' } });
 
 const activeSubscriptions = () => gw.container.metrics.activeSubscriptions.get().then((m) => m.values[0]?.value ?? 0);
 
@@ -47,15 +27,15 @@ describe('who may stream what', () => {
   test("without organizationId: the viewer's own memberships in every organization, nobody else's", async () => {
     const a = await gw.bootstrap();
     const b = await gw.bootstrap();
-    const viewer = await addMember(gw, a, 'MEMBER');
-    data(await gw.gql(STAGE, { o: b.orgId, e: (await gw.container.identity.getUser(viewer.userId))!.email, r: 'VIEWER' }, b.token));
-    const other = await addMember(gw, a, 'MEMBER');
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
+    ok(await gw.gql(STAGE, { o: b.orgId, e: (await gw.container.identity.getUser(viewer.userId))!.email, r: 'VIEWER' }, b.token));
+    const other = await addMember(gw, a, 'MEMBER', 'STAGED');
 
     const own = await started(() => record(gw.ws(viewer.token)));
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: other.userId, r: 'VIEWER' }, a.token)); // not the viewer's
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token));
-    data(await gw.gql(SET_STATUS, { o: b.orgId, u: viewer.userId, s: 'DISABLED' }, b.token));
-    data(await gw.gql(SWITCH, { o: a.orgId }, viewer.token)); // STAGED → ACTIVE, by the viewer
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: other.userId, r: 'VIEWER' }, a.token)); // not the viewer's
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token));
+    ok(await gw.gql(SET_STATUS, { o: b.orgId, u: viewer.userId, s: 'DISABLED' }, b.token));
+    ok(await gw.gql(SWITCH, { o: a.orgId }, viewer.token)); // STAGED → ACTIVE, by the viewer
 
     const events = await own.until(3);
     expect(events.map((e) => [e.type, e.organizationId, e.userId, e.actor])).toEqual([
@@ -75,13 +55,13 @@ describe('who may stream what', () => {
   test("with organizationId: that organization's events, for a member who can enter it; other organizations' are not included", async () => {
     const a = await gw.bootstrap();
     const b = await gw.bootstrap();
-    const viewer = await addMember(gw, a, 'VIEWER');
+    const viewer = await addMember(gw, a, 'VIEWER', 'STAGED');
     const rec = await started(() => record(gw.ws(viewer.token), { organizationId: a.orgId }));
 
-    const joined = data(await gw.gql<any>(STAGE, { o: a.orgId, e: email('new') }, a.token)).stageUser.user.id;
-    data(await gw.gql(STAGE, { o: b.orgId, e: email('elsewhere') }, b.token)); // another organization
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: joined, r: 'ADMIN' }, a.token));
-    data(await gw.gql(REMOVE, { o: a.orgId, u: joined }, a.token));
+    const joined = ok(await gw.gql<any>(STAGE, { o: a.orgId, e: uniqueEmail('new') }, a.token)).stageUser.user.id;
+    ok(await gw.gql(STAGE, { o: b.orgId, e: uniqueEmail('elsewhere') }, b.token)); // another organization
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: joined, r: 'ADMIN' }, a.token));
+    ok(await gw.gql(REMOVE, { o: a.orgId, u: joined }, a.token));
 
     const events = await rec.until(3);
     expect(events.map((e) => [e.type, e.organizationId, e.userId, e.actor])).toEqual([
@@ -91,7 +71,7 @@ describe('who may stream what', () => {
     ]);
     expect(events[0]).toMatchObject({ role: 'MEMBER', status: 'STAGED', previousRole: null, previousStatus: null, teamIds: [] });
     expect(events[2]).toMatchObject({ role: null, status: null, previousRole: 'ADMIN', previousStatus: 'STAGED' });
-    expect(ids(events)).toEqual(ids(await log(gw, { organizationId: a.orgId, after: String(BigInt(events[0]!.id) - 1n) })));
+    expect(ids(events)).toEqual(ids(await eventsAfter(gw, String(BigInt(events[0]!.id) - 1n), { organizationId: a.orgId })));
     rec.stop();
   });
 
@@ -113,9 +93,9 @@ describe('who may stream what', () => {
 
   test('a member who cannot enter (DISABLED, or NO_ACCESS) gets FORBIDDEN', async () => {
     const a = await gw.bootstrap();
-    const disabled = await addMember(gw, a, 'MEMBER');
-    data(await gw.gql(SET_STATUS, { o: a.orgId, u: disabled.userId, s: 'DISABLED' }, a.token));
-    const noAccess = await addMember(gw, a, 'NO_ACCESS');
+    const disabled = await addMember(gw, a, 'MEMBER', 'STAGED');
+    ok(await gw.gql(SET_STATUS, { o: a.orgId, u: disabled.userId, s: 'DISABLED' }, a.token));
+    const noAccess = await addMember(gw, a, 'NO_ACCESS', 'STAGED');
     const listeners = gw.container.events.subscriberCount;
     for (const [m, why] of [
       [disabled, 'DISABLED'],
@@ -145,21 +125,21 @@ describe('who may stream what', () => {
 describe('after: replay, then live', () => {
   test('replays what followed `after` from the log, then continues live: no gap, no duplicate, increasing ids', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
     const users: string[] = [];
-    for (let i = 0; i < 4; i++) users.push(data(await gw.gql<any>(STAGE, { o: a.orgId, e: email('r') }, a.token)).stageUser.user.id);
+    for (let i = 0; i < 4; i++) users.push(ok(await gw.gql<any>(STAGE, { o: a.orgId, e: uniqueEmail('r') }, a.token)).stageUser.user.id);
     // A client only ever holds ids the gateway gave it, which are final: wait until these are.
     await lastEventId(gw);
-    const history = await log(gw, { organizationId: a.orgId });
+    const history = await eventsAfter(gw, '0', { organizationId: a.orgId });
     const after = history.at(-3)!.id; // the client saw everything up to here
 
     const rec = record(gw.ws(viewer.token), { organizationId: a.orgId, after });
     await rec.until(2);
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: users[0], r: 'VIEWER' }, a.token));
-    data(await gw.gql(REMOVE, { o: a.orgId, u: users[1] }, a.token));
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: users[0], r: 'VIEWER' }, a.token));
+    ok(await gw.gql(REMOVE, { o: a.orgId, u: users[1] }, a.token));
     const events = await rec.until(4);
     await new Promise((r) => setTimeout(r, 200)); // anything extra (a duplicate) would arrive now
-    const expected = await log(gw, { organizationId: a.orgId, after });
+    const expected = await eventsAfter(gw, after, { organizationId: a.orgId });
     expect(expected).toHaveLength(4);
     expect(ids(events)).toEqual(ids(expected));
     expect(events.map((e) => e.type)).toEqual(['JOINED', 'JOINED', 'ROLE_CHANGED', 'LEFT']);
@@ -169,9 +149,9 @@ describe('after: replay, then live', () => {
 
   test('after = 0 replays the whole history of the organization; the own stream replays only own events', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
-    await addMember(gw, a);
-    const all = await log(gw, { organizationId: a.orgId });
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
+    await addMember(gw, a, 'MEMBER', 'STAGED');
+    const all = await eventsAfter(gw, '0', { organizationId: a.orgId });
     const rec = record(gw.ws(viewer.token), { organizationId: a.orgId, after: '0' });
     expect(ids(await rec.until(all.length))).toEqual(ids(all));
     expect(rec.events[0]).toMatchObject({ type: 'JOINED', userId: a.userId, actor: 'cli' }); // the bootstrap
@@ -205,14 +185,14 @@ describe('after: replay, then live', () => {
     // Three admins, so the writes come from several sessions and sockets.
     const admins = [a.token];
     for (let i = 0; i < 2; i++) {
-      const m = await addMember(gw, a, 'ORG_ADMIN');
+      const m = await addMember(gw, a, 'ORG_ADMIN', 'STAGED');
       admins.push(m.token);
     }
-    const viewer = await addMember(gw, a, 'VIEWER');
+    const viewer = await addMember(gw, a, 'VIEWER', 'STAGED');
     const wsWriters = admins.map((t) => gw.ws(t));
     const mutate = (i: number) => {
-      const vars = { o: a.orgId, e: email(`c${i}`) };
-      if (i % 2 === 0) return gw.gql(STAGE, vars, admins[i % 3]).then((r) => data(r));
+      const vars = { o: a.orgId, e: uniqueEmail(`c${i}`) };
+      if (i % 2 === 0) return gw.gql(STAGE, vars, admins[i % 3]).then((r) => ok(r));
       // Over graphql-ws: a mutation on the admin's socket.
       return new Promise<void>((resolve, reject) =>
         wsWriters[i % 3]!.subscribe({ query: STAGE, variables: vars }, { next: (r) => (r.errors ? reject(new Error(JSON.stringify(r.errors))) : undefined), error: reject, complete: resolve }),
@@ -226,9 +206,9 @@ describe('after: replay, then live', () => {
     const rest = Array.from({ length: 12 }, (_, i) => mutate(12 + i));
     await Promise.all([...first, ...rest]);
 
-    const expected = await log(gw, { organizationId: a.orgId, after });
+    const expected = await eventsAfter(gw, after, { organizationId: a.orgId });
     // `after` lies in the middle: some of the 24 JOINED events before it, at least the second dozen after it.
-    const all = await log(gw, { organizationId: a.orgId });
+    const all = await eventsAfter(gw, '0', { organizationId: a.orgId });
     expect(all.filter((e) => e.type === 'JOINED').length).toBe(24 + 4);
     expect(expected.length).toBeGreaterThanOrEqual(12);
     expect(expected.length).toBeLessThan(24);
@@ -250,12 +230,12 @@ describe('losing access ends the subscription with FORBIDDEN', () => {
 
   test.each(cases)('%s: the event arrives, then FORBIDDEN; the same socket keeps serving', async (_why, type, change) => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
     const client = gw.ws(viewer.token);
     const [org, own] = await started(() => [record(client, { organizationId: a.orgId }), record(client) /* same socket */] as const, 2);
     const gauge = await activeSubscriptions();
 
-    data(await change(a.orgId, viewer.userId, a.token));
+    ok(await change(a.orgId, viewer.userId, a.token));
     await org.ended;
     expect(org.events.map((e) => [e.type, e.userId])).toEqual([[type, viewer.userId]]);
     expect(org.completed).toBe(false);
@@ -268,7 +248,7 @@ describe('losing access ends the subscription with FORBIDDEN', () => {
     await own.until(1);
     expect(own.events.map((e) => e.type)).toEqual([type]);
     const b = await gw.bootstrap();
-    data(await gw.gql(STAGE, { o: b.orgId, e: (await gw.container.identity.getUser(viewer.userId))!.email }, b.token));
+    ok(await gw.gql(STAGE, { o: b.orgId, e: (await gw.container.identity.getUser(viewer.userId))!.email }, b.token));
     expect((await own.until(2))[1]).toMatchObject({ type: 'JOINED', organizationId: b.orgId, userId: viewer.userId });
     expect(own.error).toBeUndefined();
     own.stop();
@@ -276,8 +256,8 @@ describe('losing access ends the subscription with FORBIDDEN', () => {
 
   test('a later subscription of the same viewer to that organization is refused', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'NO_ACCESS' }, a.token));
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'NO_ACCESS' }, a.token));
     const again = record(gw.ws(viewer.token), { organizationId: a.orgId, after: '0' });
     await again.ended;
     expect(endCode(again)).toBe('FORBIDDEN');
@@ -286,16 +266,16 @@ describe('losing access ends the subscription with FORBIDDEN', () => {
 
   test('replayed history in which the viewer lost and regained access does not end the stream; others\u2019 events from that window are left out', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
     const after = await lastEventId(gw);
-    data(await gw.gql(SET_STATUS, { o: a.orgId, u: viewer.userId, s: 'DISABLED' }, a.token));
-    const hidden = data(await gw.gql<any>(STAGE, { o: a.orgId, e: email('while-disabled') }, a.token)).stageUser.user.id;
-    data(await gw.gql(SET_STATUS, { o: a.orgId, u: viewer.userId, s: 'STAGED' }, a.token));
-    const visible = data(await gw.gql<any>(STAGE, { o: a.orgId, e: email('after') }, a.token)).stageUser.user.id;
+    ok(await gw.gql(SET_STATUS, { o: a.orgId, u: viewer.userId, s: 'DISABLED' }, a.token));
+    const hidden = ok(await gw.gql<any>(STAGE, { o: a.orgId, e: uniqueEmail('while-disabled') }, a.token)).stageUser.user.id;
+    ok(await gw.gql(SET_STATUS, { o: a.orgId, u: viewer.userId, s: 'STAGED' }, a.token));
+    const visible = ok(await gw.gql<any>(STAGE, { o: a.orgId, e: uniqueEmail('after') }, a.token)).stageUser.user.id;
 
     const rec = record(gw.ws(viewer.token), { organizationId: a.orgId, after });
     await rec.until(3);
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: visible, r: 'VIEWER' }, a.token)); // live
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: visible, r: 'VIEWER' }, a.token)); // live
     const events = await rec.until(4);
     expect(events.map((e) => [e.type, e.userId, e.status])).toEqual([
       ['STATUS_CHANGED', viewer.userId, 'DISABLED'],
@@ -312,11 +292,11 @@ describe('losing access ends the subscription with FORBIDDEN', () => {
 describe('refused changes, actors, metrics, lifecycle', () => {
   test('a refused mutation appends nothing: the subscriber sees only the next successful change', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
-    const target = await addMember(gw, a);
-    data(await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'DISABLED' }, a.token));
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
+    const target = await addMember(gw, a, 'MEMBER', 'STAGED');
+    ok(await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'DISABLED' }, a.token));
     const rec = await started(() => record(gw.ws(viewer.token), { organizationId: a.orgId }));
-    const before = await log(gw);
+    const before = await eventsAfter(gw, '0');
 
     const refusals = [
       [await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'ACTIVE' }, a.token), 'INVALID_TRANSITION'],
@@ -329,9 +309,9 @@ describe('refused changes, actors, metrics, lifecycle', () => {
       expect(r.errors, JSON.stringify(r.data)).toBeDefined();
       if (code) expect(r.errors![0]!.extensions?.code).toBe(code);
     }
-    expect(await log(gw)).toEqual(before);
+    expect(await eventsAfter(gw, '0')).toEqual(before);
 
-    data(await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'STAGED' }, a.token));
+    ok(await gw.gql(SET_STATUS, { o: a.orgId, u: target.userId, s: 'STAGED' }, a.token));
     const [e] = await rec.until(1);
     await new Promise((r) => setTimeout(r, 150));
     expect(rec.events).toHaveLength(1);
@@ -342,7 +322,7 @@ describe('refused changes, actors, metrics, lifecycle', () => {
 
   test('orgway_active_subscriptions goes up and down; orgway_membership_events_published_total counts appended events', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
     await eventually(async () => expect(await metric(gw, 'orgway_active_subscriptions')).toBe(await activeSubscriptions()));
     const base = await metric(gw, 'orgway_active_subscriptions');
 
@@ -359,12 +339,12 @@ describe('refused changes, actors, metrics, lifecycle', () => {
     await eventually(async () => expect(await metric(gw, 'orgway_active_subscriptions')).toBe(base));
 
     const published = await metric(gw, 'orgway_membership_events_published_total');
-    const logBefore = (await log(gw)).length;
-    data(await gw.gql(STAGE, { o: a.orgId, e: email() }, a.token)); // 1 event
-    data(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token)); // 1 event
+    const logBefore = (await eventsAfter(gw, '0')).length;
+    ok(await gw.gql(STAGE, { o: a.orgId, e: uniqueEmail() }, a.token)); // 1 event
+    ok(await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token)); // 1 event
     await gw.gql(SET_ROLE, { o: a.orgId, u: viewer.userId, r: 'ADMIN' }, a.token); // unchanged: none
     await gw.gql(SET_STATUS, { o: a.orgId, u: viewer.userId, s: 'INVITED' }, a.token); // refused: none
-    const appended = (await log(gw)).length - logBefore;
+    const appended = (await eventsAfter(gw, '0')).length - logBefore;
     expect(appended).toBe(2);
     expect(await metric(gw, 'orgway_membership_events_published_total')).toBe(published + appended);
   });
@@ -383,19 +363,19 @@ describe('refused changes, actors, metrics, lifecycle', () => {
 
   test('signOut ends the connections that authenticated with that session (4401), others keep running', async () => {
     const a = await gw.bootstrap();
-    const viewer = await addMember(gw, a);
+    const viewer = await addMember(gw, a, 'MEMBER', 'STAGED');
     const second = await gw.container.identity.createSession(viewer.userId, a.orgId, ['OPERATOR']);
     const [signedOut, kept] = await started(
       () => [record(gw.ws(viewer.token), { organizationId: a.orgId }), record(gw.ws(second.token), { organizationId: a.orgId })] as const,
       2,
     );
 
-    data(await gw.gql(`mutation { signOut }`, {}, viewer.token));
+    ok(await gw.gql(`mutation { signOut }`, {}, viewer.token));
     await signedOut.ended;
     expect((signedOut.error as { code?: number }).code).toBe(4401);
     expect(String((signedOut.error as { reason?: string }).reason)).toContain('signed out');
 
-    data(await gw.gql(STAGE, { o: a.orgId, e: email() }, a.token));
+    ok(await gw.gql(STAGE, { o: a.orgId, e: uniqueEmail() }, a.token));
     expect(await kept.until(1)).toHaveLength(1);
     expect(kept.error).toBeUndefined();
     kept.stop();

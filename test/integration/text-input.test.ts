@@ -19,21 +19,20 @@ import {
   type GraphQLSchema,
   isCompositeType,
 } from 'graphql';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
-import { data, STAGE } from '../helpers/events.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { expectScimError, newUser, patchOp, scimClient, snapshot, USER, GROUP } from '../helpers/scim.js';
+import { rows, SCIM_TABLES, snapshot } from '../kit/db.js';
+import { type Gateway, useGateway } from '../kit/gateway.js';
+import { expectScimError, newUser, patchOp, scimClient, USER, GROUP } from '../kit/scim.js';
+import { ok, STAGE } from '../kit/world.js';
 
-let gw: Gateway;
 let admin: Awaited<ReturnType<Gateway['bootstrap']>>;
 let schema: GraphQLSchema;
+const gw = useGateway();
 beforeAll(async () => {
-  gw = await startGateway();
   admin = await gw.bootstrap();
   schema = await buildGraphQLSchema();
 });
-afterAll(() => gw?.close());
 
 const BAD = { NUL: 'a\u0000b', 'lone high surrogate': 'a\ud800b', 'lone low surrogate': '\udc00' } as const;
 
@@ -134,7 +133,7 @@ describe('GraphQL: every string argument of the schema', () => {
   });
 
   test('NUL and unpaired surrogates in variables: BAD_USER_INPUT naming the variable, HTTP 400, nothing changed', async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const failures: string[] = [];
     for (const c of cases(schema).filter((c) => c.operation !== 'subscription'))
       for (const [label, bad] of Object.entries(BAD)) {
@@ -145,7 +144,7 @@ describe('GraphQL: every string argument of the schema', () => {
           failures.push(`${c.field.name} ${where} (${label}): ${r.status} ${JSON.stringify(r.body.errors)}`);
       }
     expect(failures).toEqual([]);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 
   test('as document literals of top-level arguments: BAD_USER_INPUT', async () => {
@@ -168,7 +167,7 @@ describe('GraphQL: every string argument of the schema', () => {
   });
 
   test('well-formed text with astral characters and escapes is accepted', async () => {
-    const r = data(await gw.gql<any>(`mutation($n: String!) { createOrganization(input: { name: $n }) { name } }`, { n: 'Zoë 🚀 \\ "q"' }, admin.token));
+    const r = ok(await gw.gql<any>(`mutation($n: String!) { createOrganization(input: { name: $n }) { name } }`, { n: 'Zoë 🚀 \\ "q"' }, admin.token));
     expect(r.createOrganization.name).toBe('Zoë 🚀 \\ "q"');
   });
 });
@@ -185,29 +184,29 @@ describe('SCIM: the whole request, once', () => {
     ['GET /Users/:id', 'GET', '/Users/%00', undefined],
   ])('%s → 400 invalidValue, nothing changed', async (_label, method, path, body) => {
     const scim = await scimClient(gw, admin);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r = await scim.request(method, path, body);
     expectScimError(r, 400, 'invalidValue');
     expect(r.body.detail).toMatch(/NUL character or an unpaired UTF-16 surrogate/);
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 
   test('PATCH /Users/:id value and PUT → 400 invalidValue, nothing changed', async () => {
     const scim = await scimClient(gw, admin);
     const created = await scim.post('/Users', newUser('patch.nul@example.com'));
     expect(created.status).toBe(201);
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     expectScimError(await scim.patch(`/Users/${created.body.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'x\u0000' })), 400, 'invalidValue');
     expectScimError(await scim.put(`/Users/${created.body.id}`, newUser('patch.nul@example.com', { displayName: '\ud83d' })), 400, 'invalidValue');
-    expect(await snapshot(gw)).toEqual(before);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
   });
 });
 
 describe('emails in one canonical form', () => {
   test('IDN, upper case and a trailing dot name one identity (GraphQL and SCIM)', async () => {
-    const a = data(await gw.gql<any>(STAGE, { o: admin.orgId, e: 'Bob@Bücher.example.', r: 'MEMBER' }, admin.token));
+    const a = ok(await gw.gql<any>(STAGE, { o: admin.orgId, e: 'Bob@Bücher.example.', r: 'MEMBER' }, admin.token));
     const other = await gw.bootstrap();
-    const b = data(await gw.gql<any>(STAGE, { o: other.orgId, e: 'bob@xn--bcher-kva.example', r: 'MEMBER' }, other.token));
+    const b = ok(await gw.gql<any>(STAGE, { o: other.orgId, e: 'bob@xn--bcher-kva.example', r: 'MEMBER' }, other.token));
     expect(b.stageUser.user.id).toBe(a.stageUser.user.id);
     const third = await gw.bootstrap();
     const scim = await scimClient(gw, third);
@@ -217,18 +216,18 @@ describe('emails in one canonical form', () => {
     // userName is SCIM's own key (compared ignoring case); emails.value compares canonical emails.
     expect((await scim.get(`/Users?filter=${encodeURIComponent('userName eq "BOB@Bücher.example"')}`)).body.totalResults).toBe(1);
     expect((await scim.get(`/Users?filter=${encodeURIComponent('emails.value eq "BOB@xn--bcher-kva.example."')}`)).body.totalResults).toBe(1);
-    const rows = await gw.t.db.em().execute<{ email: string }[]>(`select email from users where id = ?`, [a.stageUser.user.id]);
-    expect(rows[0]!.email).toBe('bob@xn--bcher-kva.example');
+    const found = await rows<{ email: string }>(gw, `select email from users where id = ?`, [a.stageUser.user.id]);
+    expect(found[0]!.email).toBe('bob@xn--bcher-kva.example');
   });
 
   test('an IP-literal domain is refused with BAD_USER_INPUT (GraphQL) and 400 invalidValue (SCIM), nothing changed', async () => {
-    const before = await snapshot(gw);
+    const before = await snapshot(gw, SCIM_TABLES);
     const r = await gw.gql(STAGE, { o: admin.orgId, e: 'x@[127.0.0.1]', r: 'MEMBER' }, admin.token);
     expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(r.errors?.[0]?.message).toMatch(/IP address/);
     const scim = await scimClient(gw, admin);
     const s = await scim.post('/Users', newUser('x@127.0.0.1'));
     expectScimError(s, 400, 'invalidValue');
-    expect(await snapshot(gw)).toEqual({ ...before, scim_tokens: (await snapshot(gw)).scim_tokens });
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual({ ...before, scim_tokens: (await snapshot(gw, SCIM_TABLES)).scim_tokens });
   });
 });

@@ -5,21 +5,21 @@
  * connection. Every door is tried with what the attacker can get; none may read or change
  * anything in the victim's organization or reveal that the victim is a member there.
  */
-import 'reflect-metadata';
 import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../helpers/saml.js';
-import { idpMetadataXml, testKeyPair } from '../helpers/saml-keys.js';
-import { type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { jwtPayload, lastEventId, ok, refused, STAGE, SWITCH } from '../helpers/world.js';
-import { take } from '../helpers/gateway.js';
-import { newUser, patchOp, scimClient } from '../helpers/scim.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
+import { type AssertionSpec, buildResponse, samlifyResponse, type SpContext } from '../kit/saml.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
+import { type PostResult, useSamlWorld } from '../kit/saml-world.js';
+import { jwtPayload, ok, refused, STAGE, SWITCH } from '../kit/world.js';
+import { take } from '../kit/gateway.js';
+import { newUser, patchOp, scimClient } from '../kit/scim.js';
 
 const ATTACKER_IDP = 'https://evil-idp.example.net/metadata';
 const ATTACKER_SSO = 'https://evil-idp.example.net/sso';
 const attackerKeys = testKeyPair('attacker-idp');
 
-let w: SamlWorld;
 /** The victim's organization (trusts only the victim's connection, w.connectionId) and its admin token (OPERATOR). */
 let victimOrg: string;
 let victimOrgAdminToken: string;
@@ -41,30 +41,8 @@ const forged = (spec: AssertionSpec = {}): Promise<string> =>
 const postAttacker = (response: string, o: { relayState?: string; cookie?: string; json?: boolean } = {}): Promise<PostResult> =>
   postAcs(attackerConnection, response, o);
 
-const postAcs = async (connectionId: string, response: string, o: { relayState?: string; cookie?: string; json?: boolean } = {}): Promise<PostResult> => {
-  const form = new URLSearchParams({ SAMLResponse: response });
-  if (o.relayState !== undefined) form.set('RelayState', o.relayState);
-  const res = await fetch(`${w.gw.url}/saml/${connectionId}/acs`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: o.json === false ? 'text/html' : 'application/json',
-      ...(o.cookie ? { cookie: o.cookie } : {}),
-    },
-    body: form.toString(),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // an HTML page
-  }
-  const setCookie = res.headers.get('set-cookie');
-  const m = setCookie ? /orgway_session=([^;]+)/.exec(setCookie) : null;
-  return { status: res.status, text, json, session: m ? m[1]! : null, setCookie, location: res.headers.get('location') };
-};
+const postAcs = (connectionId: string, response: string, o: { relayState?: string; cookie?: string; json?: boolean } = {}): Promise<PostResult> =>
+  w.post(response, { connectionId, ...o, json: o.json !== false });
 
 /** GET /saml/:id/login as a browser: with the browser's cookies; returns the AuthnRequest id the IdP receives. */
 const startLogin = async (connectionId: string, cookie?: string, organizationId?: string) => {
@@ -90,8 +68,8 @@ const expectLockedOut = async (token: string) => {
   expect(refused(await w.gw.gql(SWITCH, { o: victimOrg }, token)).code).toBe('NOT_FOUND');
 };
 
+const w = useSamlWorld();
 beforeAll(async () => {
-  w = await startSamlWorld();
   victimOrg = w.owner.orgId;
   victimOrgAdminToken = w.owner.adminToken;
   // The victim becomes ORG_ADMIN of its organization and signs in through its own connection.
@@ -118,7 +96,6 @@ beforeAll(async () => {
   attackerSp = { idpEntityId: ATTACKER_IDP, acsUrl: `${publicUrl}/saml/${attackerConnection}/acs`, audience: `${publicUrl}/saml/${attackerConnection}/metadata` };
   attackerSpMetadata = await (await fetch(`${w.gw.url}/saml/${attackerConnection}/metadata`)).text();
 });
-afterAll(() => w?.close());
 
 describe('SP-initiated sign-in started by the victim, answered by the attacker', () => {
   test("the AuthnRequest id a victim's browser sent to the attacker's IdP does not hand the victim's session to whoever answers it", async () => {
@@ -174,8 +151,7 @@ describe('SP-initiated sign-in: adding to the browser session needs the browser'
 
 /** Every row of the victim's organization, and the victim's identity. */
 const victimRows = async () => {
-  const em = w.gw.t.db.em();
-  const q = (sql: string, p: unknown[] = []) => em.execute<Record<string, unknown>[]>(sql, p);
+  const q = (sql: string, p: unknown[] = []) => rows<Record<string, unknown>>(w.gw, sql, p);
   return {
     organization: await q('select * from organizations where id = ?', [victimOrg]),
     memberships: await q('select * from memberships where organization_id = ? order by id', [victimOrg]),
@@ -290,7 +266,7 @@ describe("a session for the victim's identity, signed through the attacker's own
   test("the session's own event stream carries none of the victim organization's events", async () => {
     const sub = take<any>(w.gw.ws(stolen), 'subscription($after: ID) { membershipChanged(after: $after) { organizationId type } }', { after: await lastEventId(w.gw) }, 1, 10_000);
     // A change to the victim's membership in the victim organization, then one in the attacker's.
-    const victim = (await w.gw.t.db.em().execute<{ id: string }[]>('select id from users where email = ?', [victimEmail]))[0]!.id;
+    const victim = (await rows<{ id: string }>(w.gw, 'select id from users where email = ?', [victimEmail]))[0]!.id;
     ok(await w.gw.gql(`mutation($o: ID!) { createTeam(organizationId: $o, input: { id: "stream-probe", name: "Probe" }) { id } }`, { o: victimOrg }, victimOrgAdminToken));
     ok(await w.gw.gql(`mutation($o: ID!, $u: ID!) { addTeamMembers(organizationId: $o, teamId: "stream-probe", userIds: [$u]) { id } }`, { o: victimOrg, u: victim }, victimOrgAdminToken));
     ok(await w.gw.gql(`mutation($o: ID!, $u: ID!) { setMembershipRole(organizationId: $o, userId: $u, role: VIEWER) { id } }`, { o: attackerOrg, u: victim }, attackerToken));
@@ -340,7 +316,7 @@ describe("a session for the victim's identity, signed through the attacker's own
 
   test("createOrganization with the session trusts only the session's own connection; the new organization opens no door to the victim's", async () => {
     const created = ok(await w.gw.gql<any>('mutation { createOrganization(input: { name: "Squat" }) { id } }', {}, stolen)).createOrganization.id as string;
-    const trusts = await w.gw.t.db.em().execute<{ connection_id: string }[]>('select connection_id from saml_trusts where organization_id = ?', [created]);
+    const trusts = await rows<{ connection_id: string }>(w.gw, 'select connection_id from saml_trusts where organization_id = ?', [created]);
     expect(trusts.map((t) => t.connection_id)).toEqual([attackerConnection]);
     expect(ok(await w.gw.gql<any>(ORG_READ, { o: created }, stolen)).organization.viewerMembership.role).toBe('ORG_ADMIN');
     await expectLockedOut(stolen);
@@ -379,7 +355,7 @@ describe("the attacker's organization trusts the victim's connection (its id is 
 
   test("after a sign-in through the attacker's connection moved the victim's last visited organization, the victim's next sign-in still lands in the victim's organization", async () => {
     await attackerSignIn(victimEmail);
-    const [row] = await w.gw.t.db.em().execute<{ last_visited_organization_id: string }[]>('select last_visited_organization_id from users where email = ?', [victimEmail]);
+    const [row] = await rows<{ last_visited_organization_id: string }>(w.gw, 'select last_visited_organization_id from users where email = ?', [victimEmail]);
     expect(row!.last_visited_organization_id).toBe(attackerOrg);
     const r = await w.post(await w.samlify({ nameId: victimEmail }), { json: true });
     expect(r.status, r.text).toBe(200);
@@ -433,7 +409,7 @@ describe("SCIM in the attacker's organization", () => {
     bodies.push(created.text);
     // Already linked by the sign-ins above (409 uniqueness) or linked now (201): either way one identity.
     expect([201, 409], created.text).toContain(created.status);
-    const victimId = (await w.gw.t.db.em().execute<{ id: string }[]>('select id from users where email = ?', [victimEmail]))[0]!.id;
+    const victimId = (await rows<{ id: string }>(w.gw, 'select id from users where email = ?', [victimEmail]))[0]!.id;
     const got = await scim.get(`/Users/${victimId}`);
     expect(got.status, got.text).toBe(200);
     bodies.push(got.text);
@@ -449,6 +425,6 @@ describe("SCIM in the attacker's organization", () => {
     expect(del.status, del.text).toBe(204);
     for (const b of bodies) expect(b).not.toContain(victimOrg);
     expect(await victimRows()).toEqual(before);
-    expect((await w.gw.t.db.em().execute<{ email: string }[]>('select email from users where id = ?', [victimId]))[0]!.email).toBe(victimEmail);
+    expect((await rows<{ email: string }>(w.gw, 'select email from users where id = ?', [victimId]))[0]!.email).toBe(victimEmail);
   });
 });

@@ -4,17 +4,14 @@
  * subscriptions off, sign-ins land and report only in scope, and sign-ins of the same user
  * in one browser accumulate while another user's replace.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { endCode, eventually, record } from '../helpers/events.js';
-import { buildResponse, b64, queryRows, signWithXmlCrypto, snapshot, type SpContext } from '../helpers/saml.js';
-import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../helpers/saml-keys.js';
-import { type OrgHandle, type PostResult, type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { rows, SAML_TABLES, snapshot } from '../kit/db.js';
+import { endCode, eventually, record } from '../kit/events.js';
+import { buildResponse, b64, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { idpMetadataXml, type TestKeyPair, testKeyPair } from '../kit/saml-keys.js';
+import { type OrgHandle, type PostResult, useSamlWorld } from '../kit/saml-world.js';
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld({ env: { ORGWAY_SESSION_RECHECK_MS: '60000' } });
-});
-afterAll(() => w?.close());
+const w = useSamlWorld({ env: { ORGWAY_SESSION_RECHECK_MS: '60000' } });
 
 let seq = 0;
 const uniq = (label: string) => `${label}${++seq}${Math.random().toString(36).slice(2, 6)}`;
@@ -52,31 +49,15 @@ const addIdp = async (owner: OrgHandle, name: string): Promise<Idp> => {
 };
 
 /** Posts a response to a connection's ACS as a JSON client, optionally carrying a session cookie. */
-const acs = async (connectionId: string, samlResponse: string, options: { cookie?: string; relayState?: string } = {}): Promise<PostResult> => {
-  const form = new URLSearchParams({ SAMLResponse: samlResponse, ...(options.relayState ? { RelayState: options.relayState } : {}) });
-  const res = await fetch(`${w.gw.url}/saml/${connectionId}/acs`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-      ...(options.cookie ? { cookie: `orgway_session=${options.cookie}` } : {}),
-    },
-    body: form.toString(),
+const acs = (connectionId: string, samlResponse: string, options: { cookie?: string; relayState?: string } = {}): Promise<PostResult> =>
+  w.post(samlResponse, {
+    connectionId,
+    json: true,
+    ...(options.relayState ? { relayState: options.relayState } : {}),
+    ...(options.cookie ? { cookie: `orgway_session=${options.cookie}` } : {}),
   });
-  const text = await res.text();
-  const setCookie = res.headers.get('set-cookie');
-  const m = setCookie ? /orgway_session=([^;]+)/.exec(setCookie) : null;
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, text, json, session: m ? m[1]! : null, setCookie, location: res.headers.get('location') };
-};
 
-const emailOf = async (userId: string) => (await queryRows<{ email: string }>(w.gw.t.url, 'select email from users where id = $1', [userId]))[0]!.email;
+const emailOf = async (userId: string) => (await rows<{ email: string }>(w.gw, 'select email from users where id = ?', [userId]))[0]!.email;
 const sessionRow = async (token: string) => (await w.principal(token)).sessionId;
 const gql = (query: string, variables: Record<string, unknown>, token: string) => w.gw.gql<any>(query, variables, token);
 const code = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
@@ -91,13 +72,13 @@ describe('the takeover through a connection of one’s own is refused at every d
 
   /** Everything of the victim's organization an attacker could change. */
   const victimState = async () => {
-    const all = await snapshot(w.gw.t.url);
+    const all = await snapshot(w.gw, SAML_TABLES);
     return {
       memberships: all.memberships.filter((m: any) => m.organization_id === victim.orgId),
-      events: all.events.filter((e: any) => e.organization_id === victim.orgId),
-      scimTokens: await queryRows(w.gw.t.url, 'select id from scim_tokens where organization_id = $1', [victim.orgId]),
-      trusts: await queryRows(w.gw.t.url, 'select connection_id from saml_trusts where organization_id = $1 order by 1', [victim.orgId]),
-      organization: await queryRows(w.gw.t.url, 'select * from organizations where id = $1', [victim.orgId]),
+      events: all.membership_events.filter((e: any) => e.organization_id === victim.orgId),
+      scimTokens: await rows(w.gw, 'select id from scim_tokens where organization_id = ?', [victim.orgId]),
+      trusts: await rows(w.gw, 'select connection_id from saml_trusts where organization_id = ? order by 1', [victim.orgId]),
+      organization: await rows(w.gw, 'select * from organizations where id = ?', [victim.orgId]),
     };
   };
 
@@ -224,7 +205,7 @@ describe('untrusting a connection cuts its sessions off at once', () => {
   });
 
   test('a subscription on another instance ends too (the trust change travels by NOTIFY)', async () => {
-    const { startGateway } = await import('../helpers/gateway.js');
+    const { startGateway } = await import('../kit/gateway.js');
     const other = await startGateway({ t: w.gw.t, env: { ORGWAY_SESSION_RECHECK_MS: '600000' } });
     try {
       const org = await w.org({ name: 'Trusting org 2' });
@@ -249,7 +230,7 @@ describe('a sign-in lands and reports only in organizations that trust its conne
     // A member of both; last visited the one that does not trust the connection.
     await w.gw.container.memberships.stageUser(outside.principal, outside.orgId, email, 'MEMBER');
     await w.gw.container.memberships.stageUser(inside.principal, inside.orgId, email, 'MEMBER');
-    const user = (await queryRows<{ id: string }>(w.gw.t.url, 'select id from users where email = $1', [email]))[0]!;
+    const user = (await rows<{ id: string }>(w.gw, 'select id from users where email = ?', [email]))[0]!;
     const s = await w.gw.container.identity.createSession(user.id, null, ['OPERATOR']);
     await w.gw.container.memberships.switchOrganization(await w.principal(s.token), outside.orgId);
 
@@ -264,7 +245,7 @@ describe('a sign-in lands and reports only in organizations that trust its conne
     expect(again.status, again.text).toBe(403);
     expect(again.json.error.code).toBe('NO_ACCESS');
     // No shared identity attribute changed (the user belongs to an organization that does not trust the connection).
-    expect((await queryRows(w.gw.t.url, 'select display_name from users where id = $1', [user.id]))[0]).toEqual({ display_name: null });
+    expect((await rows(w.gw, 'select display_name from users where id = ?', [user.id]))[0]).toEqual({ display_name: null });
   });
 });
 
@@ -304,7 +285,7 @@ describe('sign-ins in one browser', () => {
     const login = await fetch(`${w.gw.url}/saml/${second.connectionId}/login?organizationId=${c2.orgId}`, { redirect: 'manual', headers: { cookie: `orgway_session=${first.session}` } });
     expect(login.status).toBe(302);
     const signInCookie = /orgway_sign_in=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1]!;
-    const requestId = (await queryRows<{ id: string }>(w.gw.t.url, 'select id from saml_requests where connection_id = $1 order by created_at desc limit 1', [second.connectionId]))[0]!;
+    const requestId = (await rows<{ id: string }>(w.gw, 'select id from saml_requests where connection_id = ? order by created_at desc limit 1', [second.connectionId]))[0]!;
     const res = await fetch(`${w.gw.url}/saml/${second.connectionId}/acs`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', cookie: `orgway_sign_in=${signInCookie}` },
@@ -333,7 +314,7 @@ describe('sign-ins in one browser', () => {
     const email = `${uniq('fix')}@members.example`;
     const attacker = await acs(second.connectionId, second.response(email, { OrgAndRole: [`SPOTINST-${c2.orgId}-VIEWER`] }));
     await fetch(`${w.gw.url}/saml/${w.connectionId}/login?organizationId=${c1.orgId}`, { redirect: 'manual', headers: { cookie: `orgway_session=${attacker.session}` } });
-    const requestId = (await queryRows<{ id: string }>(w.gw.t.url, 'select id from saml_requests where connection_id = $1 order by created_at desc limit 1', [w.connectionId]))[0]!.id;
+    const requestId = (await rows<{ id: string }>(w.gw, 'select id from saml_requests where connection_id = ? order by created_at desc limit 1', [w.connectionId]))[0]!.id;
     const victim = await w.post(await w.samlify({ nameId: email, inResponseTo: requestId, attributes: { OrgAndRole: [`SPOTINST-${c1.orgId}-VIEWER`] } }), { json: true });
     expect(victim.status, victim.text).toBe(200);
     expect((await w.principal(attacker.json.sessionToken)).authentications).toEqual([`SSO:${second.connectionId}`]);
@@ -349,17 +330,17 @@ describe('createOrganization', () => {
     const r = await gql(`mutation { createOrganization(input: { name: "Mine" }) { id } }`, {}, s.json.sessionToken);
     const id = r.data.createOrganization.id as string;
     expect(code(await gql(`mutation($o: ID!) { switchOrganization(organizationId: $o) { membership { role } } }`, { o: id }, s.json.sessionToken))).toBeUndefined();
-    expect(await queryRows(w.gw.t.url, 'select connection_id from saml_trusts where organization_id = $1', [id])).toEqual([{ connection_id: w.connectionId }]);
+    expect(await rows(w.gw, 'select connection_id from saml_trusts where organization_id = ?', [id])).toEqual([{ connection_id: w.connectionId }]);
   });
 });
 
 describe('Migration0004Trust gives sessions made before it a safe meaning', () => {
   test('the bootstrap API token becomes OPERATOR; every other session and API token is revoked', async () => {
-    const { createTestDatabase } = await import('../helpers/database.js');
+    const { createTestDatabase } = await import('../kit/db.js');
     const t = await createTestDatabase({ migrate: false });
     try {
       await t.db.orm.migrator.up({ to: 'Migration0003Scim' });
-      const sql = (q: string) => t.db.em().execute(q);
+      const sql = (q: string) => rows(t, q);
       await sql(`insert into organizations (id, name, created_at, updated_at) values ('org-a', 'A', now(), now()), ('org-b', 'B', now(), now())`);
       await sql(`insert into users (id, email, created_at, updated_at) values ('usr-a', 'a@example.com', now(), now()), ('usr-b', 'b@example.com', now(), now())`);
       await sql(`insert into membership_events (type, organization_id, user_id, membership_id, actor, occurred_at) values
@@ -370,10 +351,10 @@ describe('Migration0004Trust gives sessions made before it a safe meaning', () =
                    ('tok-user', 'h3', 'API_TOKEN', 'script', 'usr-a', 'org-a', now()),
                    ('ses-saml', 'h4', 'SESSION', null, 'usr-a', 'org-a', now())`);
       await t.db.orm.migrator.up();
-      const rows = await t.db.em().execute<{ id: string; authentications: string[]; revoked: boolean }[]>(
+      const found = await rows<{ id: string; authentications: string[]; revoked: boolean }>(t,
         'select id, authentications, revoked_at is not null as revoked from sessions order by id',
       );
-      expect(rows).toEqual([
+      expect(found).toEqual([
         { id: 'ses-saml', authentications: [], revoked: true },
         { id: 'tok-boot', authentications: ['OPERATOR'], revoked: false },
         { id: 'tok-fake', authentications: [], revoked: true },

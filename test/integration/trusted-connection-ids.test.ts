@@ -4,18 +4,14 @@
  * samlConnections(owned:) (so the failures of its own connections can be read without the
  * refusal for a trusted foreign one voiding the list), for ORG_ADMINs only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SamlWorld, startSamlWorld } from '../helpers/saml-world.js';
-import { addMember, ok, refused } from '../helpers/world.js';
+import { describe, expect, it } from 'vitest';
+import { useSamlWorld } from '../kit/saml-world.js';
+import { addMember, ok, refused } from '../kit/world.js';
 
 const TRUSTED = `query($o: ID!) { organization(id: $o) { trustedSamlConnectionIds samlConnections { id } } }`;
 const UNTRUST = `mutation($o: ID!, $c: ID!) { untrustSamlConnection(organizationId: $o, connectionId: $c) }`;
 
-let w: SamlWorld;
-beforeAll(async () => {
-  w = await startSamlWorld();
-});
-afterAll(() => w.close());
+const w = useSamlWorld();
 
 type Trusted = { organization: { trustedSamlConnectionIds: string[]; samlConnections: { id: string }[] } | null };
 
@@ -54,7 +50,7 @@ describe('Organization.trustedSamlConnectionIds', () => {
 
   it('is refused to members who are not ORG_ADMIN, and a non-member sees no organization', async () => {
     const org = await w.org();
-    const member = await addMember(w.gw, { orgId: org.orgId, userId: org.adminUserId, email: '', token: org.adminToken }, 'MEMBER');
+    const member = await addMember(w.gw, { orgId: org.orgId, token: org.adminToken }, 'MEMBER');
     const r = await w.gw.gql(`query($o: ID!) { organization(id: $o) { trustedSamlConnectionIds } }`, { o: org.orgId }, member.token);
     expect(refused(r).code).toBe('FORBIDDEN');
     const outsider = await w.org();

@@ -3,12 +3,13 @@
  * (≤ 3 for the whole request, authentication included), whatever the membership count.
  * Statements are captured from the ORM's own connection, on real PostgreSQL.
  */
-import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { Principal } from '../../src/domain/access.js';
 import { DomainError } from '../../src/domain/model/index.js';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';
 import { SwitchOrganizationDocument, ViewerOrganizationsDocument } from '../generated/graphql.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { rows } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
 
 const VIEWER_QUERY = `query {
   viewer { organizations(first: 50) { edges {
@@ -17,11 +18,7 @@ const VIEWER_QUERY = `query {
   } } }
 }`;
 
-let gw: Gateway;
-beforeAll(async () => {
-  gw = await startGateway();
-});
-afterAll(() => gw?.close());
+const gw = useGateway();
 
 /** A user with `count` memberships; each organization has 3 teams, the user is in 2 with policies. */
 const userWithMemberships = async (count: number) => {
@@ -101,7 +98,7 @@ test('switchOrganization into an ACTIVE membership is two statements (session, t
     expect(s.data.switchOrganization.membership.permissions).toEqual(expect.arrayContaining(['p0:read', 'p1:read']));
     expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(2);
   }
-  const [row] = await gw.t.db.em().execute<{ o: string }[]>(
+  const [row] = await rows<{ o: string }>(gw,
     'select u.last_visited_organization_id as o from users u join sessions s on s.user_id = u.id where s.token_hash = encode(sha256(?::bytea), ?)',
     [token, 'hex'],
   );
@@ -128,11 +125,10 @@ test('every field of the page reads what the database holds (timestamps, setting
   const edges = [...first.data.viewer.organizations.edges, ...second.data.viewer.organizations.edges];
   expect(edges).toHaveLength(3);
   const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
-  const db = gw.container.db.em();
   for (const e of edges) {
-    const [o] = await db.execute<any[]>('select * from organizations where id = ?', [e.node.id]);
+    const [o] = await rows<any>(gw, 'select * from organizations where id = ?', [e.node.id]);
     expect(e.node).toMatchObject({ name: o.name, createdAt: iso(o.created_at), automaticUserAccess: { enabled: o.auto_access_enabled, defaultRole: o.auto_access_default_role } });
-    const [m] = await db.execute<any[]>('select * from memberships where id = ?', [e.membership.id]);
+    const [m] = await rows<any>(gw, 'select * from memberships where id = ?', [e.membership.id]);
     expect(e.membership).toMatchObject({
       role: m.role,
       status: m.status,
@@ -141,7 +137,7 @@ test('every field of the page reads what the database holds (timestamps, setting
       createdAt: iso(m.created_at),
       updatedAt: iso(m.updated_at),
     });
-    const teams = await db.execute<any[]>('select * from teams where organization_id = ? order by lower(name), team_id', [e.node.id]);
+    const teams = await rows<any>(gw, 'select * from teams where organization_id = ? order by lower(name), team_id', [e.node.id]);
     expect(e.node.teams).toEqual(
       teams.map((t) => ({ id: t.team_id, name: t.name, policies: t.policies, externalId: t.external_id, createdAt: iso(t.created_at), updatedAt: iso(t.updated_at) })),
     );
@@ -157,7 +153,7 @@ test('team names and external ids with quotes, backslashes and non-ASCII text co
   const name = String.raw`He said "hi" \ back\slash \u0041 ', "]}, 😀 </script>`;
   const team = await gw.container.teams.createTeam(principal, r.organization.id, { name, policies: ['p:read'] });
   const externalId = String.raw`ext "1" \n ]`;
-  await gw.container.db.em().execute('update teams set external_id = ? where key = ?', [externalId, team.key]);
+  await rows(gw, 'update teams set external_id = ? where key = ?', [externalId, team.key]);
   const q = `query { viewer { organizations(first: 5) { edges { cursor node { name teams { id name externalId policies } } } } } }`;
   for (let i = 0; i < 2; i++) {
     const res = await gw.gql<any>(q, {}, r.apiToken.token);
@@ -192,9 +188,9 @@ test('a page read without timestamps reads them in one statement when a field as
   const token = await userWithMemberships(3);
   const principal = await gw.container.identity.authenticate(token);
   // A visit (lastVisitedAt not null), and organizations created at another time than their memberships.
-  const [visited] = await gw.container.db.em().execute<{ organization_id: string }[]>('select organization_id from memberships where user_id = ? limit 1', [principal.userId]);
+  const [visited] = await rows<{ organization_id: string }>(gw, 'select organization_id from memberships where user_id = ? limit 1', [principal.userId]);
   await gw.container.memberships.switchOrganization(principal, visited!.organization_id);
-  await gw.container.db.em().execute(
+  await rows(gw,
     `update organizations set created_at = created_at - interval '1 day' where id in (select organization_id from memberships where user_id = ?)`,
     [principal.userId],
   );
@@ -214,15 +210,14 @@ test('a page read without timestamps reads them in one statement when a field as
       ...teams.flatMap((t) => [t.createdAt, t.updatedAt]),
     ]);
     expect(statements, statements.join('\n---\n')).toHaveLength(2);
-    const db = gw.container.db.em();
     const expected: (Date | null)[] = [];
     for (const { node } of page.items) {
-      const [m] = await db.execute<any[]>('select * from memberships where id = ?', [node.membership.id]);
-      const [o] = await db.execute<any[]>('select * from organizations where id = ?', [node.organization.id]);
+      const [m] = await rows<any>(gw, 'select * from memberships where id = ?', [node.membership.id]);
+      const [o] = await rows<any>(gw, 'select * from organizations where id = ?', [node.organization.id]);
       expected.push(new Date(m.created_at), new Date(m.updated_at), m.last_visited_at ? new Date(m.last_visited_at) : null, new Date(o.created_at));
     }
     for (const t of teams) {
-      const [row] = await db.execute<any[]>('select * from teams where key = ?', [t.key]);
+      const [row] = await rows<any>(gw, 'select * from teams where key = ?', [t.key]);
       expected.push(new Date(row.created_at), new Date(row.updated_at));
     }
     expect(read).toEqual(expected);
@@ -234,7 +229,7 @@ test('a page read without timestamps reads them in one statement when a field as
     const again = await fresh.viewerOrganizations(5, null, { withTeams: true, withTimestamps: false });
     const orgId = again.items[0]!.node.organization.id;
     const [gone, kept] = await fresh.teams(orgId);
-    await db.execute('delete from teams where key = ?', [gone!.key]);
+    await rows(gw, 'delete from teams where key = ?', [gone!.key]);
     const [lost, still] = await Promise.allSettled([gone!.createdAt, kept!.createdAt]);
     expect(lost.status === 'rejected' && lost.reason instanceof DomainError && lost.reason.code).toBe('NOT_FOUND');
     expect(still.status).toBe('fulfilled');
@@ -272,7 +267,7 @@ test("organizations' members pages: one statement for every organization's page,
     const byOrg = new Map<string, any>(r.data.viewer.organizations.edges.map((e: any) => [e.node.id, e.node.members]));
     for (const [i, orgId] of orgIds.entries()) {
       const members = byOrg.get(orgId);
-      const [row] = await gw.t.db.em().execute<{ n: number }[]>('select count(*)::int as n from memberships where organization_id = ?', [orgId]);
+      const [row] = await rows<{ n: number }>(gw, 'select count(*)::int as n from memberships where organization_id = ?', [orgId]);
       expect(members.totalCount).toBe(row!.n);
       expect(members.totalCount).toBe(i + 2);
       expect(members.edges).toHaveLength(2);
@@ -304,8 +299,8 @@ test('a members page continues after its cursor, and the next page of a status f
     if (!m.pageInfo.hasNextPage) break;
     after = m.pageInfo.endCursor;
   }
-  const rows = await gw.t.db.em().execute<{ id: string }[]>("select id from memberships where organization_id = ? and status = 'STAGED' order by id", [orgId]);
-  expect(seen).toEqual(rows.map((r) => r.id));
+  const found = await rows<{ id: string }>(gw, "select id from memberships where organization_id = ? and status = 'STAGED' order by id", [orgId]);
+  expect(seen).toEqual(found.map((r) => r.id));
 });
 
 test('organization(id) with its members is two statements (the session, then the membership and the page together); refusals are unchanged', async () => {
@@ -320,11 +315,8 @@ test('organization(id) with its members is two statements (the session, then the
   expect(r.data.organization.id).toBe(orgId);
   expect(r.data.organization.members.totalCount).toBe(4);
   expect(r.data.organization.members.pageInfo.hasNextPage).toBe(true);
-  const rows = await gw.t.db.em().execute<{ email: string }[]>(
-    'select u.email from memberships m join users u on u.id = m.user_id where m.organization_id = ? order by m.id limit 2',
-    [orgId],
-  );
-  expect(r.data.organization.members.edges.map((e: any) => e.node.user.email)).toEqual(rows.map((row) => row.email));
+  const firstTwo = await rows<{ email: string }>(gw, 'select u.email from memberships m join users u on u.id = m.user_id where m.organization_id = ? order by m.id limit 2', [orgId]);
+  expect(r.data.organization.members.edges.map((e: any) => e.node.user.email)).toEqual(firstTwo.map((row) => row.email));
   expect(statements.length, statements.join('\n---\n')).toBe(2);
   // The second execution runs compiled (graphql-jit): the same answer, the same statements.
   const again = await statementsFor(token, query, { o: orgId, first: 2 });
@@ -379,4 +371,76 @@ test("statements of the gateway's own background work (the webhook dispatcher's 
   } finally {
     stop();
   }
+});
+
+describe('organization(id) with members: what a caller who cannot read the members gets', () => {
+  const world = async () => {
+    const stamp = `${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
+    const owner = await gw.container.organizations.bootstrap({ organizationName: `Held ${stamp}`, adminEmail: `owner.${stamp}@example.com` });
+    const admin = await gw.container.identity.authenticate(owner.apiToken.token);
+    const orgId = owner.organization.id;
+    for (let k = 0; k < 3; k++) await gw.container.memberships.stageUser(admin, orgId, `secret${k}.${stamp}@example.com`, 'MEMBER');
+    const email = `blocked.${stamp}@example.com`;
+    await gw.container.memberships.stageUser(admin, orgId, email, 'MEMBER');
+    const home = await gw.container.organizations.bootstrap({ organizationName: `Home ${stamp}`, adminEmail: email });
+    const stranger = await gw.container.organizations.bootstrap({ organizationName: `Stranger ${stamp}`, adminEmail: `stranger.${stamp}@example.com` });
+    return { admin, adminToken: owner.apiToken.token, orgId, blockedToken: home.apiToken.token, blockedUserId: home.userId, strangerToken: stranger.apiToken.token };
+  };
+  const codes = (r: any): string[] => (r.errors ?? []).map((e: any) => e.extensions?.code);
+  const SHAPES: [string, string][] = [
+    ['plain', `query($o: ID!) { organization(id: $o) { id name members(first: 100) { totalCount edges { node { user { email } } } } } }`],
+    ['inline fragment', `query($o: ID!) { organization(id: $o) { ... on Organization { members { totalCount edges { node { user { email } } } } } } }`],
+    ['named fragment', `query($o: ID!) { organization(id: $o) { ...F } } fragment F on Organization { members { totalCount edges { node { user { email } } } } }`],
+    ['aliases and two keys', `query($o: ID!) { a: organization(id: $o) { m1: members(first: 1) { totalCount edges { node { user { email } } } } m2: members(first: 2, status: STAGED) { totalCount } } }`],
+    ['@skip on one of them', `query($o: ID!, $s: Boolean = true) { organization(id: $o) { x: members(first: 1) @skip(if: $s) { totalCount } members { totalCount edges { node { user { email } } } } } }`],
+  ];
+
+  for (const how of ['DISABLED', 'NO_ACCESS'] as const)
+    test.each(SHAPES)(`a ${how} member, %s: FORBIDDEN, no member data (also compiled)`, async (_name, query) => {
+      const w = await world();
+      if (how === 'DISABLED') await gw.container.memberships.setMembershipStatus(w.admin, w.orgId, w.blockedUserId, 'DISABLED');
+      else await gw.container.memberships.setMembershipRole(w.admin, w.orgId, w.blockedUserId, 'NO_ACCESS');
+      for (let run = 0; run < 2; run++) {
+        const r = await gw.gql<any>(query, { o: w.orgId }, w.blockedToken);
+        expect(JSON.stringify(r.data)).not.toMatch(/secret|totalCount/);
+        expect(codes(r).length).toBeGreaterThan(0);
+        expect(codes(r).every((c) => c === 'FORBIDDEN')).toBe(true);
+      }
+    });
+
+  test.each(SHAPES)('a non-member, %s: null and no error', async (_name, query) => {
+    const w = await world();
+    const r = await gw.gql<any>(query, { o: w.orgId }, w.strangerToken);
+    expect(r.errors).toBeUndefined();
+    expect(Object.values(r.data ?? {})).toEqual([null]);
+  });
+
+  test('refusals keep their order: a DISABLED member with a foreign cursor gets FORBIDDEN; a stranger with a cursor holding NUL gets null; a member gets BAD_USER_INPUT', async () => {
+    const w = await world();
+    await gw.container.memberships.setMembershipStatus(w.admin, w.orgId, w.blockedUserId, 'DISABLED');
+    const q = `query($o: ID!, $a: String) { organization(id: $o) { id members(after: $a) { totalCount } } }`;
+    expect(codes(await gw.gql<any>(q, { o: w.orgId, a: 'nope' }, w.blockedToken))).toEqual(['FORBIDDEN']);
+    const nul = Buffer.from(JSON.stringify(['x\u0000'])).toString('base64url');
+    expect(await gw.gql<any>(q, { o: w.orgId, a: nul }, w.strangerToken)).toEqual({ data: { organization: null } });
+    expect(codes(await gw.gql<any>(q, { o: w.orgId, a: nul }, w.adminToken))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  test('a skipped members field is not the one read with the organization (two statements, the right page)', async () => {
+    const w = await world();
+    const q = `query($o: ID!, $s: Boolean = true) { organization(id: $o) { x: members(first: 1) @skip(if: $s) { totalCount } members(first: 2) { totalCount edges { node { id } } } } }`;
+    const { r, statements } = await statementsFor(w.adminToken, q, { o: w.orgId });
+    expect(r.errors).toBeUndefined();
+    expect(r.data.organization.x).toBeUndefined();
+    expect(r.data.organization.members.edges).toHaveLength(2);
+    expect(statements.length, statements.join('\n---\n')).toBe(2);
+  });
+
+  test('display names with quotes, backslashes and control characters come back exactly', async () => {
+    const w = await world();
+    const nasty = 'a"b\\c\n\t\u0001\u2028</script>"],"x":1,["';
+    await rows(gw, 'update users set display_name = ? where id in (select user_id from memberships where organization_id = ?)', [nasty, w.orgId]);
+    const r = await gw.gql<any>(`query($o: ID!) { organization(id: $o) { members { edges { node { user { displayName } } } } } }`, { o: w.orgId }, w.adminToken);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.organization.members.edges.map((e: any) => e.node.user.displayName)).toEqual(Array(5).fill(nasty));
+  });
 });

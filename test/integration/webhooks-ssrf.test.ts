@@ -9,9 +9,10 @@ import { lookup } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createWebhookHttpClient, isPublicAddress, type Resolver } from '../../src/adapters/webhook-http-client.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
-import { CREATE, waitFor } from '../helpers/webhooks.js';
-import { type Admin, ok, refused, STAGE, uniqueEmail } from '../helpers/world.js';
+import { rows } from '../kit/db.js';
+import { useGateway } from '../kit/gateway.js';
+import { CREATE, waitFor } from '../kit/webhooks.js';
+import { type Admin, ok, refused, STAGE, uniqueEmail } from '../kit/world.js';
 
 /** A TCP server that counts connections and never answers. */
 const tcpTrap = async () => {
@@ -77,7 +78,6 @@ describe('isPublicAddress', () => {
 });
 
 describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
-  let gw: Gateway;
   let admin: Admin;
   let trap: Awaited<ReturnType<typeof tcpTrap>>;
   // rebind.test answers a public address until `rebound`, then 127.0.0.1; other names go to the system resolver.
@@ -87,16 +87,15 @@ describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
     if (hostname === 'mixed.test') return [{ address: '10.0.0.7', family: 4 }, { address: '::1', family: 6 }];
     return lookup(hostname, { all: true });
   };
-  const endpoints = () => gw.t.db.em().execute('select * from webhook_endpoints order by id');
+  const endpoints = () => rows(gw, 'select * from webhook_endpoints order by id');
 
+  const gw = useGateway({ webhookResolver: resolver });
   beforeAll(async () => {
-    gw = await startGateway({ webhookResolver: resolver });
     admin = await gw.bootstrap();
     trap = await tcpTrap();
   });
   afterAll(async () => {
     await trap?.close();
-    await gw?.close();
   });
 
   test.each([
@@ -131,11 +130,9 @@ describe('creating endpoints without ORGWAY_WEBHOOK_ALLOW_PRIVATE', () => {
     ok(await gw.gql(STAGE, { o: admin.orgId, e: uniqueEmail('ssrf'), r: 'MEMBER' }, admin.token));
     let error = '';
     await waitFor('a failed attempt', async () => {
-      const rows = await gw.t.db
-        .em()
-        .execute<{ status: string; error: string }[]>('select status, error from webhook_deliveries where endpoint_id = ?', [created.endpoint.id]);
-      error = rows[0]?.error ?? '';
-      return rows.length > 0;
+      const found = await rows<{ status: string; error: string }>(gw, 'select status, error from webhook_deliveries where endpoint_id = ?', [created.endpoint.id]);
+      error = found[0]?.error ?? '';
+      return found.length > 0;
     });
     expect(error).toContain('rebind.test resolves to 127.0.0.1');
     expect(trap.connections()).toBe(0);

@@ -3,10 +3,11 @@
  * library: every event once and in order, retries after failures, two instances sharing the
  * work, secret rotation, disabling after the retry window, redelivery, and who may do what.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { type Gateway, startGateway } from '../helpers/gateway.js';
+import { rows, snapshot, useDatabase } from '../kit/db.js';
+import { lastEventId } from '../kit/events.js';
+import { type Gateway, startGateway, useGateway } from '../kit/gateway.js';
 import {
   CREATE,
   DELETE,
@@ -20,14 +21,13 @@ import {
   startReceiver,
   UPDATE,
   waitFor,
-} from '../helpers/webhooks.js';
-import { addMember, type Admin, ok, refused, SET_ROLE, STAGE, uniqueEmail } from '../helpers/world.js';
-import { settledLastEventId } from '../helpers/events.js';
+} from '../kit/webhooks.js';
+import { addMember, type Admin, ok, refused, SET_ROLE, STAGE, uniqueEmail } from '../kit/world.js';
 
 const env = { ORGWAY_WEBHOOK_ALLOW_PRIVATE: 'true', ORGWAY_WEBHOOK_TIMEOUT_MS: '2000' };
 const clock = movableClock();
-let t: TestDatabase;
-let gw: Gateway;
+const t = useDatabase();
+const gw = useGateway({ t, env, clock });
 const receivers: Receiver[] = [];
 
 const receiver = async (secrets: string[] = []) => {
@@ -36,33 +36,25 @@ const receiver = async (secrets: string[] = []) => {
   return r;
 };
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  gw = await startGateway({ t, env, clock });
-});
 // Tests that move the clock put it back: receivers verify timestamps against the real time.
 afterEach(() => {
   clock.offsetMs = 0;
 });
 afterAll(async () => {
   for (const r of receivers) await r.close();
-  await gw?.close();
-  await t?.drop();
 });
 
 /** The organization's event ids after `after`, in id order. */
 const orgEventIds = async (orgId: string, after = '0', types?: string[]): Promise<string[]> => {
-  const rows = await t.db
-    .em()
-    .execute<{ id: string }[]>(
+  const found = await rows<{ id: string }>(t,
       `select id::text as id from membership_events where organization_id = ? and id > ?::bigint ${types ? 'and type in (select jsonb_array_elements_text(?::jsonb))' : ''} order by membership_events.id`,
       types ? [orgId, after, JSON.stringify(types)] : [orgId, after],
     );
-  return rows.map((r) => r.id);
+  return found.map((r) => r.id);
 };
 
 const endpointRow = async (id: string) => {
-  const [row] = await t.db.em().execute<Record<string, unknown>[]>('select * from webhook_endpoints where id = ?', [id]);
+  const [row] = await rows<Record<string, unknown>>(t, 'select * from webhook_endpoints where id = ?', [id]);
   return row!;
 };
 
@@ -70,7 +62,7 @@ const endpointRow = async (id: string) => {
 const setUp = async (types?: string[], g: Gateway = gw) => {
   const admin = await g.bootstrap();
   // The endpoint starts after the newest final event: let the set-up's events become final first.
-  await settledLastEventId(t.db);
+  await lastEventId(t);
   const r = await receiver();
   const created = ok(await g.gql<any>(CREATE, { o: admin.orgId, url: r.url, types }, admin.token)).createWebhookEndpoint;
   r.secrets.push(created.secret);
@@ -109,7 +101,7 @@ describe('delivery', () => {
       expect(m.verified!.type).toBe(`membership.${String(m.verified!.data.type).toLowerCase()}`);
     }
     const first = r.received[0]!.verified!.data;
-    const [event] = await t.db.em().execute<Record<string, unknown>[]>('select * from membership_events where id = ?', [expected[0]]);
+    const [event] = await rows<Record<string, unknown>>(t, 'select * from membership_events where id = ?', [expected[0]]);
     expect(first).toMatchObject({ type: event!.type, userId: event!.user_id, actor: event!.actor, role: event!.role, status: event!.status });
     // The secret is never listed; the cursor is at the last event.
     const list = ok(await gw.gql<any>(LIST, { o: admin.orgId }, admin.token)).organization.webhookEndpoints;
@@ -172,7 +164,7 @@ describe('delivery', () => {
     for (let n = 1; n <= 3; n++) {
       await waitFor(`attempt ${n}`, async () => Number((await endpointRow(endpointId)).attempts) === n);
       const row = await endpointRow(endpointId);
-      const [last] = await t.db.em().execute<{ attempted_at: string }[]>('select attempted_at from webhook_deliveries where endpoint_id = ? order by id desc limit 1', [endpointId]);
+      const [last] = await rows<{ attempted_at: string }>(t, 'select attempted_at from webhook_deliveries where endpoint_id = ? order by id desc limit 1', [endpointId]);
       gaps.push(new Date(row.next_attempt_at as string).getTime() - new Date(last!.attempted_at).getTime());
       await skipBackoff(gw, clock, endpointId);
     }
@@ -292,7 +284,7 @@ describe('two gateway instances on one database', () => {
       expect(expected).toHaveLength(20);
       await waitFor('the cursor at the end', async () => (await endpointRow(endpointId)).cursor === expected.at(-1));
       expect(r.ids()).toEqual(expected);
-      const [count] = await t.db.em().execute<{ n: number }[]>('select count(*)::int as n from webhook_deliveries where endpoint_id = ?', [endpointId]);
+      const [count] = await rows<{ n: number }>(t, 'select count(*)::int as n from webhook_deliveries where endpoint_id = ?', [endpointId]);
       expect(count!.n).toBe(20);
     } finally {
       await second.close();
@@ -304,7 +296,7 @@ describe('leases', () => {
   test('an endpoint leased by another instance is left alone until the lease ends', async () => {
     const { admin, r, endpointId, start } = await setUp();
     const lease = new Date(clock.now().getTime() + 3600_000);
-    await t.db.em().execute('update webhook_endpoints set locked_until = ? where id = ?', [lease, endpointId]);
+    await rows(t, 'update webhook_endpoints set locked_until = ? where id = ?', [lease, endpointId]);
     await makeEvents(gw, admin, 2);
     const expected = await orgEventIds(admin.orgId, start);
     gw.container.webhookDispatcher.wake();
@@ -344,7 +336,7 @@ describe('redelivery', () => {
     expect(r.ids()).toEqual([...expected, expected[1]]);
     expect(r.received[3]!.verified).not.toBeNull();
     await waitFor('the attempt recorded', async () => {
-      const [row] = await t.db.em().execute<{ status: string }[]>('select status from webhook_deliveries where id = ?', [redelivery.id]);
+      const [row] = await rows<{ status: string }>(t, 'select status from webhook_deliveries where id = ?', [redelivery.id]);
       return row!.status === 'SUCCEEDED';
     });
     // Events of another organization, unknown events and bad ids are refused.
@@ -358,12 +350,7 @@ describe('redelivery', () => {
 
 describe('endpoint management', () => {
   // What the mutations write (the dispatcher moves cursors and records attempts meanwhile).
-  const tables = async () => ({
-    endpoints: await t.db
-      .em()
-      .execute('select id, organization_id, url, event_types, secret, previous_secret, previous_secret_expires_at, enabled, disabled_reason, updated_at from webhook_endpoints order by id'),
-    redeliveries: await t.db.em().execute('select id, endpoint_id, event_id from webhook_deliveries where redelivery order by id'),
-  });
+  const tables = () => snapshot(t, ['webhook_endpoints', 'webhook_redeliveries']);
 
   test('update changes url and types, disable stops deliveries, delete removes the endpoint and its attempts', async () => {
     const { admin, r, endpointId } = await setUp();
@@ -378,10 +365,10 @@ describe('endpoint management', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect(r.received).toHaveLength(0);
     expect(other.received).toHaveLength(0);
-    await t.db.em().execute("insert into webhook_deliveries (endpoint_id, event_id, attempt, status, requested_at) values (?, 1, 1, 'FAILED', now())", [endpointId]);
+    await rows(t, "insert into webhook_deliveries (endpoint_id, event_id, attempt, status, requested_at) values (?, 1, 1, 'FAILED', now())", [endpointId]);
     expect(ok(await gw.gql<any>(DELETE, { o: admin.orgId, e: endpointId }, admin.token)).deleteWebhookEndpoint).toBe(true);
     expect(ok(await gw.gql<any>(LIST, { o: admin.orgId }, admin.token)).organization.webhookEndpoints).toEqual([]);
-    const [left] = await t.db.em().execute<{ n: number }[]>('select count(*)::int as n from webhook_deliveries where endpoint_id = ?', [endpointId]);
+    const [left] = await rows<{ n: number }>(t, 'select count(*)::int as n from webhook_deliveries where endpoint_id = ?', [endpointId]);
     expect(left!.n).toBe(0);
     expect(refused(await gw.gql(DELETE, { o: admin.orgId, e: endpointId }, admin.token)).code).toBe('NOT_FOUND');
   });
@@ -441,9 +428,7 @@ describe('endpoint management', () => {
     const { endpointId } = await setUp();
     const old = new Date(clock.now().getTime() - 31 * 24 * 3600_000);
     const insert = (at: Date) =>
-      t.db
-        .em()
-        .execute<{ id: string }[]>("insert into webhook_deliveries (endpoint_id, event_id, attempt, status, requested_at) values (?, 1, 1, 'FAILED', ?) returning id::text as id", [
+      rows<{ id: string }>(t, "insert into webhook_deliveries (endpoint_id, event_id, attempt, status, requested_at) values (?, 1, 1, 'FAILED', ?) returning id::text as id", [
           endpointId,
           at,
         ]);
@@ -451,7 +436,7 @@ describe('endpoint management', () => {
     const [recent] = await insert(new Date(clock.now().getTime() - 29 * 24 * 3600_000));
     clock.offsetMs += 3600_000 + 1000;
     gw.container.webhookDispatcher.wake();
-    const exists = async (id: string) => (await t.db.em().execute<unknown[]>('select 1 from webhook_deliveries where id = ?', [id])).length > 0;
+    const exists = async (id: string) => (await rows<unknown>(t, 'select 1 from webhook_deliveries where id = ?', [id])).length > 0;
     await waitFor('the stale attempt pruned', async () => !(await exists(stale!.id)));
     expect(await exists(recent!.id)).toBe(true);
   });

@@ -1,7 +1,7 @@
 /** SPEC §8: emails in one canonical form (lower case, IDN domain as punycode, no trailing dot, no IP literals). */
 import { describe, expect, test } from 'vitest';
 import { canonicalDomain, DomainError, normalizeEmail } from '../../src/domain/model/index.js';
-import { thrown } from '../helpers/thrown.js';
+import { thrown } from '../kit/thrown.js';
 
 describe('normalizeEmail', () => {
   test.each([

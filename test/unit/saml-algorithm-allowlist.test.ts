@@ -14,8 +14,8 @@ import { DomainError } from '../../src/domain/model/index.js';
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
 import { verifySignature } from '../../src/transports/saml/signature.js';
 import { checkStructure, parseResponse, validateSchema } from '../../src/transports/saml/verification.js';
-import { buildResponse, nestedSignatureMethodResponse, resignSignedInfo, signWithXmlCrypto, type SpContext } from '../helpers/saml.js';
-import { testKeyPair } from '../helpers/saml-keys.js';
+import { buildResponse, nestedSignatureMethodResponse, resignSignedInfo, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { testKeyPair } from '../kit/saml-keys.js';
 
 const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
 const idp = testKeyPair('idp');

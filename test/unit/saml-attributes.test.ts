@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { DomainError } from '../../src/domain/model/index.js';
 import { parseOrgAndRole, parseOrgAndUserGroups, parseRoleAttribute } from '../../src/domain/saml-sign-in/attributes.js';
 import { chooseLanding } from '../../src/domain/saml-sign-in/landing.js';
-import { thrown } from '../helpers/thrown.js';
+import { thrown } from '../kit/thrown.js';
 
 const refusal = (fn: () => unknown): DomainError => thrown(DomainError, fn);
 

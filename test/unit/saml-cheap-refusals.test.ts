@@ -13,8 +13,8 @@ import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.j
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
 import { signaturePathRuns } from '../../src/transports/saml/signature.js';
 import { countElements, MAX_ELEMENTS, verifySamlResponse } from '../../src/transports/saml/verification.js';
-import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, signWithXmlCrypto, type SpContext } from '../helpers/saml.js';
-import { testKeyPair } from '../helpers/saml-keys.js';
+import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { testKeyPair } from '../kit/saml-keys.js';
 
 const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
 const idp = testKeyPair('idp');

@@ -7,7 +7,7 @@
  */
 import { afterAll, expect, test } from 'vitest';
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
-import { buildResponse, type SpContext } from '../helpers/saml.js';
+import { buildResponse, type SpContext } from '../kit/saml.js';
 
 const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
 const validator = new SchemaValidator({ batchWindowMs: 50 });

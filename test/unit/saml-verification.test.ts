@@ -26,8 +26,8 @@ import {
 } from '../../src/transports/saml/verification.js';
 import { signaturePathRuns, verifySignature } from '../../src/transports/saml/signature.js';
 import { child, NS, parseXml } from '../../src/transports/saml/xml.js';
-import { b64, buildResponse, C14N, ENVELOPED, nestedSignatureMethodResponse, RSA_SHA1, SHA1, type SpContext, signWithXmlCrypto } from '../helpers/saml.js';
-import { testKeyPair } from '../helpers/saml-keys.js';
+import { b64, buildResponse, C14N, ENVELOPED, nestedSignatureMethodResponse, RSA_SHA1, SHA1, type SpContext, signWithXmlCrypto } from '../kit/saml.js';
+import { testKeyPair } from '../kit/saml-keys.js';
 
 const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
 const idp = testKeyPair('idp');

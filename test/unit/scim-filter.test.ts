@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { userFilterSql } from '../../src/domain/scim/filter-sql.js';
 import { ScimHttpError } from '../../src/transports/scim/errors.js';
 import { MAX_FILTER_TERMS, parseGroupFilter, parseUserFilter } from '../../src/transports/scim/filter.js';
-import { thrown } from '../helpers/thrown.js';
+import { thrown } from '../kit/thrown.js';
 
 const refused = (fn: () => unknown): ScimHttpError => thrown(ScimHttpError, fn);
 

@@ -5,7 +5,7 @@ import { applyPatch, preparePatch, readPatchMessage } from '../../src/transports
 import { normalizePatchOperations, normalizeResourceBody } from '../../src/transports/scim/quirks.js';
 import { parseGroup, parseUser } from '../../src/transports/scim/resources.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA, PATCH_OP_SCHEMA, USER_RESOURCE, USER_SCHEMA } from '../../src/transports/scim/schema.js';
-import { thrown } from '../helpers/thrown.js';
+import { thrown } from '../kit/thrown.js';
 
 const refusal = (fn: () => unknown): ScimHttpError => thrown(ScimHttpError, fn);
 

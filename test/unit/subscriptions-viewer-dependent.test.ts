@@ -4,7 +4,6 @@
  * a plain field of the event record or declare itself, so a new field cannot silently share
  * one viewer's answer with everyone.
  */
-import 'reflect-metadata';
 import { buildSchema, getNamedType, type GraphQLNamedType, isObjectType, parse } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { buildGraphQLSchema } from '../../src/transports/graphql/schema.js';

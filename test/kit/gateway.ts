@@ -1,10 +1,12 @@
 /**
  * A real gateway for tests: container + Fastify server listening on a free
- * loopback port, on a fresh PostgreSQL database (or one passed in).
+ * loopback port, on a fresh PostgreSQL database (or one passed in). `useGateway` is the
+ * per-file set-up: started before the file's (or describe block's) tests, closed after them.
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { type Container, createContainer } from '../../src/app/container.js';
 import { buildServer, type Server } from '../../src/app/server.js';
@@ -12,7 +14,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/persistence/orm.js';
 import type { Clock } from '../../src/domain/runtime.js';
 import type { Resolver } from '../../src/adapters/webhook-http-client.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { started } from './started.js';
 
 export interface GqlResult<T> {
   data?: T | null;
@@ -127,6 +130,33 @@ export const startGateway = async (options: StartOptions = {}): Promise<Gateway>
   };
   return gw;
 };
+
+export type GatewayOptions = StartOptions | (() => StartOptions | Promise<StartOptions>);
+
+/**
+ * A gateway for the file (or the describe block it is called in), on its own database unless
+ * the options name one: started in beforeAll, closed (its database dropped) in afterAll.
+ * Options given as a function are read when the gateway starts (after earlier hooks ran).
+ */
+export const useGateway = (options: GatewayOptions = {}): Gateway => {
+  const handle = started<Gateway>('useGateway');
+  beforeAll(async () => handle.set(await startGateway(typeof options === 'function' ? await options() : options)));
+  afterAll(() => handle.current()?.close());
+  return handle.value;
+};
+
+/**
+ * One series' value in a /metrics text: a name (its first series) or a name with its labels.
+ * A series that is not there fails, so a renamed metric cannot read as 0 or NaN and pass.
+ */
+export const metricIn = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `) || (!series.includes('{') && l.startsWith(`${series}{`)));
+  if (line === undefined) throw new Error(`no ${series} in /metrics`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+};
+
+/** One series' value from the gateway's GET /metrics. */
+export const metric = async (gw: { url: string }, series: string): Promise<number> => metricIn(await (await fetch(`${gw.url}/metrics`)).text(), series);
 
 /** Collects the next `count` values of a subscription. */
 export const take = <T>(client: Client, query: string | DocumentNode, variables: Record<string, unknown>, count: number, timeoutMs = 10_000) => {

@@ -1,8 +1,9 @@
 /**
- * SCIM over real HTTP against a real gateway: a token created through GraphQL, a
- * small client, and snapshots of every table SCIM can touch (to prove "nothing changed").
+ * SCIM over real HTTP against a real gateway: a token created through GraphQL and a small
+ * client (db.ts snapshots SCIM_TABLES to prove "nothing changed").
  */
 import { expect } from 'vitest';
+import { rows } from './db.js';
 import type { Gateway } from './gateway.js';
 
 export const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -111,24 +112,10 @@ export const newUser = (email: string, extra: Record<string, unknown> = {}) => (
 
 export const patchOp = (...operations: Record<string, unknown>[]) => ({ schemas: [PATCH_OP], Operations: operations });
 
-const TABLES: Record<string, string> = {
-  users: 'select * from users order by id',
-  memberships: 'select * from memberships order by id',
-  scim_users: 'select * from scim_users order by membership_id',
-  teams: 'select * from teams order by key',
-  team_members: 'select * from team_members order by id',
-  membership_events: 'select * from membership_events order by id',
-  scim_tokens: 'select * from scim_tokens order by id',
-  sessions: 'select id, revoked_at from sessions order by id',
-};
-
-/** Every row SCIM could change, to compare before and after a refused request. */
-export const snapshot = async (gw: Gateway): Promise<Record<string, unknown[]>> => {
-  const em = gw.container.db.em();
-  const out: Record<string, unknown[]> = {};
-  for (const [name, sql] of Object.entries(TABLES)) out[name] = JSON.parse(JSON.stringify(await em.execute(sql)));
-  return out;
-};
-
-export const events = async (gw: Gateway, organizationId: string): Promise<{ type: string; user_id: string; actor: string; status: string | null; previous_status: string | null; team_ids: unknown; previous_team_ids: unknown }[]> =>
-  gw.container.db.em().execute('select * from membership_events where organization_id = ? order by id', [organizationId]);
+/** The organization's events, in id order. */
+export const events = (gw: Gateway, organizationId: string) =>
+  rows<{ type: string; user_id: string; actor: string; status: string | null; previous_status: string | null; team_ids: unknown; previous_team_ids: unknown }>(
+    gw,
+    'select * from membership_events where organization_id = ? order by id',
+    [organizationId],
+  );

@@ -4,9 +4,11 @@
  */
 import type { Principal } from '../../src/domain/access.js';
 import type { OrganizationRole } from '../../src/domain/model/index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { rows, SAML_TABLES, snapshot } from './db.js';
 import { type Gateway, startGateway, type StartOptions } from './gateway.js';
-import { expect } from 'vitest';
-import { type AssertionSpec, b64, buildResponse, queryRows, samlifyResponse, signWithXmlCrypto, snapshot, type SpContext } from './saml.js';
+import { started } from './started.js';
+import { type AssertionSpec, b64, buildResponse, samlifyResponse, signWithXmlCrypto, type SpContext } from './saml.js';
 import { idpMetadataXml, type TestKeyPair, testKeyPair } from './saml-keys.js';
 
 export const IDP_ENTITY_ID = 'https://idp.example.test/metadata';
@@ -43,13 +45,13 @@ export interface SamlWorld {
   samlify(spec?: AssertionSpec, options?: { encrypt?: boolean; signMessage?: boolean; keys?: TestKeyPair }): Promise<string>;
   /** A response whose assertion is signed by xml-crypto directly (base64). */
   xmlCrypto(spec?: AssertionSpec, keys?: TestKeyPair): string;
-  post(samlResponse: string | null, options?: { relayState?: string; json?: boolean; connectionId?: string; body?: string; contentType?: string }): Promise<PostResult>;
+  post(samlResponse: string | null, options?: { relayState?: string; json?: boolean; connectionId?: string; body?: string; contentType?: string; cookie?: string }): Promise<PostResult>;
   close(): Promise<void>;
 }
 
 let seq = 0;
 
-export const startSamlWorld = async (options: StartOptions & { connection?: { allowIdpInitiated?: boolean; attributePrefix?: string } } = {}): Promise<SamlWorld> => {
+export const startSamlWorld = async (options: SamlWorldOptions = {}): Promise<SamlWorld> => {
   const gw = await startGateway(options);
   const idpKeys = testKeyPair('idp');
   const principal = (token: string) => gw.container.identity.authenticate(token);
@@ -114,6 +116,7 @@ export const startSamlWorld = async (options: StartOptions & { connection?: { al
         headers: {
           'content-type': o.contentType ?? 'application/x-www-form-urlencoded',
           accept: o.json ? 'application/json' : 'text/html,application/xhtml+xml,*/*;q=0.8',
+          ...(o.cookie ? { cookie: o.cookie } : {}),
         },
         body: o.body ?? form.toString(),
       });
@@ -133,17 +136,27 @@ export const startSamlWorld = async (options: StartOptions & { connection?: { al
   return world;
 };
 
+export type SamlWorldOptions = StartOptions & { connection?: { allowIdpInitiated?: boolean; attributePrefix?: string } };
+
+/** A SAML world for the file (or describe block): started in beforeAll, closed in afterAll. */
+export const useSamlWorld = (options: SamlWorldOptions | (() => SamlWorldOptions | Promise<SamlWorldOptions>) = {}): SamlWorld => {
+  const handle = started<SamlWorld>('useSamlWorld');
+  beforeAll(async () => handle.set(await startSamlWorld(typeof options === 'function' ? await options() : options)));
+  afterAll(() => handle.current()?.close());
+  return handle.value;
+};
+
 /** The sign-in failure admins see last (newest first). */
 export const lastSamlFailure = async (w: SamlWorld) =>
   (
-    await queryRows<{ code: string; message: string; detail: string | null; email: string | null }>(
-      w.gw.t.url,
+    await rows<{ code: string; message: string; detail: string | null; email: string | null }>(
+      w.gw,
       'select code, message, detail, email from saml_sign_in_failures order by occurred_at desc, id desc limit 1',
     )
   )[0];
 
 const samlFailureCount = async (w: SamlWorld) =>
-  (await queryRows<{ n: number }>(w.gw.t.url, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
+  (await rows<{ n: number }>(w.gw, 'select count(*)::int as n from saml_sign_in_failures'))[0]!.n;
 
 /**
  * Posts, expects the refusal (status, code, message), no session, and that nothing
@@ -156,14 +169,14 @@ export const expectSamlRefused = async (
   code: string,
   options: { messageContains?: string | undefined; recorded?: boolean } = {},
 ): Promise<PostResult> => {
-  const before = await snapshot(w.gw.t.url);
+  const before = await snapshot(w.gw, SAML_TABLES);
   const failures = await samlFailureCount(w);
   const r = await post();
   expect(r.status, r.text).toBe(status);
   expect(r.json?.error?.code, r.text).toBe(code);
   if (options.messageContains) expect(r.json.error.message).toContain(options.messageContains);
   expect(r.session).toBeNull();
-  expect(await snapshot(w.gw.t.url)).toEqual(before);
+  expect(await snapshot(w.gw, SAML_TABLES)).toEqual(before);
   const recorded = options.recorded ?? true;
   expect(await samlFailureCount(w)).toBe(failures + (recorded ? 1 : 0));
   if (recorded) expect((await lastSamlFailure(w))!.code).toBe(code);

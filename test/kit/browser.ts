@@ -4,11 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { NODE, ROOT } from './compiled.js';
+import { codeAndLink, type Mailbox } from './mailbox.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = join(ROOT, 'dist/screenshots');
@@ -30,16 +30,18 @@ export const ensureUiBuilt = async (): Promise<void> => {
   await run(NODE, [vite, 'build', '-c', 'vite.switcher.config.ts'], { cwd: ROOT });
 };
 
-/** A port that was free a moment ago (the gateway's public URL must name it before it listens). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+/** Signs in through the sign-in page with the code from the email the mailbox receives. */
+export const signInByEmail = async (page: Page, origin: string, mailbox: Mailbox, email: string): Promise<void> => {
+  await page.goto(`${origin}/`);
+  await page.getByLabel('Work email').fill(email);
+  const since = mailbox.received.length;
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Code').waitFor();
+  const { code } = codeAndLink(await mailbox.next(email, since, UI_TIMEOUT_MS));
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('home-organization').waitFor();
+};
 
 export const launchBrowser = (): Promise<Browser> =>
   chromium.launch({

@@ -1,7 +1,8 @@
 /**
  * Replays a documented SCIM client sequence (test/fixtures/scim/*.json) against a real
  * gateway: {{placeholders}} are filled from earlier responses, each response is checked
- * with toMatchObject (a subset of the body) and its status.
+ * with toMatchObject (a subset of the body) and its status. Extra checks are keyed by step
+ * name, and every key must name a step of the recording: renaming a step fails the replay.
  */
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
@@ -38,12 +39,21 @@ const fill = (value: unknown, vars: Record<string, string>): unknown => {
 
 const at = (body: unknown, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], body);
 
-/** Runs every step in order; `after(stepName, response)` may add checks. Returns the captured values. */
-export const replay = async (
-  client: ScimClient,
-  recording: Recording,
-  after: (step: string, response: ScimResponse, vars: Record<string, string>) => Promise<void> | void = () => undefined,
-): Promise<Record<string, string>> => {
+/** A check run after the step of that name, with its response and the values captured so far. */
+export type StepChecks = Record<string, (response: ScimResponse, vars: Record<string, string>) => Promise<void> | void>;
+
+/** Step names are unique, and every check names a step (else it would never run). */
+export const checkStepNames = (recording: Recording, checks: StepChecks): void => {
+  const names = recording.steps.map((s) => s.name);
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  if (repeated.length > 0) throw new Error(`${recording.client}: step names are not unique: ${repeated.join(', ')}`);
+  const unknown = Object.keys(checks).filter((k) => !names.includes(k));
+  if (unknown.length > 0) throw new Error(`${recording.client}: checks name steps the recording does not have: ${unknown.join(', ')}`);
+};
+
+/** Runs every step in order, then the check keyed by its name if any. Returns the captured values. */
+export const replay = async (client: ScimClient, recording: Recording, checks: StepChecks = {}): Promise<Record<string, string>> => {
+  checkStepNames(recording, checks);
   const vars: Record<string, string> = {};
   for (const step of recording.steps) {
     const r = await client.request(step.method, fill(step.path, vars) as string, step.body === undefined ? undefined : fill(step.body, vars));
@@ -55,7 +65,7 @@ export const replay = async (
       expect(typeof v, `${step.name}: capture ${name}`).toBe('string');
       vars[name] = v as string;
     }
-    await after(step.name, r, vars);
+    await checks[step.name]?.(r, vars);
   }
   return vars;
 };

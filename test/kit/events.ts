@@ -1,75 +1,42 @@
 /**
- * Helpers for membership-event tests: members with sessions, a subscription
- * recorder over a real graphql-ws client, and direct reads of the event log.
+ * The event log in tests: the settled newest id (`lastEventId`) and the events after it
+ * (`eventsAfter`), and a membershipChanged recorder over a real graphql-ws client.
  */
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { expect } from 'vitest';
 import { LATEST_EVENT_ID_SQL } from '../../src/domain/events/event-log.js';
-import type { OrganizationRole } from '../../src/domain/model/index.js';
-import type { Database } from '../../src/persistence/orm.js';
 import { MembershipChangedDocument, type MembershipChangedSubscription } from '../generated/graphql.js';
-import type { Gateway, GqlResult } from './gateway.js';
+import { type On, rows } from './db.js';
 
 export type Event = MembershipChangedSubscription['membershipChanged'];
 
-let seq = 0;
-export const email = (label = 'user'): string => `${label}.${++seq}.${Math.random().toString(36).slice(2, 8)}@example.com`;
-
-export const data = <T = any>(r: GqlResult<T>): T => {
-  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-  return r.data as T;
-};
-
-export const STAGE = `mutation($o: ID!, $e: String!, $r: OrganizationRole) { stageUser(organizationId: $o, email: $e, role: $r) { id user { id } } }`;
-export const SET_STATUS = `mutation($o: ID!, $u: ID!, $s: UserStatus!) { setMembershipStatus(organizationId: $o, userId: $u, status: $s) { id status } }`;
-export const SET_ROLE = `mutation($o: ID!, $u: ID!, $r: OrganizationRole!) { setMembershipRole(organizationId: $o, userId: $u, role: $r) { id role } }`;
-export const REMOVE = `mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }`;
-export const SWITCH = `mutation($o: ID!) { switchOrganization(organizationId: $o) { membership { status } } }`;
-
-export interface Member {
-  userId: string;
-  token: string;
-}
-
-/** Stages a user into the admin's organization (by email; existing users are linked) and gives it a session. */
-export const addMember = async (gw: Gateway, admin: { orgId: string; token: string }, role: OrganizationRole = 'MEMBER', address = email()): Promise<Member> => {
-  const r = data(await gw.gql<any>(STAGE, { o: admin.orgId, e: address, r: role }, admin.token));
-  const userId = r.stageUser.user.id as string;
-  const session = await gw.container.identity.createSession(userId, admin.orgId, ['OPERATOR']);
-  return { userId, token: session.token };
-};
-
-export interface LogRow {
+export interface EventRow {
   id: string;
   type: string;
   organization_id: string;
   user_id: string;
+  membership_id: string;
   actor: string;
+  role: string | null;
+  status: string | null;
+  previous_role: string | null;
+  previous_status: string | null;
+  team_ids: string[] | null;
+  previous_team_ids: string[] | null;
+  /** The id of the transaction that wrote the event. */
+  xmin: string;
 }
-
-/** The event log as the database has it (committed rows), optionally for one organization, in id order. */
-export const log = async (gw: Gateway, filter: { organizationId?: string; after?: string } = {}): Promise<LogRow[]> => {
-  const where = ['id > ?'];
-  const params: unknown[] = [filter.after ?? '0'];
-  if (filter.organizationId) {
-    where.push('organization_id = ?');
-    params.push(filter.organizationId);
-  }
-  const rows = await gw.t.db
-    .em()
-    .execute<LogRow[]>(`select id::text as id, type, organization_id, user_id, actor from membership_events where ${where.join(' and ')} order by membership_events.id`, params);
-  return rows;
-};
 
 /**
  * The newest event id once every committed event is readable: readers see an event only
- * when every transaction older than it has ended (docs/events.md), and another test's
- * transaction on the same cluster may hold that back for a moment.
+ * when every transaction older than it has ended (docs/events.md: the horizon, which is
+ * cluster-wide), and another test's transaction on the same cluster may hold that back for
+ * a moment. Every "events after this point" mark in the tests comes from here.
  */
-export const settledLastEventId = async (db: Database): Promise<string> => {
+export const lastEventId = async (on: On): Promise<string> => {
   for (;;) {
-    const [row] = await db.em().execute<{ newest: string; readable: string }[]>(
+    const [row] = await rows<{ newest: string; readable: string }>(
+      on,
       `select coalesce(max(id), 0)::text as newest, ${LATEST_EVENT_ID_SQL} as readable from membership_events`,
     );
     if (row!.newest === row!.readable) return row!.newest;
@@ -77,7 +44,21 @@ export const settledLastEventId = async (db: Database): Promise<string> => {
   }
 };
 
-export const lastEventId = (gw: Gateway): Promise<string> => settledLastEventId(gw.t.db);
+/** The event log as the database has it (committed rows) after `after`, optionally for one organization, in id order. */
+export const eventsAfter = async (on: On, after: string, filter: { organizationId?: string } = {}): Promise<EventRow[]> => {
+  const found = await rows<EventRow>(
+    on,
+    `select id::text as id, type, organization_id, user_id, membership_id, actor, role, status, previous_role, previous_status,
+            team_ids, previous_team_ids, xmin::text as xmin
+       from membership_events where id > ?::bigint ${filter.organizationId ? 'and organization_id = ?' : ''} order by id`,
+    filter.organizationId ? [after, filter.organizationId] : [after],
+  );
+  return found.map((r) => ({
+    ...r,
+    team_ids: typeof r.team_ids === 'string' ? JSON.parse(r.team_ids) : r.team_ids,
+    previous_team_ids: typeof r.previous_team_ids === 'string' ? JSON.parse(r.previous_team_ids) : r.previous_team_ids,
+  }));
+};
 
 export interface Recording {
   events: Event[];
@@ -156,13 +137,6 @@ export const eventually = async (check: () => void | Promise<void>, timeoutMs = 
       await new Promise((r) => setTimeout(r, 25));
     }
   }
-};
-
-/** Reads one metric's value from GET /metrics. */
-export const metric = async (gw: Gateway, name: string): Promise<number> => {
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : NaN;
 };
 
 export const ids = (events: { id: string }[]): string[] => events.map((e) => e.id);

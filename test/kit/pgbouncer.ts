@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, viaPort } from './net.js';
 
 const BINARY = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => existsSync(p));
 
@@ -17,16 +18,6 @@ export const pgbouncerMissing = (): string | null => {
   if (process.env.CI) throw new Error('pgbouncer is not installed, and CI is set: install it (apt-get install -y pgbouncer; .ci/run does)');
   return 'pgbouncer is not installed (apt-get update && apt-get install -y pgbouncer); skipping the PgBouncer tests';
 };
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 export interface PgBouncer {
   port: number;
@@ -88,12 +79,7 @@ ${root ? 'user = postgres' : ''}
   }
   return {
     port,
-    via(url) {
-      const u = new URL(url);
-      u.hostname = '127.0.0.1';
-      u.port = String(port);
-      return u.toString();
-    },
+    via: (url) => viaPort(url, port),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGINT');

@@ -1,10 +1,10 @@
 /**
- * Building blocks for GraphQL membership tests: members with their own sessions,
- * snapshots of every identity table (to prove "nothing changed"), and the event log.
+ * Building blocks for GraphQL membership tests: members with their own sessions, refusals,
+ * and "nothing changed" checks over the membership tables (db.ts).
  */
 import { expect } from 'vitest';
 import type { OrganizationRole, UserStatus } from '../../src/domain/model/index.js';
-import { settledLastEventId } from './events.js';
+import { MEMBERSHIP_TABLES, rows, snapshot } from './db.js';
 import type { Gateway, GqlResult } from './gateway.js';
 
 export interface Admin {
@@ -67,7 +67,7 @@ export const SWITCH = `mutation($o: ID!) {
  */
 export const addMember = async (
   gw: Gateway,
-  admin: Admin,
+  admin: Pick<Admin, 'orgId' | 'token'>,
   role: OrganizationRole = 'MEMBER',
   status: UserStatus = 'ACTIVE',
   email = uniqueEmail(role.toLowerCase()),
@@ -81,79 +81,25 @@ export const addMember = async (
   return { orgId: admin.orgId, userId, email, token: session.token };
 };
 
-/** Every row of the tables a membership command may touch, in a stable order. */
-export const snapshot = async (gw: Gateway): Promise<Record<string, unknown[]>> => {
-  const em = gw.t.db.em();
-  const q = (sql: string) => em.execute<Record<string, unknown>[]>(sql);
-  return {
-    organizations: await q('select * from organizations order by id'),
-    users: await q('select * from users order by id'),
-    memberships: await q('select * from memberships order by id'),
-    teams: await q('select * from teams order by key'),
-    team_members: await q('select * from team_members order by id'),
-    membership_events: await q('select * from membership_events order by id'),
-    // The outbox sender updates delivery columns in the background; compare what a command writes.
-    outbox_emails: await q('select id, kind, to_address, subject, text_body from outbox_emails order by id'),
-    sessions: await q('select id, user_id, kind, name, current_organization_id, revoked_at from sessions order by id'),
-  };
-};
-
-/** Runs `fn` and asserts that no table changed. */
+/** Runs `fn` and asserts that no membership table changed. */
 export const expectNothingChanged = async (gw: Gateway, fn: () => Promise<unknown>): Promise<void> => {
-  const before = await snapshot(gw);
+  const before = await snapshot(gw, MEMBERSHIP_TABLES);
   await fn();
-  expect(await snapshot(gw)).toEqual(before);
-};
-
-export interface EventRow {
-  id: string;
-  type: string;
-  organization_id: string;
-  user_id: string;
-  membership_id: string;
-  actor: string;
-  role: string | null;
-  status: string | null;
-  previous_role: string | null;
-  previous_status: string | null;
-  team_ids: string[] | null;
-  previous_team_ids: string[] | null;
-  xmin: string;
-}
-
-/** The newest event id, once every committed event is readable (docs/events.md: the horizon). */
-export const lastEventId = (gw: Gateway): Promise<string> => settledLastEventId(gw.t.db);
-
-/** Events appended after `after`, in id order, with the id of the transaction that wrote each (`xmin`). */
-export const eventsAfter = async (gw: Gateway, after: string): Promise<EventRow[]> => {
-  const rows = await gw.t.db
-    .em()
-    .execute<EventRow[]>(
-      `select id::text as id, type, organization_id, user_id, membership_id, actor, role, status, previous_role, previous_status,
-              team_ids, previous_team_ids, xmin::text as xmin
-         from membership_events where id > ?::bigint order by id`,
-      [after],
-    );
-  return rows.map((r) => ({
-    ...r,
-    team_ids: typeof r.team_ids === 'string' ? JSON.parse(r.team_ids) : r.team_ids,
-    previous_team_ids: typeof r.previous_team_ids === 'string' ? JSON.parse(r.previous_team_ids) : r.previous_team_ids,
-  }));
+  expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
 };
 
 /** The transaction id that last wrote a row (PostgreSQL `xmin`). */
 export const rowXmin = async (gw: Gateway, table: string, where: string, params: unknown[]): Promise<string | undefined> => {
-  const [row] = await gw.t.db.em().execute<{ xmin: string }[]>(`select xmin::text as xmin from ${table} where ${where}`, params);
+  const [row] = await rows<{ xmin: string }>(gw, `select xmin::text as xmin from ${table} where ${where}`, params);
   return row?.xmin;
 };
 
 export const membershipRow = async (gw: Gateway, orgId: string, userId: string) => {
-  const [row] = await gw.t.db
-    .em()
-    .execute<{ id: string; role: string; status: string; source: string }[]>(
-      'select id, role, status, source from memberships where organization_id = ? and user_id = ?',
-      [orgId, userId],
-    );
+  const [row] = await rows<{ id: string; role: string; status: string; source: string }>(
+    gw,
+    'select id, role, status, source from memberships where organization_id = ? and user_id = ?',
+    [orgId, userId],
+  );
   return row;
 };
 
@@ -161,11 +107,11 @@ export const membershipRow = async (gw: Gateway, orgId: string, userId: string) 
 export const jwtPayload = (token: string): Record<string, unknown> =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
-/** Runs a refused operation: asserts its code, that no table changed, and returns the error. */
+/** Runs a refused operation: asserts its code, that no membership table changed, and returns the error. */
 export const refusedUnchanged = async (gw: Gateway, code: string, run: () => Promise<GqlResult<unknown>>) => {
-  const before = await snapshot(gw);
+  const before = await snapshot(gw, MEMBERSHIP_TABLES);
   const e = refused(await run());
   expect(e.code, e.message).toBe(code);
-  expect(await snapshot(gw)).toEqual(before);
+  expect(await snapshot(gw, MEMBERSHIP_TABLES)).toEqual(before);
   return e;
 };

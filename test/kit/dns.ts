@@ -1,5 +1,7 @@
 /** A real DNS server on loopback (dns2, UDP) answering TXT queries from a table the test fills. */
 import dns2 from 'dns2';
+import { afterAll, beforeAll } from 'vitest';
+import { started } from './started.js';
 
 export interface TestDns {
   /** `host:port` for ORGWAY_DNS_SERVERS. */
@@ -33,4 +35,12 @@ export const startDns = async (): Promise<TestDns> => {
       await server.close();
     },
   };
+};
+
+/** A DNS server for the file (or describe block): listening before its tests, closed after them. */
+export const useDns = (): TestDns => {
+  const handle = started<TestDns>('useDns');
+  beforeAll(async () => handle.set(await startDns()));
+  afterAll(() => handle.current()?.close());
+  return handle.value;
 };

@@ -8,7 +8,6 @@ import { sign } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import * as samlify from 'samlify';
 import { SignedXml } from 'xml-crypto';
-import pg from 'pg';
 import type { TestKeyPair } from './saml-keys.js';
 
 export const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
@@ -183,32 +182,4 @@ export const samlifyResponse = async (
     customTagReplacement: () => ({ id: parts.responseId, context: parts.xml }),
   });
   return context;
-};
-
-/** Rows a refused sign-in must leave unchanged. */
-export const snapshot = async (databaseUrl: string) => {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const q = async (sql: string) => (await c.query(sql)).rows;
-    return {
-      users: await q('select id, email, display_name, last_visited_organization_id from users order by id'),
-      memberships: await q('select id, user_id, organization_id, role, status, source, last_visited_at, updated_at from memberships order by id'),
-      teamMembers: await q('select id, team_key, membership_id, source from team_members order by id'),
-      sessions: await q('select id, user_id, kind, current_organization_id, revoked_at from sessions order by id'),
-      events: await q('select id, type, organization_id, user_id, actor, role, status from membership_events order by id'),
-    };
-  } finally {
-    await c.end();
-  }
-};
-
-export const queryRows = async <T = Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> => {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
 };

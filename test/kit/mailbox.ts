@@ -4,6 +4,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll } from 'vitest';
+import { started } from './started.js';
 
 export interface ReceivedMail {
   to: string[];
@@ -63,6 +65,14 @@ export const startMailbox = async (): Promise<Mailbox> => {
     },
     close: () => new Promise<void>((resolve) => smtp.close(() => resolve())),
   };
+};
+
+/** A mailbox for the file (or describe block): listening before its tests, closed after them. */
+export const useMailbox = (): Mailbox => {
+  const handle = started<Mailbox>('useMailbox');
+  beforeAll(async () => handle.set(await startMailbox()));
+  afterAll(() => handle.current()?.close());
+  return handle.value;
 };
 
 /** The 6-digit code and the link of an email sign-in message. */

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { rows } from './db.js';
 import type { Gateway } from './gateway.js';
 
 export interface Received {
@@ -92,7 +93,7 @@ export const movableClock = () => {
 
 /** Moves the clock just past the endpoint's next attempt and wakes the dispatcher. */
 export const skipBackoff = async (gw: Gateway, clock: { offsetMs: number; now(): Date }, endpointId: string): Promise<void> => {
-  const [row] = await gw.t.db.em().execute<{ next_attempt_at: Date | string }[]>('select next_attempt_at from webhook_endpoints where id = ?', [endpointId]);
+  const [row] = await rows<{ next_attempt_at: Date | string }>(gw, 'select next_attempt_at from webhook_endpoints where id = ?', [endpointId]);
   const due = new Date(row!.next_attempt_at).getTime();
   const now = clock.now().getTime();
   if (due > now) clock.offsetMs += due - now + 1;

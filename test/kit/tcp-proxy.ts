@@ -6,6 +6,7 @@
  * refused), `start()` listens again on the same port.
  */
 import net from 'node:net';
+import { viaPort } from './net.js';
 
 export interface TcpProxy {
   readonly port: number;
@@ -71,12 +72,7 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
 
   return {
     port,
-    via(url) {
-      const u = new URL(url);
-      u.hostname = '127.0.0.1';
-      u.port = String(port);
-      return u.toString();
-    },
+    via: (url) => viaPort(url, port),
     pause() {
       paused = true;
     },
