@@ -58,6 +58,14 @@ const membersPageKey = (organizationId: string, first: number, after: string | n
   return { organizationId, limit: first + 1, after: after ? decodeCursor(after, 1)[0]! : null, status };
 };
 
+/** A members page item whose cursor is encoded only if asked for (most queries read none). */
+const lazyCursorItem = (membership: MembershipView): { readonly cursor: string; readonly node: MembershipView } => ({
+  get cursor() {
+    return encodeCursor([membership.id]);
+  },
+  node: membership,
+});
+
 const TIMESTAMP_KINDS: Record<string, string> = { m: 'Membership', o: 'Organization', t: 'Team' };
 
 export class ReadScope {
@@ -83,6 +91,8 @@ export class ReadScope {
   readonly #readTimestamps: TimestampReader = (key) => this.#timestamps.load(key);
   /** Permissions a use case already computed, by membership id. */
   readonly #knownPermissions = new Map<string, string[]>();
+  /** Users read with members pages (read only through a membership the viewer could read). */
+  readonly #knownUsers = new Map<string, UserView>();
 
   constructor(sql: SqlRunner, principal: Principal) {
     this.#sql = sql;
@@ -229,7 +239,8 @@ export class ReadScope {
     const { members, total } = await this.#memberPages.load(membersPageKey(organizationId, first, after, status));
     const items = members.slice(0, first).map(({ membership, user }) => {
       this.#users.prime(user.id, user);
-      return { cursor: encodeCursor([membership.id]), node: membership };
+      this.#knownUsers.set(user.id, user);
+      return lazyCursorItem(membership);
     });
     return pageOf(items, total, members.length > first, Boolean(after));
   }
@@ -289,6 +300,11 @@ export class ReadScope {
     if (known) return known;
     const teams = await this.membershipTeams(m);
     return effectivePermissions(m, teams.map((t) => t.policies));
+  }
+
+  /** A user a members page of this request has already read (peek* above), else undefined. */
+  peekUser(userId: string): UserView | undefined {
+    return this.#knownUsers.get(userId);
   }
 
   /** A user seen through a membership the viewer may read. */

@@ -172,8 +172,9 @@ export class OrganizationResolver {
 @Resolver(() => MembershipType)
 export class MembershipResolver {
   @FieldResolver(() => UserType)
-  user(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): Promise<UserView> {
-    return requireViewer(ctx).scope.user(m.userId);
+  user(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): UserView | Promise<UserView> {
+    const { scope } = requireViewer(ctx);
+    return scope.peekUser(m.userId) ?? scope.user(m.userId);
   }
 
   @FieldResolver(() => OrganizationType)
