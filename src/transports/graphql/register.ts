@@ -3,14 +3,9 @@ import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  type DocumentNode,
   type ExecutionResult,
   GraphQLError,
   type GraphQLFormattedError,
-  type GraphQLSchema,
-  parse,
-  specifiedRules,
-  validate,
 } from 'graphql';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { CloseCode, makeServer } from 'graphql-ws';
@@ -27,9 +22,10 @@ import type { OperationMetrics } from '../shared/metrics.js';
 import { addressBlocked, countCredential, countUnauthenticated, RATE_LIMITED, type RateLimited, rateLimitMessage } from '../shared/rate-limit.js';
 import { createContext, type GraphQLContext, type ResolverServices } from './context.js';
 import { createCompiledExecutor } from './compiled-execution.js';
-import { asCostError, checkResultSize, costRules, parseOptions } from './cost-limits.js';
+import { createGraphQLDocuments, OWN_VALIDATION_RULES } from './documents.js';
+import { checkResultSize, parseOptions } from './cost-limits.js';
 import { formatGraphQLError, TRY_AGAIN_LATER, unavailableHttpExtensions, unavailableStatusPlugin } from './errors.js';
-import { checkVariables, wellFormedLiteralsRule } from './text-input.js';
+import { checkVariables } from './text-input.js';
 import { buildGraphQLSchema } from './schema.js';
 import { type ConnectionExtra, createSubscriptionServer } from './subscriptions/server.js';
 import { createSharedSubscribe } from './subscriptions/shared-results.js';
@@ -39,77 +35,6 @@ export interface GraphQLTransport {
   closeSubscriptions(): void;
   stop(): Promise<void>;
 }
-
-/**
- * Metric label for an operation: its name when it looks like one, and at most
- * MAX_OPERATION_LABELS distinct names, so clients cannot create unbounded series.
- */
-const MAX_OPERATION_LABELS = 200;
-const seenOperationLabels = new Set<string>();
-const operationLabel = (name: string | null | undefined): string => {
-  if (!name) return 'anonymous';
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'other';
-  if (seenOperationLabels.has(name)) return name;
-  if (seenOperationLabels.size >= MAX_OPERATION_LABELS) return 'other';
-  seenOperationLabels.add(name);
-  return name;
-};
-
-const MAX_CACHED_DOCUMENTS = 500;
-const parsedDocuments = new Map<string, DocumentNode>();
-const validatedDocuments = new WeakMap<DocumentNode, readonly GraphQLError[]>();
-/** The source text each cached document was parsed from (the Map's key). */
-const documentSources = new WeakMap<DocumentNode, string>();
-
-const cachedParse = ((source: string) => {
-  const hit = parsedDocuments.get(source);
-  if (hit) return hit;
-  const document = parse(source, parseOptions);
-  if (parsedDocuments.size >= MAX_CACHED_DOCUMENTS) parsedDocuments.delete(parsedDocuments.keys().next().value!);
-  parsedDocuments.set(source, document);
-  documentSources.set(document, source);
-  return document;
-}) as typeof parse;
-
-/**
- * graphql-ws keeps each subscribe message for the life of its subscription; its query
- * text is a copy per subscriber. A query seen before is swapped for the cached copy.
- */
-const sharedQueryText = (query: string): string => {
-  const document = parsedDocuments.get(query);
-  return (document && documentSources.get(document)) ?? query;
-};
-
-const ownRules = [...costRules, wellFormedLiteralsRule];
-const validationRules = [...specifiedRules, ...ownRules];
-const cachedValidate = ((schema, document, rules, options, typeInfo) => {
-  // Only the default rule set (with the cost limits) is cached: that is all graphql-ws asks for.
-  if (rules) return validate(schema, document, rules, options, typeInfo);
-  let errors = validatedDocuments.get(document);
-  if (!errors) validatedDocuments.set(document, (errors = validate(schema, document, validationRules)));
-  return errors;
-}) as typeof validate;
-
-/**
- * Parse, validation (cost rules included) and the result-size estimate for a graphql-ws
- * subscribe message, before graphql-ws runs the same cached parse and validation.
- */
-const refusalsOf = (schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): readonly GraphQLError[] | undefined => {
-  const badText = checkVariables(payload.variables);
-  if (badText) return [badText];
-  let document: DocumentNode;
-  try {
-    document = cachedParse(payload.query);
-  } catch (error) {
-    const refused = asCostError(error);
-    if (refused instanceof GraphQLError) return [refused];
-    throw error;
-  }
-  const errors = cachedValidate(schema, document);
-  if (errors.length) return errors;
-  const tooBig = checkResultSize(schema, document, payload.operationName, payload.variables);
-  return tooBig ? [tooBig] : undefined;
-};
 
 const landingPage = (html: () => string): ApolloServerPlugin<GraphQLContext> => ({
   async serverWillStart() {
@@ -144,6 +69,7 @@ export interface GraphQLServices extends ResolverServices, AuthenticationService
 
 export const registerGraphQL = async (app: FastifyInstance, services: GraphQLServices, options: GraphQLOptions = {}): Promise<GraphQLTransport> => {
   const schema = await buildGraphQLSchema();
+  const documents = createGraphQLDocuments(schema);
   const formatError = formatGraphQLError(services.log);
   const compiled = createCompiledExecutor(schema);
   const apollo = new ApolloServer<GraphQLContext>({
@@ -165,7 +91,7 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
     },
     formatError,
     parseOptions,
-    validationRules: ownRules,
+    validationRules: OWN_VALIDATION_RULES,
     csrfPrevention: true,
     introspection: true,
     // We drain ourselves on SIGTERM; Apollo's own handlers would stop the server mid-drain.
@@ -189,7 +115,7 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
             async willSendResponse({ errors, operationName }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
               services.metrics.operationDuration.observe(
-                { transport: 'graphql', operation: operationLabel(operationName), outcome: errors?.length ? 'error' : 'ok' },
+                { transport: 'graphql', operation: documents.operationLabel(operationName), outcome: errors?.length ? 'error' : 'ok' },
                 seconds,
               );
             },
@@ -260,8 +186,8 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
     schema,
     // Thousands of clients subscribe with the same few documents: parse and validate
     // each distinct one once and share it, instead of one parsed copy per subscriber.
-    parse: cachedParse,
-    validate: cachedValidate,
+    parse: documents.parse,
+    validate: documents.validate,
     subscribe: createSharedSubscribe(),
     async onConnect(ctx) {
       // Refusals close with 4401/4403 and a reason that says what to fix.
@@ -311,9 +237,9 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
       const principal = ctx.extra.graphqlContext?.principal;
       const wait = principal ? countCredential(services, principal.sessionId) : null;
       if (wait !== null) return [new GraphQLError(rateLimitMessage(wait), { extensions: { code: RATE_LIMITED, retryAfterSeconds: wait } })];
-      const refused = refusalsOf(schema, payload);
+      const refused = documents.refusalsOf(payload);
       if (refused) return refused;
-      (payload as { query: string }).query = sharedQueryText(payload.query);
+      (payload as { query: string }).query = documents.sharedQueryText(payload.query);
       return undefined;
     },
     context: (ctx) => {
