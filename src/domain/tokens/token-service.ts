@@ -10,7 +10,7 @@ import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { SigningKey } from '../../persistence/entities.js';
 import type { Clock } from '../runtime.js';
 import type { TransactionRunner } from '../unit-of-work.js';
-import type { OrganizationRole } from '../model/index.js';
+import { canEnter, type OrganizationRole, type UserStatus } from '../model/index.js';
 
 const ALG = 'ES256';
 
@@ -29,7 +29,7 @@ export interface AccessTokenClaims {
 }
 
 /** Where the caller's current membership and its permissions are read (the request's read scope). */
-export interface CurrentMembershipReader<M extends { organizationId: string; role: OrganizationRole }> {
+export interface CurrentMembershipReader<M extends { organizationId: string; role: OrganizationRole; status: UserStatus }> {
   currentMembership(): Promise<M | null>;
   permissions(membership: M): Promise<string[]>;
 }
@@ -95,12 +95,13 @@ export class TokenService {
    * A token for the principal's current organization, with its role and permissions; null when
    * there is no current organization or its membership cannot be entered (no permissions).
    */
-  async issueForCurrentOrganization<M extends { organizationId: string; role: OrganizationRole }>(
+  async issueForCurrentOrganization<M extends { organizationId: string; role: OrganizationRole; status: UserStatus }>(
     principal: { userId: string; sessionId: string },
     reader: CurrentMembershipReader<M>,
   ): Promise<AccessToken | null> {
     const m = await reader.currentMembership();
-    if (!m) return null;
+    // The rule is checked here, not left to the reader's permissions.
+    if (!m || !canEnter(m)) return null;
     const permissions = await reader.permissions(m);
     if (permissions.length === 0) return null;
     return this.issue({ userId: principal.userId, sessionId: principal.sessionId, organizationId: m.organizationId, role: m.role, permissions });

@@ -158,7 +158,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
         email = verified.email;
         const result = await services.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? request.cookies[SIGN_IN_COOKIE] ?? null);
         reply.header('cache-control', 'no-store');
-        if (request.cookies[SIGN_IN_COOKIE] !== undefined) reply.clearCookie(SIGN_IN_COOKIE, { path: `/saml/${connectionId}/acs` });
+        if (request.cookies[SIGN_IN_COOKIE] !== undefined) reply.clearCookie(SIGN_IN_COOKIE, { path: new URL(endpoints.acsUrl).pathname });
         setSessionCookie(reply, result.sessionToken, result.sessionExpiresAt, publicUrl);
         if (wantsJson(request))
           return reply.code(200).send({
@@ -189,7 +189,8 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       const started = await services.samlSignIn.startSignIn(request.params.connectionId, organizationId, session?.sessionId ?? null);
       if (cookie && session?.sessionKind === 'SESSION')
         reply.setCookie(SIGN_IN_COOKIE, cookie, {
-          path: `/saml/${started.connection.id}/acs`,
+          // The ACS as the browser sees it (the public URL may have a path in front of it).
+          path: new URL(samlEndpoints(publicUrl, started.connection.id).acsUrl).pathname,
           httpOnly: true,
           sameSite: secureCookie ? 'none' : 'lax',
           secure: secureCookie,
