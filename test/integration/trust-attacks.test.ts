@@ -428,3 +428,19 @@ describe("SCIM in the attacker's organization", () => {
     expect((await rows<{ email: string }>(w.gw, 'select email from users where id = ?', [victimId]))[0]!.email).toBe(victimEmail);
   });
 });
+
+describe('SP-initiated sign-in behind a public URL with a path', () => {
+  const prefixed = useSamlWorld({ env: { ORGWAY_PUBLIC_URL: 'http://127.0.0.1:4000/idp-gateway' } });
+  test("the sign-in cookie's path is the ACS as the browser reaches it, the one the AuthnRequest names", async () => {
+    const email = `prefixed.${Date.now()}@example.org`;
+    ok(await prefixed.gw.gql<any>(STAGE, { o: prefixed.owner.orgId, e: email, r: 'MEMBER' }, prefixed.owner.adminToken));
+    const signIn = await prefixed.post(await prefixed.samlify({ nameId: email }), { relayState: prefixed.owner.orgId, json: true });
+    expect(signIn.status, signIn.text).toBe(200);
+    const res = await fetch(`${prefixed.gw.url}/saml/${prefixed.connectionId}/login`, { redirect: 'manual', headers: { cookie: `orgway_session=${signIn.json.sessionToken}` } });
+    expect(res.status).toBe(302);
+    const xml = inflateRawSync(Buffer.from(new URL(res.headers.get('location')!).searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+    const acsPath = `/idp-gateway/saml/${prefixed.connectionId}/acs`;
+    expect(xml).toContain(`AssertionConsumerServiceURL="http://127.0.0.1:4000${acsPath}"`);
+    expect(res.headers.get('set-cookie')).toMatch(new RegExp(`^orgway_sign_in=${signIn.json.sessionToken}; Max-Age=600; Path=${acsPath}; HttpOnly; SameSite=Lax$`));
+  });
+});
