@@ -3,7 +3,7 @@
  * pages: the UI build, a request log per browser context, axe-core checks and screenshots.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -19,15 +19,49 @@ export const UI_TIMEOUT_MS = 30_000;
 const newestMtime = (path: string): number =>
   statSync(path).isDirectory() ? Math.max(0, ...readdirSync(path).map((e) => newestMtime(join(path, e)))) : statSync(path).mtimeMs;
 
-/** Runs `npm run build:ui`'s two Vite builds when dist/ui is missing or older than ui/. */
+/** Time after which a build lock is taken to be left over from a killed run. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/**
+ * Runs `npm run build:ui`'s two Vite builds when dist/ui is missing or older than ui/. Test
+ * files run in parallel and the first build empties dist/ui, so one file builds at a time
+ * (a lock directory, made atomically) and the others wait, then find it fresh.
+ */
 export const ensureUiBuilt = async (): Promise<void> => {
   const index = join(ROOT, 'dist/ui/org-switcher.js');
-  const sources = Math.max(newestMtime(join(ROOT, 'ui')), newestMtime(join(ROOT, 'vite.ui.config.ts')), newestMtime(join(ROOT, 'vite.switcher.config.ts')));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const run = promisify(execFile);
-  await run(NODE, [vite, 'build', '-c', 'vite.ui.config.ts'], { cwd: ROOT });
-  await run(NODE, [vite, 'build', '-c', 'vite.switcher.config.ts'], { cwd: ROOT });
+  const fresh = () => {
+    const sources = Math.max(newestMtime(join(ROOT, 'ui')), newestMtime(join(ROOT, 'vite.ui.config.ts')), newestMtime(join(ROOT, 'vite.switcher.config.ts')));
+    return existsSync(index) && statSync(index).mtimeMs >= sources;
+  };
+  if (fresh()) return;
+  const lock = join(ROOT, 'dist/.ui-build.lock');
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = (() => {
+        try {
+          return Date.now() - statSync(lock).mtimeMs;
+        } catch {
+          return 0;
+        }
+      })();
+      if (since > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    if (fresh()) return;
+    const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
+    const run = promisify(execFile);
+    await run(NODE, [vite, 'build', '-c', 'vite.ui.config.ts'], { cwd: ROOT });
+    await run(NODE, [vite, 'build', '-c', 'vite.switcher.config.ts'], { cwd: ROOT });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 };
 
 /** Signs in through the sign-in page with the code from the email the mailbox receives. */
