@@ -165,6 +165,7 @@ export const createContainer = async (config: Config, options: ContainerOptions 
     ...(options.webhookResolver ? { resolve: options.webhookResolver } : {}),
   });
   for (const outcome of ['success', 'http_error', 'network_error']) metrics.webhookDeliveries.inc({ outcome }, 0);
+  for (const triage of ['vouched', 'unverified', 'busy']) metrics.samlResponses.inc({ triage }, 0);
   const webhookDispatcher = new WebhookDispatcher({
     db,
     http: webhookHttp,

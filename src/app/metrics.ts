@@ -13,6 +13,9 @@ export interface Metrics {
   webhookDeliveries: Counter<'outcome'>;
   webhookLag: Gauge;
   webhookEndpointsDisabled: Gauge;
+  samlUnverifiedWaiting: Gauge;
+  samlResponses: Counter<'triage'>;
+  samlFailuresUnrecorded: Counter;
   /** Read at each scrape for the webhook gauges; the composition root sets it. */
   webhookStats: (() => Promise<{ maxLagEvents: number; disabledEndpoints: number }>) | undefined;
 }
@@ -89,6 +92,22 @@ export const createMetrics = (options: { defaultMetrics?: boolean } = {}): Metri
         const s = await webhookStats();
         if (s) this.set(s.disabledEndpoints);
       },
+    }),
+    samlUnverifiedWaiting: new Gauge({
+      name: 'orgway_saml_unverified_waiting',
+      help: 'SAML responses no connection key vouched for, waiting for their turn in the slow lane',
+      registers: [registry],
+    }),
+    samlResponses: new Counter({
+      name: 'orgway_saml_responses_total',
+      help: 'SAML responses received by the ACS, by triage: vouched (verified at once), unverified (slow lane), busy (refused, lane full)',
+      labelNames: ['triage'],
+      registers: [registry],
+    }),
+    samlFailuresUnrecorded: new Counter({
+      name: 'orgway_saml_failures_unrecorded_total',
+      help: 'Refused SAML sign-ins not written to the failure list (over ORGWAY_SAML_FAILURES_PER_MINUTE for their connection)',
+      registers: [registry],
     }),
     webhookStats: undefined,
   };

@@ -126,6 +126,10 @@ const schema = z.object({
   ORGWAY_AUTH_RATE_PER_ADDRESS: integer('requests per minute', 1).default(60),
   /** Email sign-in codes sent to one email per 10 minutes. */
   ORGWAY_EMAIL_RATE_PER_EMAIL: integer('emails per 10 minutes', 1).default(5),
+  /** SAML responses no connection key vouches for wait their turn; KiB of them held at most (SPEC §8). */
+  ORGWAY_SAML_UNVERIFIED_QUEUE_KIB: integer('KiB', 256, 4 * 1024 * 1024).default(64 * 1024),
+  /** Refused SAML sign-ins recorded per connection per minute by one instance (the rest are counted, not written). */
+  ORGWAY_SAML_FAILURES_PER_MINUTE: integer('records per minute', 1, 100_000).default(30),
 });
 
 export interface RateLimitConfig {
@@ -165,6 +169,8 @@ export interface Config {
   dnsServers: string[];
   authRatePerAddress: number;
   emailRatePerEmail: number;
+  samlUnverifiedQueueBytes: number;
+  samlFailuresPerMinute: number;
 }
 
 export interface DatabaseTimeouts {
@@ -260,5 +266,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     dnsServers: e.ORGWAY_DNS_SERVERS ? e.ORGWAY_DNS_SERVERS.split(',').map((s) => s.trim()) : [],
     authRatePerAddress: e.ORGWAY_AUTH_RATE_PER_ADDRESS,
     emailRatePerEmail: e.ORGWAY_EMAIL_RATE_PER_EMAIL,
+    samlUnverifiedQueueBytes: e.ORGWAY_SAML_UNVERIFIED_QUEUE_KIB * 1024,
+    samlFailuresPerMinute: e.ORGWAY_SAML_FAILURES_PER_MINUTE,
   };
 };

@@ -13,7 +13,7 @@ import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.j
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
 import { signaturePathRuns } from '../../src/transports/saml/signature.js';
 import { countElements, MAX_ELEMENTS, verifySamlResponse } from '../../src/transports/saml/verification.js';
-import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, junkSamlResponse, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
 
 const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
@@ -53,30 +53,7 @@ const refusal = async (p: Promise<unknown>): Promise<DomainError> => {
   throw new Error('expected a refusal');
 };
 
-/**
- * A junk response by hand: an assertion with `junk` attribute values and a Signature whose
- * SignedInfo names `c14n`, a plausible digest and a random signature value.
- */
-const junkResponse = (junk: number, c14n: string, opts: { wellFormed?: boolean; filler?: string } = {}): string => {
-  const now = new Date().toISOString();
-  const values = (opts.filler ?? '<saml:AttributeValue>x</saml:AttributeValue>').repeat(junk);
-  const sigValue = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37) % 256)).toString('base64');
-  const signature =
-    `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${c14n}"/>` +
-    `<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_junk"><ds:Transforms>` +
-    `<ds:Transform Algorithm="${ENVELOPED}"/><ds:Transform Algorithm="${c14n}"/></ds:Transforms>` +
-    `<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>${Buffer.alloc(32, 7).toString('base64')}</ds:DigestValue></ds:Reference></ds:SignedInfo>` +
-    `<ds:SignatureValue>${sigValue}</ds:SignatureValue></ds:Signature>`;
-  return (
-    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r" Version="2.0" IssueInstant="${now}" Destination="${sp.acsUrl}">` +
-    `<saml:Issuer>${sp.idpEntityId}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
-    `<saml:Assertion ID="_junk" Version="2.0" IssueInstant="${now}"><saml:Issuer>${sp.idpEntityId}</saml:Issuer>${signature}` +
-    `<saml:Subject><saml:NameID>a@b.example</saml:NameID></saml:Subject>` +
-    `<saml:AttributeStatement><saml:Attribute Name="junk">${values}</saml:Attribute></saml:AttributeStatement></saml:Assertion>` +
-    (opts.wellFormed === false ? '<unclosed>' : '') +
-    `</samlp:Response>`
-  );
-};
+const junkResponse = (junk: number, c14n: string, opts: { wellFormed?: boolean; filler?: string } = {}): string => junkSamlResponse(sp, junk, c14n, opts);
 
 describe('element count, before any parse', () => {
   test('counts start tags only (not end tags, comments, processing instructions, declarations)', () => {

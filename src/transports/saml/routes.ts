@@ -1,5 +1,6 @@
 /**
- * SAML routes (SPEC §2): parse → verify (verification.ts) → one domain call → map.
+ * SAML routes (SPEC §2): parse → triage (triage.ts: verified at once, or in turn in the slow
+ * lane) → verify (verification.ts) → one domain call → map.
  *
  *   POST /saml/:connectionId/acs       the IdP's response (HTTP-POST binding)
  *   GET  /saml/:connectionId/metadata  our SP metadata (entity id = this URL)
@@ -12,6 +13,7 @@
  * detail; the user sees only the message.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { MAX_BODY_BYTES } from '../shared/body-limits.js';
 import { errorPage } from '../shared/error-page.js';
 import { RATE_LIMITED, type RateLimited, rateLimitMessage, unauthenticatedRateLimit } from '../shared/rate-limit.js';
@@ -21,10 +23,13 @@ import { DomainError, type ErrorCode, isDomainError, truncate } from '../../doma
 import type { Clock } from '../../domain/runtime.js';
 import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { AUTHN_REQUEST_TTL_SECONDS, type SamlSignInService } from '../../domain/saml-sign-in/sign-in-service.js';
+import type { VerifiedSamlAssertion } from '../../domain/saml-sign-in/types.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
+import { SlowLane } from '../shared/slow-lane.js';
 import { authnRequestUrl, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
-import { verifySamlResponse } from './verification.js';
+import { vouchedFor } from './triage.js';
+import { readForm, verifySamlResponse } from './verification.js';
 
 /**
  * The browser's session secret, handed from the SP-initiated start to that connection's ACS only:
@@ -50,7 +55,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 /** What the SAML routes ask of the gateway. */
 export interface SamlRouteServices extends RateLimited {
-  readonly config: { readonly publicUrl: string; readonly appUrl: string };
+  readonly config: { readonly publicUrl: string; readonly appUrl: string; readonly samlUnverifiedQueueBytes: number; readonly samlFailuresPerMinute: number };
+  readonly metrics: {
+    readonly samlUnverifiedWaiting: { set(value: number): void };
+    readonly samlResponses: { inc(labels: { triage: 'vouched' | 'unverified' | 'busy' }): void };
+    readonly samlFailuresUnrecorded: { inc(): void };
+  };
   readonly clock: Clock;
   readonly samlSignIn: Pick<SamlSignInService, 'connection' | 'startSignIn' | 'signInWithSaml' | 'recordFailure'>;
   readonly identity: Pick<IdentityService, 'authenticate'>;
@@ -71,6 +81,12 @@ export const sendError = (request: FastifyRequest, reply: FastifyReply, error: D
   if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
   return reply.type('text/html; charset=utf-8').send(errorPage('Sign-in refused', error.message, error.code));
 };
+
+const busy = () =>
+  new DomainError('UNAVAILABLE', 'The gateway is busy checking other SAML responses that no identity provider key vouched for; try again in a few seconds.', {
+    step: 'triage',
+  });
+const gone = () => new DomainError('UNAVAILABLE', 'The client closed the connection before its SAML response was checked.', { step: 'triage' });
 
 const internalError = () => new DomainError('INVALID_SAML', 'The sign-in could not be completed because of an internal error; try again later.');
 
@@ -95,14 +111,26 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       done(null, out);
     });
 
-    /** Records a refused sign-in (not for unknown connections) and answers it. */
+    // A flood of refused sign-ins must not become a flood of writes: each connection's list gets
+    // at most samlFailuresPerMinute records per minute from this instance; the rest are counted.
+    const failureRecords = new RateLimiterMemory({ keyPrefix: 'saml-failures', points: services.config.samlFailuresPerMinute, duration: 60 });
+    const mayRecord = (connectionId: string): Promise<boolean> =>
+      failureRecords.consume(connectionId).then(
+        () => true,
+        () => {
+          services.metrics.samlFailuresUnrecorded.inc();
+          return false;
+        },
+      );
+
+    /** Records a refused sign-in (not for unknown connections, nor over the per-minute bound) and answers it. */
     const refuse = async (request: FastifyRequest, reply: FastifyReply, connectionId: string, thrown: unknown, email: string | null): Promise<FastifyReply> => {
       const error = unavailableOr(thrown);
       const domainError = isDomainError(error) ? error : null;
       if (!domainError) request.log.error({ err: error, connectionId }, 'SAML sign-in failed unexpectedly');
       const shown = domainError ?? internalError();
       // Nothing is recorded while the database is away (it could not be).
-      if (shown.code !== 'NOT_FOUND' && shown.code !== 'UNAVAILABLE')
+      if (shown.code !== 'NOT_FOUND' && shown.code !== 'UNAVAILABLE' && (await mayRecord(connectionId)))
         await services.samlSignIn
           .recordFailure({
             connectionId,
@@ -135,6 +163,12 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       return sendError(request, reply, internalError(), 500);
     });
 
+    // SPEC §8: responses no connection key vouches for (junk, or an encrypted assertion) wait here.
+    const unverified = new SlowLane({
+      maxWaitingBytes: services.config.samlUnverifiedQueueBytes,
+      onWaiting: (n) => services.metrics.samlUnverifiedWaiting.set(n),
+    });
+
     // SPEC §8: every ACS request counts against the client address (no credential yet), before its body is read.
     // Not recorded as a refused sign-in: a flood must cost no writes.
     const rateLimit = unauthenticatedRateLimit(services, (request, reply, seconds) => {
@@ -150,11 +184,20 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       try {
         const connection = await services.samlSignIn.connection(connectionId);
         const endpoints = samlEndpoints(publicUrl, connection.id);
-        const verified = await verifySamlResponse(
-          request.body,
-          { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: services.clock.now() },
-          validator,
-        );
+        const verify = () =>
+          verifySamlResponse(request.body, { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: services.clock.now() }, validator);
+        const { samlResponse } = readForm(request.body);
+        let verifying: Promise<VerifiedSamlAssertion> | null;
+        if (vouchedFor(samlResponse, connection.signingCertificates)) {
+          services.metrics.samlResponses.inc({ triage: 'vouched' });
+          verifying = verify();
+        } else {
+          // Not vouched for: verified in full, in turn (a client that gave up is not worked for).
+          verifying = unverified.run(samlResponse.length, () => (request.socket.destroyed ? Promise.reject(gone()) : verify()));
+          services.metrics.samlResponses.inc({ triage: verifying ? 'unverified' : 'busy' });
+          if (!verifying) throw busy();
+        }
+        const verified = await verifying;
         email = verified.email;
         const result = await services.samlSignIn.signInWithSaml(verified, request.cookies[SESSION_COOKIE] ?? request.cookies[SIGN_IN_COOKIE] ?? null);
         reply.header('cache-control', 'no-store');

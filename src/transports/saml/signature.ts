@@ -118,6 +118,24 @@ export const checkSignedInfo = (assertion: Element, certificates: readonly strin
     throw rejected('verifySignature', NOT_VERIFIED, failures.join('; '));
 };
 
+/**
+ * Triage (triage.ts): whether a Signature's SignedInfo verifies under one of the keys, with an
+ * allowed canonicalization and signature algorithm. Nothing else is checked; it decides only
+ * how soon the verification proper runs.
+ */
+export const signedInfoVouched = (signature: Element, certificates: readonly string[]): boolean => {
+  const signedInfo = child(signature, NS.ds, 'SignedInfo');
+  if (!signedInfo) return false;
+  const c14nMethod = algorithmOf(child(signedInfo, NS.ds, 'CanonicalizationMethod'));
+  const signatureMethod = algorithmOf(child(signedInfo, NS.ds, 'SignatureMethod'));
+  if (!c14nMethod || !SIGNED_INFO_C14N.includes(c14nMethod) || !signatureMethod || !SIGNATURE_ALGORITHMS.includes(signatureMethod)) return false;
+  try {
+    return keysVouchingFor(signature, signedInfo, signatureMethod, c14nMethod, certificates, []).length > 0;
+  } catch {
+    return false;
+  }
+};
+
 export const verifySignature = (
   xml: string,
   assertion: Element,

@@ -1,0 +1,145 @@
+/**
+ * SPEC §8: the ACS's triage (src/transports/saml/triage.ts) — whether the assertion's SignedInfo
+ * is signed by one of the connection's keys, read from the raw text. Genuine responses of every
+ * shape the verification accepts are vouched for (and verify in full); junk, wrong keys and
+ * anything the scan does not expect are not; nothing throws. The triage decides only the order
+ * of work: a response it vouches for is still refused by the verification when its content
+ * was changed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.js';
+import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
+import { signedInfoDocument, vouchedFor } from '../../src/transports/saml/triage.js';
+import { verifySamlResponse } from '../../src/transports/saml/verification.js';
+import { b64, buildResponse, C14N, ENVELOPED, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { testKeyPair } from '../kit/saml-keys.js';
+
+const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
+const idp = testKeyPair('idp');
+const other = testKeyPair('other-idp');
+const connection: SamlConnectionConfig = {
+  id: 'scn_1',
+  name: 'test',
+  ownerOrganizationId: 'o',
+  idpEntityId: sp.idpEntityId,
+  ssoUrl: 'https://idp.test/sso',
+  signingCertificates: [idp.cert],
+  attributePrefix: 'SPOTINST',
+  defaultOrganizationId: null,
+  allowIdpInitiated: true,
+  spDecryptionKey: null,
+  spCertificate: null,
+};
+
+let validator: SchemaValidator;
+beforeAll(() => {
+  validator = new SchemaValidator({ batchWindowMs: 2 });
+});
+afterAll(() => validator.close());
+
+const verify = (samlResponse: string) => verifySamlResponse({ SAMLResponse: samlResponse }, { connection, acsUrl: sp.acsUrl, audience: sp.audience, now: new Date() }, validator);
+
+const signed = (opts: { c14n?: 'exclusive' | 'inclusive'; signResponse?: boolean; keys?: typeof idp } = {}): string => {
+  const parts = buildResponse(sp, { nameId: 'ann@corp.example' });
+  const keys = opts.keys ?? idp;
+  const c14n = opts.c14n === 'inclusive' ? { canonicalizationAlgorithm: C14N, transforms: [ENVELOPED, C14N] } : {};
+  let xml = signWithXmlCrypto(parts.xml, parts.assertionId, keys, c14n);
+  if (opts.signResponse) xml = signWithXmlCrypto(xml, parts.responseId, keys);
+  return xml;
+};
+
+/** The same signed assertion in the default-namespace style (no prefixes), as Entra ID writes it. */
+const defaultNamespaces = (): string => {
+  const now = new Date();
+  const later = new Date(now.getTime() + 300_000).toISOString();
+  const id = `_a${Math.random().toString(36).slice(2)}`;
+  const xml =
+    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r${id}" Version="2.0" IssueInstant="${now.toISOString()}" Destination="${sp.acsUrl}">` +
+    `<Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">${sp.idpEntityId}</Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
+    `<Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" IssueInstant="${now.toISOString()}" Version="2.0"><Issuer>${sp.idpEntityId}</Issuer>` +
+    `<Subject><NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">ann@corp.example</NameID>` +
+    `<SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><SubjectConfirmationData NotOnOrAfter="${later}" Recipient="${sp.acsUrl}"/></SubjectConfirmation></Subject>` +
+    `<Conditions NotBefore="${now.toISOString()}" NotOnOrAfter="${later}"><AudienceRestriction><Audience>${sp.audience}</Audience></AudienceRestriction></Conditions>` +
+    `<AuthnStatement AuthnInstant="${now.toISOString()}"><AuthnContext><AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</AuthnContextClassRef></AuthnContext></AuthnStatement>` +
+    `</Assertion></samlp:Response>`;
+  return signWithXmlCrypto(xml, id, idp);
+};
+
+const responseOnlySigned = (): string => {
+  const parts = buildResponse(sp, { nameId: 'ann@corp.example' });
+  return signWithXmlCrypto(parts.xml, parts.responseId, idp);
+};
+
+const wrapped = (base64: string): string => base64.replace(/.{76}/g, '$&\r\n');
+
+describe('vouched for: genuine responses of every accepted shape (and each verifies in full)', () => {
+  const cases: [string, () => string][] = [
+    ['exclusive C14N', () => b64(signed())],
+    ['inclusive C14N (namespaces declared on the Response)', () => b64(signed({ c14n: 'inclusive' }))],
+    ['the Response signed too (its own Signature comes first)', () => b64(signed({ signResponse: true }))],
+    ['default namespaces, no prefixes', () => b64(defaultNamespaces())],
+    ['an XML declaration, a comment and a byte-order mark before the root', () => b64(`\ufeff<?xml version="1.0" encoding="UTF-8"?><!-- idp -->${signed()}`)],
+    ['base64 wrapped at 76 characters', () => wrapped(b64(signed()))],
+    ['attribute values holding > and quotes', () => b64(signed().replace('<samlp:Response ', '<samlp:Response Consent="urn:a?x=&quot;>&quot;" '))],
+  ];
+  test.each(cases)('%s', async (_label, make) => {
+    const samlResponse = make();
+    expect(vouchedFor(samlResponse, [idp.cert])).toBe(true);
+    expect(vouchedFor(samlResponse, [other.cert, idp.cert])).toBe(true);
+    await expect(verify(samlResponse)).resolves.toMatchObject({ email: 'ann@corp.example' });
+  });
+});
+
+describe('not vouched for (verified in full, in turn)', () => {
+  const junkSignature =
+    `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${C14N}"/>` +
+    `<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_j"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>` +
+    `<ds:DigestValue>${Buffer.alloc(32).toString('base64')}</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>${Buffer.alloc(256, 90).toString('base64')}</ds:SignatureValue></ds:Signature>`;
+  const junk = (before = '', after = '') =>
+    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r" Version="2.0">${before}` +
+    `<saml:Assertion ID="_j" Version="2.0"><saml:Issuer>x</saml:Issuer>${junkSignature}${after}</saml:Assertion></samlp:Response>`;
+  const cases: [string, string][] = [
+    ['a made-up signature value', b64(junk())],
+    ['signed by another key', b64(signed({ keys: other }))],
+    ['signed by another key, inclusive C14N', b64(signed({ keys: other, c14n: 'inclusive' }))],
+    ['only the Response signed (the assertion is not)', b64(responseOnlySigned())],
+    ['the SignedInfo after more than 200 tags', b64(signed().replace('</samlp:Status>', `<samlp:StatusDetail>${'<x/>'.repeat(250)}</samlp:StatusDetail></samlp:Status>`))],
+    ['the SignedInfo beyond the first 64 KiB', b64(signed().replace('</samlp:Status>', `<samlp:StatusMessage>${'m'.repeat(70_000)}</samlp:StatusMessage></samlp:Status>`))],
+    ['a DOCTYPE', b64(`<!DOCTYPE samlp:Response>${signed()}`)],
+    ['an unbalanced end tag', b64(signed().replace('</samlp:Status>', '</samlp:Status></samlp:Other>'))],
+    ['a SignedInfo nested deeper than Response > Assertion > Signature', b64(junk('', `<saml:Advice>${junkSignature}</saml:Advice>`))],
+    ['an encrypted assertion', b64(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:EncryptedAssertion><x/></saml:EncryptedAssertion></samlp:Response>`)],
+    ['not base64', '!!!! not base64 at all <<<>>>'],
+    ['empty', ''],
+    ['an unterminated tag', b64('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="')],
+    ['an unterminated comment', b64('<!-- <samlp:Response>')],
+  ];
+  test.each(cases)('%s', (_label, samlResponse) => {
+    expect(vouchedFor(samlResponse, [idp.cert])).toBe(false);
+  });
+
+  test('the signed SignedInfo moved under the wrong ancestors (Response > Signature) is not vouched for', () => {
+    const xml = signed();
+    const signature = /<ds:Signature[\s\S]*?<\/ds:Signature>/.exec(xml)![0];
+    const moved = xml.replace(signature, '').replace('</samlp:Status>', `</samlp:Status>${signature}`);
+    expect(vouchedFor(b64(moved), [idp.cert])).toBe(false);
+  });
+});
+
+describe('the triage decides the order, not the verdict', () => {
+  test('content changed under an intact SignedInfo: vouched for, and refused by the verification', async () => {
+    const tampered = signed().replace('ann@corp.example', 'mallory@corp.example');
+    expect(vouchedFor(b64(tampered), [idp.cert])).toBe(true);
+    await expect(verify(b64(tampered))).rejects.toMatchObject({ code: 'SAML_REJECTED', details: { step: 'verifySignature' } });
+  });
+
+  test('the small document holds the SignedInfo and SignatureValue inside their ancestors’ start tags, nothing of the rest', () => {
+    const xml = signed({ signResponse: true });
+    const small = signedInfoDocument(xml)!;
+    expect(small).toMatch(/^<samlp:Response [^>]*><saml:Assertion [^>]*><ds:Signature [^>]*><ds:SignedInfo>/);
+    expect(small).toMatch(/<\/ds:SignatureValue><\/ds:Signature><\/saml:Assertion><\/samlp:Response>$/);
+    expect(small).not.toContain('ann@corp.example');
+    expect(small).not.toContain('X509Certificate');
+    expect(small.length).toBeLessThan(2_000);
+  });
+});
