@@ -8,7 +8,8 @@
  *   and a document over the element limit;
  * - under load: genuine sign-ins one at a time, unloaded, then with 150 junk requests
  *   (inclusive C14N, the kind that used to skip the fast path) kept in flight over HTTP →
- *   p99 of each and their ratio.
+ *   p99 of each and their ratio. The ACS's triage verifies the genuine ones at once and the
+ *   junk in its slow lane (docs/saml.md, "Triage"): the figures show what that buys.
  */
 import { Agent } from 'node:http';
 import type { SamlConnectionConfig } from '../src/domain/saml-sign-in/types.js';
