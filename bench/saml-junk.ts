@@ -119,7 +119,7 @@ export async function benchSamlJunk(args: {
   const underJunk = async (from: (k: number) => string) => {
     const junkAgent = new Agent({ keepAlive: true, maxSockets: 150 });
     let stop = false;
-    const counts = { sent: 0, limited: 0, other4xx: 0, errors: 0 };
+    const counts = { sent: 0, limited: 0, other4xx: 0, busy: 0, errors: 0 };
     const flood = Array.from({ length: 150 }, async (_, k) => {
       while (!stop) {
         const r = await post(junkAgent, junk, from(k)).catch(() => null);
@@ -127,6 +127,7 @@ export async function benchSamlJunk(args: {
         if (!r) counts.errors += 1;
         else if (r.status === 429) counts.limited += 1;
         else if (r.status >= 400 && r.status < 500) counts.other4xx += 1;
+        else if (r.status === 503) counts.busy += 1;
         else throw new Error(`junk answered ${r.status}`);
       }
     });
@@ -142,11 +143,11 @@ export async function benchSamlJunk(args: {
   const one = await underJunk(() => '198.51.100.7');
   out['genuine sign-in p99 ms, 150 junk requests in flight from one address'] = round(one.genuine.p99);
   out['genuine p99 ratio, junk from one address (target ≤ 2)'] = round(one.genuine.p99 / unloaded.p99);
-  out['junk from one address: sent / refused 429 / refused 4xx'] = `${one.counts.sent} / ${one.counts.limited} / ${one.counts.other4xx}`;
+  out['junk from one address: sent / refused 429 / refused 4xx / busy 503'] = `${one.counts.sent} / ${one.counts.limited} / ${one.counts.other4xx} / ${one.counts.busy}`;
   const many = await underJunk((k) => `198.51.${100 + (k >> 8)}.${k & 255}`);
   out['genuine sign-in p99 ms, 150 junk requests in flight from 150 addresses'] = round(many.genuine.p99);
   out['genuine p99 ratio, junk from 150 addresses'] = round(many.genuine.p99 / unloaded.p99);
-  out['junk from 150 addresses: sent / refused 429 / refused 4xx'] = `${many.counts.sent} / ${many.counts.limited} / ${many.counts.other4xx}`;
+  out['junk from 150 addresses: sent / refused 429 / refused 4xx / busy 503'] = `${many.counts.sent} / ${many.counts.limited} / ${many.counts.other4xx} / ${many.counts.busy}`;
   out['genuine sign-ins that failed (unloaded / one address / 150 addresses)'] = `${unloaded.failed} / ${one.genuine.failed} / ${many.genuine.failed}`;
   return out;
 }

@@ -19,10 +19,10 @@
  * cannot be reached the limits fall back to this instance's memory (insuranceLimiter)
  * rather than refusing everyone.
  */
-import { isIP } from 'node:net';
 import type { Pool } from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config/config.js';
+import { addressKey } from '../transports/shared/client-address.js';
 
 export interface RateLimits {
   /** Seconds to wait when this address is refused from memory now (no database work); else null. */
@@ -42,21 +42,6 @@ export interface RateLimits {
 
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
-/**
- * The key of a client address: an IPv6 client is its /64 (one subscriber holds the whole
- * prefix, so counting single addresses would let it rotate without limit); IPv4, and IPv4
- * mapped into IPv6, is the IPv4 address.
- */
-export const addressKey = (address: string): string => {
-  if (isIP(address) !== 6) return address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  const [head = '', tail] = address.toLowerCase().split('%')[0]!.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
-};
 
 const store = (pool: (() => Promise<Pool>) | undefined, keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
   const memory = new RateLimiterMemory({ keyPrefix, points, duration });

@@ -47,12 +47,21 @@ interface Reply {
 }
 
 /** POSTs a form to the world's ACS as a JSON client over `agent`. */
-const post = (world: SamlWorld, agent: Agent, form: string): Promise<Reply> =>
+const post = (world: SamlWorld, agent: Agent, form: string, from?: string): Promise<Reply> =>
   new Promise((resolve, reject) => {
     const url = new URL(`/saml/${world.connectionId}/acs`, world.gw.url);
     const req = httpRequest(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'content-length': Buffer.byteLength(form) } },
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          'content-length': Buffer.byteLength(form),
+          ...(from ? { 'x-forwarded-for': from } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -72,6 +81,18 @@ const post = (world: SamlWorld, agent: Agent, form: string): Promise<Reply> =>
   });
 
 describe('triage', () => {
+  test('the same genuine response twice: vouched for once, then verified in turn (and refused as a replay); other form fields are ignored', async () => {
+    const response = w.xmlCrypto({ nameId: email(), attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] } });
+    const [vouched0, unverified0] = [await triaged(w, 'vouched'), await triaged(w, 'unverified')];
+    const first = await w.post(null, { json: true, body: `${formOf(response)}&Extra=${'x'.repeat(10_000)}` });
+    expect(first.status, first.text).toBe(200);
+    const again = await w.post(response, { json: true });
+    expect(again.status, again.text).toBe(401);
+    expect(again.json.error.code).toBe('SAML_REJECTED');
+    expect(await triaged(w, 'vouched')).toBe(vouched0 + 1);
+    expect(await triaged(w, 'unverified')).toBe(unverified0 + 1);
+  });
+
   test('a genuine response is vouched for; junk is not, and is refused by the full verification', async () => {
     const [vouched0, unverified0] = [await triaged(w, 'vouched'), await triaged(w, 'unverified')];
     const ok = await w.post(w.xmlCrypto({ nameId: email(), attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] } }), { json: true });
@@ -90,8 +111,8 @@ describe('triage', () => {
     expect(await triaged(w, 'unverified')).toBe(unverified0 + 2);
   });
 
-  test('an encrypted assertion (its signature hidden from the triage) is verified in the slow lane and signs in', async () => {
-    const enc = await startSamlWorld({ t: w.gw.t });
+  test('an encrypted assertion (its signature hidden from the triage) is verified in the slow lane and signs in; behind another sender’s junk it waits one turn, not the backlog', async () => {
+    const enc = await startSamlWorld({ t: w.gw.t, env: { ORGWAY_TRUST_PROXY: 'true' } });
     try {
       const spKeys = testKeyPair('sp-encryption');
       await enc.gw.container.samlConnections.update(enc.owner.principal, enc.connectionId, { spDecryptionKey: spKeys.key, spCertificate: spKeys.cert });
@@ -102,6 +123,27 @@ describe('triage', () => {
       expect(r.status, r.text).toBe(200);
       expect(await triaged(enc, 'unverified')).toBe(unverified0 + 1);
       expect(await triaged(enc, 'vouched')).toBe(0);
+
+      // 60 junk responses from one address wait; an encrypted genuine one from another address takes the next turn of its own.
+      const agent = new Agent({ keepAlive: true, maxSockets: 61 });
+      try {
+        const junkForm = formOf(bigJunk(enc));
+        let refused = 0;
+        const junk = Array.from({ length: 60 }, () => post(enc, agent, junkForm, '203.0.113.1').then((x) => (refused += 1, x)));
+        await until('junk waiting in the slow lane', async () => (await waiting(enc)) >= 40);
+        const genuine = await post(
+          enc,
+          agent,
+          formOf(await enc.samlify({ nameId: email(), attributes: { OrgAndRole: [`SPOTINST-${encOrg.orgId}-VIEWER`] } }, { encrypt: true })),
+          '203.0.113.2',
+        );
+        const refusedBeforeGenuine = refused;
+        expect(genuine.status).toBe(200);
+        await Promise.all(junk);
+        expect(refusedBeforeGenuine).toBeLessThan(refused - 20);
+      } finally {
+        agent.destroy();
+      }
     } finally {
       await enc.close();
     }
@@ -112,10 +154,10 @@ describe('the slow lane under junk', () => {
   test('a genuine sign-in is answered while 100 junk responses wait their turn', async () => {
     const junkForm = formOf(bigJunk(w));
     const agent = new Agent({ keepAlive: true, maxSockets: 100 });
-    let answered = 0;
+    let verifiedAndRefused = 0;
     const junk = Array.from({ length: 100 }, () =>
       post(w, agent, junkForm).then((r) => {
-        answered += 1;
+        if (r.status === 401) verifiedAndRefused += 1;
         return r;
       }),
     );
@@ -123,9 +165,10 @@ describe('the slow lane under junk', () => {
       await until('junk waiting in the slow lane', async () => (await waiting(w)) >= 50);
       const genuine = await w.post(w.xmlCrypto({ nameId: email(), attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] } }), { json: true });
       expect(genuine.status, genuine.text).toBe(200);
-      const answeredBeforeGenuine = answered;
-      expect(answeredBeforeGenuine).toBeLessThan(100);
+      const refusedBeforeGenuine = verifiedAndRefused;
       const replies = await Promise.all(junk);
+      // The genuine one did not wait for the junk ahead of it: most of that was refused after it.
+      expect(refusedBeforeGenuine).toBeLessThan(verifiedAndRefused - 20);
       expect(new Set(replies.map((r) => `${r.status} ${r.code}`))).toEqual(new Set(['401 SAML_REJECTED']));
       expect(await waiting(w)).toBe(0);
     } finally {
@@ -199,6 +242,11 @@ describe('bounds', () => {
         expect(r.json.error.code).toBe('SAML_REJECTED');
       }
       expect(await failureCount(capped)).toBe(3);
+      expect(await metric(capped.gw, 'orgway_saml_failures_unrecorded_total')).toBe(unrecorded0 + 2);
+      // Junk does not use up the budget of responses the IdP's key vouched for: those are still recorded.
+      const wrongAudience = await capped.post(capped.xmlCrypto({ nameId: email(), audience: 'https://elsewhere.example/sp' }), { json: true });
+      expect(wrongAudience.status, wrongAudience.text).toBe(401);
+      expect(await failureCount(capped)).toBe(4);
       expect(await metric(capped.gw, 'orgway_saml_failures_unrecorded_total')).toBe(unrecorded0 + 2);
     } finally {
       await capped.close();

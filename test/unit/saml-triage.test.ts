@@ -4,12 +4,13 @@
  * shape the verification accepts are vouched for (and verify in full); junk, wrong keys and
  * anything the scan does not expect are not; nothing throws. The triage decides only the order
  * of work: a response it vouches for is still refused by the verification when its content
- * was changed.
+ * was changed. Junk is bounded: the small document is refused unparsed above 8 KiB, namespace
+ * floods are refused by the signature check, and a copied SignedInfo is vouched for once.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.js';
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
-import { signedInfoDocument, vouchedFor } from '../../src/transports/saml/triage.js';
+import { SIGHTING_TTL_MS, signedInfoDocument, Triage } from '../../src/transports/saml/triage.js';
 import { verifySamlResponse } from '../../src/transports/saml/verification.js';
 import { b64, buildResponse, C14N, ENVELOPED, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
@@ -69,6 +70,9 @@ const responseOnlySigned = (): string => {
   const parts = buildResponse(sp, { nameId: 'ann@corp.example' });
   return signWithXmlCrypto(parts.xml, parts.responseId, idp);
 };
+
+/** A fresh triage per call: the sightings of one test do not reach another. */
+const vouchedFor = (samlResponse: string, certificates: string[]) => new Triage().vouchedFor(samlResponse, certificates);
 
 const wrapped = (base64: string): string => base64.replace(/.{76}/g, '$&\r\n');
 
@@ -141,5 +145,54 @@ describe('the triage decides the order, not the verdict', () => {
     expect(small).not.toContain('ann@corp.example');
     expect(small).not.toContain('X509Certificate');
     expect(small.length).toBeLessThan(2_000);
+  });
+});
+
+describe('bounded for junk', () => {
+  const nsFlood = (n: number) => Array.from({ length: n }, (_, i) => `xmlns:n${i}="urn:n${i}"`).join(' ');
+
+  test('a namespace flood on the Response (inclusive C14N renders every one): not parsed beyond 8 KiB, refused by the signature check below it', async () => {
+    const genuine = signed({ c14n: 'inclusive' });
+    const flooded = genuine.replace('<samlp:Response ', `<samlp:Response ${nsFlood(3_000)} `);
+    expect(signedInfoDocument(flooded)!.length).toBeGreaterThan(8 * 1024);
+    const c0 = process.cpuUsage();
+    expect(vouchedFor(b64(flooded), [idp.cert])).toBe(false);
+    const cpuMs = (process.cpuUsage(c0).user + process.cpuUsage(c0).system) / 1000;
+    expect(cpuMs).toBeLessThan(1_000); // a sanity bound only: the unbounded version took 90–200 ms
+
+    // Under 8 KiB but more than 64 declarations in scope: the signature check refuses before canonicalizing.
+    // (Exclusive C14N: the added declarations do not change what was signed, only the count refuses.)
+    const exclusive = signed();
+    const some = exclusive.replace('<samlp:Response ', `<samlp:Response ${nsFlood(100)} `);
+    expect(signedInfoDocument(some)!.length).toBeLessThan(8 * 1024);
+    expect(vouchedFor(b64(some), [idp.cert])).toBe(false);
+    // The full verification refuses it too (it still verifies the same bytes: the declarations are on the Response, outside the signed assertion).
+    await expect(verify(b64(some))).rejects.toMatchObject({ code: 'SAML_REJECTED', details: { step: 'verifySignature' } });
+    // 50 more declarations stay within the bound: vouched for, and verified.
+    const fine = exclusive.replace('<samlp:Response ', `<samlp:Response ${nsFlood(50)} `);
+    expect(vouchedFor(b64(fine), [idp.cert])).toBe(true);
+    await expect(verify(b64(fine))).resolves.toMatchObject({ email: 'ann@corp.example' });
+  });
+
+  test('a SignedInfo whose Reference does not name the scanned assertion is not vouched for', () => {
+    const xml = signed();
+    const id = /<saml:Assertion [^>]*ID="([^"]+)"/.exec(xml)![1]!;
+    expect(vouchedFor(b64(xml.replace(`<saml:Assertion ID="${id}"`, '<saml:Assertion ID="_other"').replace(/(<saml:Assertion [^>]*)ID="[^"]+"/, '$1ID="_other"')), [idp.cert])).toBe(false);
+  });
+
+  test('each SignatureValue is vouched for once within SIGHTING_TTL_MS: a copied SignedInfo takes the fast path at most once', () => {
+    const triage = new Triage();
+    const response = b64(signed());
+    const t = 1_000_000;
+    expect(triage.vouchedFor(response, [idp.cert], t)).toBe(true);
+    expect(triage.vouchedFor(response, [idp.cert], t + 1)).toBe(false);
+    // Copied into junk made to look like it: the same SignatureValue, refused the fast path.
+    const copied = b64(Buffer.from(response, 'base64').toString().replace('ann@corp.example', 'mallory@corp.example'));
+    expect(triage.vouchedFor(copied, [idp.cert], t + 2)).toBe(false);
+    // Another genuine response is vouched for; the first one again after the TTL.
+    expect(triage.vouchedFor(b64(signed()), [idp.cert], t + 3)).toBe(true);
+    expect(triage.vouchedFor(response, [idp.cert], t + SIGHTING_TTL_MS + 1)).toBe(true);
+    // Junk is never remembered: it does not push genuine sightings out.
+    expect(triage.vouchedFor(b64(signed({ keys: other })), [idp.cert], t + 4)).toBe(false);
   });
 });

@@ -25,10 +25,11 @@ import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { AUTHN_REQUEST_TTL_SECONDS, type SamlSignInService } from '../../domain/saml-sign-in/sign-in-service.js';
 import type { VerifiedSamlAssertion } from '../../domain/saml-sign-in/types.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
+import { addressKey } from '../shared/client-address.js';
 import { SlowLane } from '../shared/slow-lane.js';
 import { authnRequestUrl, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
-import { vouchedFor } from './triage.js';
+import { Triage } from './triage.js';
 import { readForm, verifySamlResponse } from './verification.js';
 
 /**
@@ -101,10 +102,12 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
     const publicUrl = services.config.publicUrl;
     const secureCookie = !publicUrl.startsWith('http://');
 
-    // Fastify parses no form bodies by default; this one is scoped to these routes.
+    // Fastify parses no form bodies by default; this one is scoped to these routes. Only the two
+    // fields of the HTTP-POST binding are kept: a request waiting in the slow lane holds no more.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
       const out = Object.create(null) as Record<string, string | string[]>;
       for (const [k, v] of new URLSearchParams(body as string)) {
+        if (k !== 'SAMLResponse' && k !== 'RelayState') continue;
         const prev = out[k];
         out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
       }
@@ -112,25 +115,47 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
     });
 
     // A flood of refused sign-ins must not become a flood of writes: each connection's list gets
-    // at most samlFailuresPerMinute records per minute from this instance; the rest are counted.
-    const failureRecords = new RateLimiterMemory({ keyPrefix: 'saml-failures', points: services.config.samlFailuresPerMinute, duration: 60 });
-    const mayRecord = (connectionId: string): Promise<boolean> =>
-      failureRecords.consume(connectionId).then(
+    // at most samlFailuresPerMinute records per minute from this instance for responses no key
+    // vouched for (junk among them), and ten times that for vouched-for ones (only the IdP's key
+    // makes those), so junk cannot hide them. The rest are counted, and logged once a minute.
+    const failureBudgets = {
+      vouched: new RateLimiterMemory({ keyPrefix: 'saml-failures-vouched', points: services.config.samlFailuresPerMinute * 10, duration: 60 }),
+      unverified: new RateLimiterMemory({ keyPrefix: 'saml-failures', points: services.config.samlFailuresPerMinute, duration: 60 }),
+    };
+    const unrecorded = new Map<string, { count: number; loggedAt: number }>();
+    const mayRecord = (request: FastifyRequest, connectionId: string, vouched: boolean): Promise<boolean> =>
+      failureBudgets[vouched ? 'vouched' : 'unverified'].consume(connectionId).then(
         () => true,
         () => {
           services.metrics.samlFailuresUnrecorded.inc();
+          const u = unrecorded.get(connectionId) ?? { count: 0, loggedAt: 0 };
+          u.count += 1;
+          if (Date.now() - u.loggedAt >= 60_000) {
+            request.log.warn({ connectionId, unrecorded: u.count }, 'refused SAML sign-ins beyond ORGWAY_SAML_FAILURES_PER_MINUTE were not recorded');
+            u.count = 0;
+            u.loggedAt = Date.now();
+          }
+          if (unrecorded.size > 10_000) unrecorded.clear();
+          unrecorded.set(connectionId, u);
           return false;
         },
       );
 
     /** Records a refused sign-in (not for unknown connections, nor over the per-minute bound) and answers it. */
-    const refuse = async (request: FastifyRequest, reply: FastifyReply, connectionId: string, thrown: unknown, email: string | null): Promise<FastifyReply> => {
+    const refuse = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      connectionId: string,
+      thrown: unknown,
+      email: string | null,
+      vouched = false,
+    ): Promise<FastifyReply> => {
       const error = unavailableOr(thrown);
       const domainError = isDomainError(error) ? error : null;
       if (!domainError) request.log.error({ err: error, connectionId }, 'SAML sign-in failed unexpectedly');
       const shown = domainError ?? internalError();
       // Nothing is recorded while the database is away (it could not be).
-      if (shown.code !== 'NOT_FOUND' && shown.code !== 'UNAVAILABLE' && (await mayRecord(connectionId)))
+      if (shown.code !== 'NOT_FOUND' && shown.code !== 'UNAVAILABLE' && (await mayRecord(request, connectionId, vouched)))
         await services.samlSignIn
           .recordFailure({
             connectionId,
@@ -164,10 +189,13 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
     });
 
     // SPEC §8: responses no connection key vouches for (junk, or an encrypted assertion) wait here.
+    const triage = new Triage();
     const unverified = new SlowLane({
       maxWaitingBytes: services.config.samlUnverifiedQueueBytes,
       onWaiting: (n) => services.metrics.samlUnverifiedWaiting.set(n),
     });
+    /** What a waiting request holds besides its fields (the request, the reply, the socket). */
+    const REQUEST_OVERHEAD_BYTES = 16 * 1024;
 
     // SPEC §8: every ACS request counts against the client address (no credential yet), before its body is read.
     // Not recorded as a refused sign-in: a flood must cost no writes.
@@ -181,19 +209,26 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
     scope.post<{ Params: { connectionId: string } }>('/saml/:connectionId/acs', { bodyLimit: MAX_BODY_BYTES, onRequest: rateLimit }, async (request, reply) => {
       const { connectionId } = request.params;
       let email: string | null = null;
+      let vouched = false;
       try {
+        // The time the response arrived: waiting in the slow lane does not age it.
+        const now = services.clock.now();
         const connection = await services.samlSignIn.connection(connectionId);
         const endpoints = samlEndpoints(publicUrl, connection.id);
-        const verify = () =>
-          verifySamlResponse(request.body, { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now: services.clock.now() }, validator);
-        const { samlResponse } = readForm(request.body);
+        const verify = () => verifySamlResponse(request.body, { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now }, validator);
+        const { samlResponse, relayState } = readForm(request.body);
         let verifying: Promise<VerifiedSamlAssertion> | null;
-        if (vouchedFor(samlResponse, connection.signingCertificates)) {
+        vouched = triage.vouchedFor(samlResponse, connection.signingCertificates);
+        if (vouched) {
           services.metrics.samlResponses.inc({ triage: 'vouched' });
           verifying = verify();
         } else {
           // Not vouched for: verified in full, in turn (a client that gave up is not worked for).
-          verifying = unverified.run(samlResponse.length, () => (request.socket.destroyed ? Promise.reject(gone()) : verify()));
+          verifying = unverified.run(
+            { bytes: samlResponse.length + (relayState?.length ?? 0) + REQUEST_OVERHEAD_BYTES, key: addressKey(request.ip) },
+            () => (request.socket.destroyed ? Promise.reject(gone()) : verify()),
+            busy,
+          );
           services.metrics.samlResponses.inc({ triage: verifying ? 'unverified' : 'busy' });
           if (!verifying) throw busy();
         }
@@ -212,7 +247,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
           });
         return reply.code(303).header('location', services.config.appUrl).send();
       } catch (error) {
-        return refuse(request, reply, connectionId, error, email);
+        return refuse(request, reply, connectionId, error, email, vouched);
       }
     });
 

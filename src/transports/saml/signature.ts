@@ -283,6 +283,23 @@ const isRsaCertificate = (cert: string, i: number, failures: string[]): boolean 
 };
 
 /**
+ * Namespace declarations on an element and its ancestors: finding and canonicalizing them
+ * grows with the square of their number, so more than any IdP writes are refused first.
+ */
+const MAX_NAMESPACE_DECLARATIONS = 64;
+const namespaceDeclarationsInScope = (el: Element): number => {
+  let n = 0;
+  for (let e: Node | null = el; e && e.nodeType === ELEMENT_NODE; e = e.parentNode) {
+    const attributes = (e as Element).attributes;
+    for (let i = 0; i < attributes.length; i++) {
+      const name = attributes.item(i)!.name;
+      if (name === 'xmlns' || name.startsWith('xmlns:')) n += 1;
+    }
+  }
+  return n;
+};
+
+/**
  * The signature value of the canonical SignedInfo, checked against each certificate with
  * the algorithm SignedInfo names: a small, fixed amount of work whatever the document holds.
  * Returns the certificates that verify it (usually one); nothing is digested before this.
@@ -296,6 +313,8 @@ const keysVouchingFor = (
   failures: string[],
 ): string[] => {
   const signatureValue = base64Of(child(signature, NS.ds, 'SignatureValue'), 'SignatureValue').toString('base64');
+  if (namespaceDeclarationsInScope(signedInfo) > MAX_NAMESPACE_DECLARATIONS)
+    throw rejected('verifySignature', `The signature's SignedInfo has more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in scope; identity providers write a handful.`);
   const ancestorNamespaces = findAncestorNsForElement(signedInfo);
   // Exclusive C14N reads an InclusiveNamespaces PrefixList under CanonicalizationMethod itself.
   const canonicalizer = c14nMethod === EXC_C14N ? new ExclusiveCanonicalization() : new C14nCanonicalization();
