@@ -1,10 +1,12 @@
 /**
  * SPEC §8 at the ACS, over real sockets: a response whose assertion's SignedInfo one of the
- * connection's keys signed is verified at once; anything else (junk, an encrypted assertion)
- * is verified in full in the slow lane, in turn. A genuine sign-in is answered while junk
- * waits; a full lane answers 503 UNAVAILABLE with Retry-After and records nothing; a client
- * that left is not worked for; a flood of refusals writes at most ORGWAY_SAML_FAILURES_PER_MINUTE
- * failure records per connection and minute.
+ * connection's keys signed is verified at once (once per signature); anything else (junk, an
+ * encrypted assertion) is verified in full in the slow lane, senders taking turns. A genuine
+ * sign-in is answered while junk waits; a full lane answers 503 UNAVAILABLE with Retry-After and
+ * records nothing; a client that left is not worked for; repeated form fields are read in one
+ * pass; a late-handled assertion keeps its replay record; a flood of refusals writes at most
+ * ORGWAY_SAML_FAILURES_PER_MINUTE failure records per connection and minute, and cannot use up
+ * the budget of responses the IdP's key vouched for.
  */
 import { request as httpRequest, Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -200,6 +202,43 @@ describe('the slow lane under junk', () => {
   });
 });
 
+describe('the form', () => {
+  test('a body of thousands of repeated fields is read in one pass and refused (it used to cost seconds of CPU)', async () => {
+    for (const field of ['SAMLResponse=&', 'RelayState&']) {
+      const body = field.repeat(Math.floor((250 * 1024) / field.length));
+      const c0 = process.cpuUsage();
+      const r = await w.post(null, { json: true, body });
+      const c = process.cpuUsage(c0);
+      expect(r.status, r.text).toBe(400);
+      expect(r.json.error.code).toBe('INVALID_SAML');
+      // A sanity bound (gateway and test share this process), far above one pass and far below the quadratic copy.
+      expect((c.user + c.system) / 1000).toBeLessThan(500);
+    }
+  });
+});
+
+describe('replay after a wait', () => {
+  test('an assertion verified at its arrival time and handled later keeps its replay record for a minute past now, through housekeeping', async () => {
+    const assertionId = `_late${Date.now()}`;
+    const late = {
+      connectionId: w.connectionId,
+      email: email(),
+      attributes: { OrgAndRole: [`SPOTINST-${org.orgId}-VIEWER`] },
+      assertionId,
+      // Its window (NotOnOrAfter + skew) ended while it waited for its turn.
+      expiresAt: new Date(Date.now() - 5_000),
+      inResponseTo: null,
+      relayState: null,
+    };
+    await w.gw.container.samlSignIn.signInWithSaml(late);
+    const [row] = await rows<{ expires_at: Date }>(w.gw, 'select expires_at from used_assertions where assertion_id = ?', [assertionId]);
+    expect(new Date(row!.expires_at).getTime()).toBeGreaterThan(Date.now() + 50_000);
+    await w.gw.container.housekeeping.runOnce();
+    // A copy that arrived in time and waited as long is still refused.
+    await expect(w.gw.container.samlSignIn.signInWithSaml({ ...late, email: late.email })).rejects.toMatchObject({ code: 'SAML_REJECTED', details: { reason: 'REPLAY' } });
+  });
+});
+
 describe('bounds', () => {
   test('a full lane answers 503 UNAVAILABLE with Retry-After, records nothing for it; vouched responses do not wait', async () => {
     const small = await startSamlWorld({ t: w.gw.t, env: { ORGWAY_SAML_UNVERIFIED_QUEUE_KIB: '256' } });
@@ -243,10 +282,17 @@ describe('bounds', () => {
       }
       expect(await failureCount(capped)).toBe(3);
       expect(await metric(capped.gw, 'orgway_saml_failures_unrecorded_total')).toBe(unrecorded0 + 2);
-      // Junk does not use up the budget of responses the IdP's key vouched for: those are still recorded.
+      // Junk does not use up the budget of responses the IdP's key vouched for: those are still recorded —
+      // by the triage, or by the verification (an encrypted assertion, whose signature the triage cannot see).
+      const spKeys = testKeyPair('sp-encryption');
+      await capped.gw.container.samlConnections.update(capped.owner.principal, capped.connectionId, { spDecryptionKey: spKeys.key, spCertificate: spKeys.cert });
+      capped.spMetadata = await (await fetch(`${capped.gw.url}/saml/${capped.connectionId}/metadata`)).text();
+      const encryptedWrongAudience = await capped.post(await capped.samlify({ nameId: email(), audience: 'https://elsewhere.example/sp' }, { encrypt: true }), { json: true });
+      expect(encryptedWrongAudience.status, encryptedWrongAudience.text).toBe(401);
+      expect(await failureCount(capped)).toBe(4);
       const wrongAudience = await capped.post(capped.xmlCrypto({ nameId: email(), audience: 'https://elsewhere.example/sp' }), { json: true });
       expect(wrongAudience.status, wrongAudience.text).toBe(401);
-      expect(await failureCount(capped)).toBe(4);
+      expect(await failureCount(capped)).toBe(5);
       expect(await metric(capped.gw, 'orgway_saml_failures_unrecorded_total')).toBe(unrecorded0 + 2);
     } finally {
       await capped.close();

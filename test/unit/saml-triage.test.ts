@@ -192,6 +192,17 @@ describe('bounded for junk', () => {
     // Another genuine response is vouched for; the first one again after the TTL.
     expect(triage.vouchedFor(b64(signed()), [idp.cert], t + 3)).toBe(true);
     expect(triage.vouchedFor(response, [idp.cert], t + SIGHTING_TTL_MS + 1)).toBe(true);
+    // Another spelling of the same value (the unused bits of the last base64 character) is the same sighting.
+    const xml = signed();
+    const value = /<ds:SignatureValue>([^<]+)<\/ds:SignatureValue>/.exec(xml)![1]!.replace(/\s+/g, '');
+    const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
+    const last = value.length - padding - 1;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const respelled = value.slice(0, last) + alphabet[alphabet.indexOf(value[last]!) ^ 1] + value.slice(last + 1);
+    expect(padding).toBeGreaterThan(0); // RSA-2048: 256 bytes, the last character has unused bits
+    expect(Buffer.from(respelled, 'base64').equals(Buffer.from(value, 'base64'))).toBe(true);
+    expect(triage.vouchedFor(b64(xml), [idp.cert], t + 5)).toBe(true);
+    expect(triage.vouchedFor(b64(xml.replace(/<ds:SignatureValue>[^<]+</, `<ds:SignatureValue>${respelled}<`)), [idp.cert], t + 6)).toBe(false);
     // Junk is never remembered: it does not push genuine sightings out.
     expect(triage.vouchedFor(b64(signed({ keys: other })), [idp.cert], t + 4)).toBe(false);
   });

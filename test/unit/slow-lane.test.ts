@@ -102,7 +102,7 @@ describe('SlowLane', () => {
     expect(order).toEqual(['a', 'other', 'b']);
   });
 
-  test('bounds: waiting bytes and waiting items answer null and run nothing; the first item always starts', async () => {
+  test('bounds: waiting bytes, waiting items, and a sender beyond half of either answer null and run nothing; the first item always starts', async () => {
     let ran = 0;
     const work = async () => {
       ran += 1;
@@ -110,21 +110,57 @@ describe('SlowLane', () => {
     };
     const byBytes = lane({ maxWaitingBytes: 100 });
     const started = byBytes.run({ bytes: 500, key: 'a' }, work, late); // nothing waits: it starts, whatever its size
-    const waits = byBytes.run({ bytes: 60, key: 'a' }, work, late);
-    expect(byBytes.run({ bytes: 60, key: 'b' }, work, late)).toBeNull(); // 120 > 100
-    expect(started).not.toBeNull();
-    expect(waits).not.toBeNull();
-    await Promise.all([started, waits]);
-    expect(ran).toBe(2);
-    const again = byBytes.run({ bytes: 60, key: 'a' }, work, late); // drained: room again
+    const waits = byBytes.run({ bytes: 45, key: 'a' }, work, late);
+    expect(byBytes.run({ bytes: 10, key: 'a' }, work, late)).toBeNull(); // sender a: 55 > half of 100
+    const other = byBytes.run({ bytes: 45, key: 'b' }, work, late);
+    expect(byBytes.run({ bytes: 20, key: 'c' }, work, late)).toBeNull(); // 110 > 100
+    expect([started, waits, other].every((p) => p !== null)).toBe(true);
+    await Promise.all([started, waits, other]);
+    expect(ran).toBe(3);
+    const again = byBytes.run({ bytes: 45, key: 'a' }, work, late); // drained: room again
     expect(again).not.toBeNull();
     await again;
 
-    const byItems = lane({ maxWaiting: 2 });
-    const items = [byItems.run(one, work, late), byItems.run(one, work, late), byItems.run(one, work, late)];
-    expect(byItems.run({ bytes: 1, key: 'z' }, work, late)).toBeNull();
+    const byItems = lane({ maxWaiting: 4 });
+    const items = [byItems.run(one, work, late), byItems.run(one, work, late), byItems.run(one, work, late)]; // one starts, two wait
+    expect(byItems.run(one, work, late)).toBeNull(); // a third waiting item of sender a: half of 4
+    items.push(byItems.run({ bytes: 1, key: 'b' }, work, late), byItems.run({ bytes: 1, key: 'c' }, work, late));
+    expect(byItems.run({ bytes: 1, key: 'd' }, work, late)).toBeNull(); // 4 waiting
+    expect(items.every((p) => p !== null)).toBe(true);
     await Promise.all(items);
-    expect(ran).toBe(3 + 3);
+    expect(ran).toBe(4 + 5);
+  });
+
+  test('work measured later (after an await on another thread) owes rest before the next item starts', async () => {
+    const l = lane({ restFactor: 2 });
+    let measuredEnd = 0;
+    await l.run(
+      one,
+      async (measure) => {
+        await new Promise((r) => setTimeout(r, 5));
+        measure(() => spin(20));
+        measuredEnd = performance.now();
+      },
+      late,
+    );
+    let nextStart = 0;
+    await l.run(
+      one,
+      async () => {
+        nextStart = performance.now();
+      },
+      late,
+    );
+    expect(nextStart - measuredEnd).toBeGreaterThanOrEqual(2 * 20 - 2);
+  });
+
+  test('a failing error factory or gauge does not stop the lane', async () => {
+    const l = lane({ maxWaitMs: 1, restFactor: 5, onWaiting: () => { throw new Error('gauge'); } });
+    const first = l.run(one, async () => spin(5), late);
+    const second = l.run(one, async () => 'never', () => { throw new Error('factory'); });
+    await first;
+    await expect(second).rejects.toThrow('factory');
+    await expect(l.run(one, async () => 'next', late)).resolves.toBe('next');
   });
 
   test('senders take turns: a sender with a backlog delays another one by one item, not by its backlog', async () => {

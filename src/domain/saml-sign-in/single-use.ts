@@ -30,12 +30,20 @@ export const consumeInResponseTo = async (uow: UnitOfWork, a: VerifiedSamlAssert
   return request.organization_id;
 };
 
+/**
+ * How long a used-assertion record outlives both the assertion and now: a response is verified at
+ * the time it arrived and may be handled a little later (the ACS lets unverified responses wait
+ * up to 30 s), so a copy that arrived in time must still find the record when its turn comes.
+ */
+const REPLAY_RECORD_MARGIN_MS = 60_000;
+
 /** The assertion id, once per connection until it expires (a concurrent insert of the same id waits, then finds it). */
 export const reserveAssertion = async (uow: UnitOfWork, a: VerifiedSamlAssertion): Promise<void> => {
+  const keepUntil = new Date(Math.max(a.expiresAt.getTime(), uow.now.getTime()) + REPLAY_RECORD_MARGIN_MS);
   const inserted = await uow.em.execute<{ id: string }[]>(
     `insert into used_assertions (id, connection_id, assertion_id, expires_at, created_at) values (?, ?, ?, ?, ?)
      on conflict (connection_id, assertion_id) do nothing returning id`,
-    [newId('uas'), a.connectionId, a.assertionId, a.expiresAt, uow.now],
+    [newId('uas'), a.connectionId, a.assertionId, keepUntil, uow.now],
   );
   if (inserted.length === 0) throw samlRejected('This SAML assertion was already used. Sign in again at your identity provider.', { reason: 'REPLAY' });
 };

@@ -26,7 +26,7 @@ import { AUTHN_REQUEST_TTL_SECONDS, type SamlSignInService } from '../../domain/
 import type { VerifiedSamlAssertion } from '../../domain/saml-sign-in/types.js';
 import { RETRY_AFTER_SECONDS, unavailableOr } from '../../domain/unavailable.js';
 import { addressKey } from '../shared/client-address.js';
-import { SlowLane } from '../shared/slow-lane.js';
+import { type Measure, SlowLane } from '../shared/slow-lane.js';
 import { authnRequestUrl, installSamlifyValidator, spMetadataXml } from './samlify-entities.js';
 import { SchemaValidator } from './schema-validator.js';
 import { Triage } from './triage.js';
@@ -109,7 +109,9 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       for (const [k, v] of new URLSearchParams(body as string)) {
         if (k !== 'SAMLResponse' && k !== 'RelayState') continue;
         const prev = out[k];
-        out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+        if (prev === undefined) out[k] = v;
+        else if (Array.isArray(prev)) prev.push(v);
+        else out[k] = [prev, v];
       }
       done(null, out);
     });
@@ -215,7 +217,12 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
         const now = services.clock.now();
         const connection = await services.samlSignIn.connection(connectionId);
         const endpoints = samlEndpoints(publicUrl, connection.id);
-        const verify = () => verifySamlResponse(request.body, { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now }, validator);
+        const verify = (measure?: Measure) =>
+          verifySamlResponse(request.body, { connection, acsUrl: endpoints.acsUrl, audience: endpoints.entityId, now }, validator, {
+            ...(measure ? { measure } : {}),
+            // From here the IdP's key vouches for the response: its refusal is recorded on the vouched-for budget.
+            signedInfoVerified: () => (vouched = true),
+          });
         const { samlResponse, relayState } = readForm(request.body);
         let verifying: Promise<VerifiedSamlAssertion> | null;
         vouched = triage.vouchedFor(samlResponse, connection.signingCertificates);
@@ -226,7 +233,7 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
           // Not vouched for: verified in full, in turn (a client that gave up is not worked for).
           verifying = unverified.run(
             { bytes: samlResponse.length + (relayState?.length ?? 0) + REQUEST_OVERHEAD_BYTES, key: addressKey(request.ip) },
-            () => (request.socket.destroyed ? Promise.reject(gone()) : verify()),
+            (measure) => (request.socket.destroyed ? Promise.reject(gone()) : verify(measure)),
             busy,
           );
           services.metrics.samlResponses.inc({ triage: verifying ? 'unverified' : 'busy' });

@@ -117,7 +117,10 @@ export class Triage {
     const id = attr(assertion!, 'ID');
     if (!reference || !id || attr(reference, 'URI') !== `#${id}`) return false;
     const signatureValue = child(signature!, NS.ds, 'SignatureValue');
-    const sighting = createHash('sha256').update(signatureValue ? text(signatureValue).replace(/\s+/g, '') : '').digest('base64');
+    // The decoded bytes: base64 has several spellings of one value (the unused bits of its last character).
+    const sighting = createHash('sha256')
+      .update(Buffer.from(signatureValue ? text(signatureValue).replace(/\s+/g, '') : '', 'base64'))
+      .digest('base64');
     const again = this.#sightings.get(sighting);
     if (again !== undefined && again > nowMs) return false;
     if (!signedInfoVouched(signature!, certificates)) return false;

@@ -351,45 +351,63 @@ export interface VerifiedResponse {
   assertion: VerifiedSamlAssertion;
 }
 
+/** What the caller may hook into the steps (the ACS's slow lane does). */
+export interface VerificationHooks {
+  /** Runs the synchronous stretches that come after an await, so the caller can count their time. */
+  measure?: <R>(fn: () => R) => R;
+  /** Told once the SignedInfo verified under a connection key (step 8a): the IdP's key vouches for what follows. */
+  signedInfoVerified?: () => void;
+}
+
+const direct = <R>(fn: () => R): R => fn();
+
 /** Steps 1–14. Throws DomainError (INVALID_SAML / SAML_REJECTED) with `details.step`. */
-export const verifySamlResponse = async (body: unknown, ctx: VerificationContext, validator: SchemaValidator): Promise<VerifiedSamlAssertion> => {
+export const verifySamlResponse = async (
+  body: unknown,
+  ctx: VerificationContext,
+  validator: SchemaValidator,
+  hooks: VerificationHooks = {},
+): Promise<VerifiedSamlAssertion> => {
+  const measure = hooks.measure ?? direct;
   const { samlResponse, relayState } = readForm(body);
-  let xml = decodeBase64(samlResponse);
-  rejectDtd(xml);
-  let { doc, response } = parseResponse(xml);
+  const outer = decodeBase64(samlResponse);
+  rejectDtd(outer);
+  const parsed = parseResponse(outer);
   // Structure and the SignedInfo check come before schema validation: they cost the same
   // small amount for any document, so junk never reaches the validator's queue.
-  const structure = checkStructure(doc, response);
-  let assertion = structure.assertion;
-  const outer = xml;
-  if (structure.encrypted) {
-    const opened = await decryptAssertion(xml, ctx.connection);
+  const structure = checkStructure(parsed.doc, parsed.response);
+  const opened = structure.encrypted ? await decryptAssertion(outer, ctx.connection) : null;
+  const { xml, response, assertion } = (opened ? measure : direct)(() => {
+    if (!opened) return { xml: outer, response: parsed.response, assertion: structure.assertion! };
     rejectDtd(opened.decrypted);
-    xml = opened.xml;
-    rejectDtd(xml);
-    ({ doc, response } = parseResponse(xml));
-    assertion = checkStructure(doc, response).assertion;
-    if (!assertion) throw rejected('decryptAssertion', 'The decrypted assertion is not an assertion.');
-  }
-  checkSignedInfo(assertion!, ctx.connection.signingCertificates);
+    rejectDtd(opened.xml);
+    const decrypted = parseResponse(opened.xml);
+    const inner = checkStructure(decrypted.doc, decrypted.response).assertion;
+    if (!inner) throw rejected('decryptAssertion', 'The decrypted assertion is not an assertion.');
+    return { xml: opened.xml, response: decrypted.response, assertion: inner };
+  });
+  (opened ? measure : direct)(() => checkSignedInfo(assertion, ctx.connection.signingCertificates));
+  hooks.signedInfoVerified?.();
   await validateSchema(outer, validator);
   if (xml !== outer) await validateSchema(xml, validator);
-  const verified = verifySignature(xml, assertion!, ctx.connection.signingCertificates);
-  checkIssuer(verified, response, ctx.connection.idpEntityId);
-  const confirmation = checkDestination(verified, response, ctx.acsUrl);
-  checkAudience(verified, ctx.audience);
-  const expiresAt = checkTimeWindow(verified, confirmation, ctx.now, ctx.skewSeconds);
-  const inResponseTo = checkInResponseTo(response, confirmation);
-  const attributes = readAttributes(verified);
-  const displayName = DISPLAY_NAME_ATTRIBUTES.map((n) => attributes[n]?.[0]?.trim()).find((v) => !!v) ?? null;
-  return {
-    connectionId: ctx.connection.id,
-    email: readEmail(verified, attributes),
-    attributes,
-    assertionId: attr(verified, 'ID')!,
-    expiresAt,
-    inResponseTo,
-    relayState,
-    displayName,
-  };
+  return measure(() => {
+    const verified = verifySignature(xml, assertion, ctx.connection.signingCertificates);
+    checkIssuer(verified, response, ctx.connection.idpEntityId);
+    const confirmation = checkDestination(verified, response, ctx.acsUrl);
+    checkAudience(verified, ctx.audience);
+    const expiresAt = checkTimeWindow(verified, confirmation, ctx.now, ctx.skewSeconds);
+    const inResponseTo = checkInResponseTo(response, confirmation);
+    const attributes = readAttributes(verified);
+    const displayName = DISPLAY_NAME_ATTRIBUTES.map((n) => attributes[n]?.[0]?.trim()).find((v) => !!v) ?? null;
+    return {
+      connectionId: ctx.connection.id,
+      email: readEmail(verified, attributes),
+      attributes,
+      assertionId: attr(verified, 'ID')!,
+      expiresAt,
+      inResponseTo,
+      relayState,
+      displayName,
+    };
+  });
 };
