@@ -444,3 +444,29 @@ describe('organization(id) with members: what a caller who cannot read the membe
     expect(r.data.organization.members.edges.map((e: any) => e.node.user.displayName)).toEqual(Array(5).fill(nasty));
   });
 });
+
+describe('sessions looked up together', () => {
+  test('authentications that start in one turn of the event loop share one statement; each caller gets its own principal, a dead secret only its own refusal', async () => {
+    const users = await Promise.all(
+      [1, 2, 3, 4].map((i) => gw.container.organizations.bootstrap({ organizationName: `Batch ${i} ${Date.now()}`, adminEmail: `batch${i}.${Date.now()}@example.com` })),
+    );
+    const revoked = users[3]!.apiToken.token;
+    await gw.container.identity.signOut(await gw.container.identity.authenticate(revoked));
+    const statements: string[] = [];
+    const stop = gw.container.db.observeStatements((sql, from) => {
+      if (!from.background) statements.push(sql);
+    });
+    let results: PromiseSettledResult<Principal>[];
+    try {
+      results = await Promise.allSettled(users.map((u) => gw.container.identity.authenticate(u.apiToken.token)));
+    } finally {
+      stop();
+    }
+    expect(statements.filter((s) => /from sessions s join users u/.test(s))).toHaveLength(1);
+    expect(results.slice(0, 3).map((r) => (r.status === 'fulfilled' ? r.value.userId : null))).toEqual(users.slice(0, 3).map((u) => u.userId));
+    expect(results[3]!.status).toBe('rejected');
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'UNAUTHENTICATED' });
+    // One at a time: still one statement each, and a revoked secret stays refused.
+    await expect(gw.container.identity.authenticate(revoked)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+});

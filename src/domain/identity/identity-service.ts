@@ -1,5 +1,6 @@
 /** Users, sessions and API tokens. Secrets are returned once and stored as SHA-256. */
 import { createHash } from 'node:crypto';
+import DataLoader from 'dataloader';
 import { Organization, Session, type SessionEntity, User, type UserEntity } from '../../persistence/entities.js';
 import type { Principal } from '../access.js';
 import {
@@ -121,18 +122,35 @@ export class IdentityService {
     private readonly sessionTtlSeconds: number,
   ) {}
 
-  /** One statement: the bearer secret's live session with its user, or UNAUTHENTICATED. */
+  /**
+   * Sessions looked up together: every request that authenticates in one turn of the event loop
+   * shares one statement (under load, several requests arrive per turn; alone, a request waits
+   * one turn). Not cached: each lookup reads the session as it is now.
+   */
+  readonly #sessions = new DataLoader<string, SessionRow | null>((hashes) => this.#readSessions(hashes), {
+    cache: false,
+    batchScheduleFn: (dispatch) => setImmediate(dispatch),
+    maxBatchSize: 256,
+  });
+
+  async #readSessions(hashes: readonly string[]): Promise<(SessionRow | null)[]> {
+    const rows = await executePrepared<(SessionRow & { token_hash: string })[]>(
+      this.tx.sql,
+      `select s.token_hash, s.id, s.user_id, s.kind, s.current_organization_id, s.authentications, u.email, u.display_name,
+              u.last_visited_organization_id, u.created_at as user_created_at
+         from sessions s join users u on u.id = s.user_id
+        where s.token_hash = any(?::text[]) and ${liveSessionSql('s')}`,
+      // An array literal: the hashes are hex, and both drivers (pg, PGlite) take it as text.
+      [`{${hashes.join(',')}}`, this.clock.now()],
+    );
+    const byHash = new Map(rows.map((r) => [r.token_hash, r]));
+    return hashes.map((h) => byHash.get(h) ?? null);
+  }
+
+  /** The bearer secret's live session with its user (one statement, shared with concurrent lookups), or UNAUTHENTICATED. */
   async authenticate(secret: string): Promise<Principal> {
     if (!secret || secret.length > 200) throw unauthenticated();
-    const rows = await executePrepared<SessionRow[]>(
-      this.tx.sql,
-        `select s.id, s.user_id, s.kind, s.current_organization_id, s.authentications, u.email, u.display_name,
-                u.last_visited_organization_id, u.created_at as user_created_at
-           from sessions s join users u on u.id = s.user_id
-          where s.token_hash = ? and ${liveSessionSql('s')}`,
-      [hashSecret(secret), this.clock.now()],
-    );
-    const row = rows[0];
+    const row = await this.#sessions.load(hashSecret(secret));
     if (!row) throw unauthenticated();
     const raw = (typeof row.authentications === 'string' ? JSON.parse(row.authentications) : row.authentications) as string[];
     const authentications = raw.filter(isAuthentication);
