@@ -128,7 +128,7 @@ describe('setRequireSso', () => {
     const second = await w.gw.container.samlConnections.create(other.principal, other.orgId, {
       metadataXml: idpMetadataXml('https://idp2.example.test/metadata', 'https://idp2.example.test/sso', [testKeyPair('idp2')]),
     });
-    ok(await gql('mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }', { o: org.orgId, c: second.id }, ssoAdmin.token));
+    ok(await gql('mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }', { o: org.orgId, c: second.id }, org.adminToken)); // (the operator: trusting another organization's connection needs its consent)
     // Not by an admin who signed in only through the connection going away (the one left may not work for anyone).
     const selfLockout = refused(await gql(UNTRUST, { o: org.orgId, c: w.connectionId }, ssoAdmin.token));
     expect(selfLockout.code).toBe('CONFLICT');

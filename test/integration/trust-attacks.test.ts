@@ -444,3 +444,43 @@ describe('SP-initiated sign-in behind a public URL with a path', () => {
     expect(res.headers.get('set-cookie')).toMatch(new RegExp(`^orgway_sign_in=${signIn.json.sessionToken}; Max-Age=600; Path=${acsPath}; HttpOnly; SameSite=Lax$`));
   });
 });
+
+describe('trusting a connection needs its consent: an operator, a session signed in through it, or an ORG_ADMIN of its owner', () => {
+  const TRUST = `mutation($o: ID!, $c: ID!) { trustSamlConnection(organizationId: $o, connectionId: $c) { id } }`;
+  const trusts = (organizationId: string) => rows<{ connection_id: string }>(w.gw, 'select connection_id from saml_trusts where organization_id = ?', [organizationId]);
+
+  test("an ORG_ADMIN signed in by email cannot point someone else's connection at an organization of their own (to collect its users with automatic access)", async () => {
+    const harvester = await w.gw.bootstrap('Harvester', `harvester.${Date.now()}@harvest.example`);
+    await w.gw.container.organizations.setAutomaticUserAccess(await w.principal(harvester.token), harvester.orgId, { enabled: true, defaultRole: 'MEMBER', allowedDomains: [] });
+    const emailSession = await w.gw.container.identity.createSession(harvester.userId, harvester.orgId, ['EMAIL']);
+    const before = await trusts(harvester.orgId);
+    const e = refused(await w.gw.gql(TRUST, { o: harvester.orgId, c: w.connectionId }, emailSession.token));
+    expect(e.code).toBe('FORBIDDEN');
+    expect(e.message).toContain(w.owner.orgId);
+    expect(await trusts(harvester.orgId)).toEqual(before);
+    // So a sign-in through that connection brings nobody into the harvester's organization.
+    const someone = `someone.${Date.now()}@corp.example.com`;
+    expect((await w.post(await w.samlify({ nameId: someone }), { json: true })).status).not.toBe(500);
+    expect(await rows(w.gw, 'select 1 from memberships m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?', [harvester.orgId, someone])).toHaveLength(0);
+  });
+
+  test("a member who is not ORG_ADMIN of the owner cannot either; an ORG_ADMIN of the owner can, and so can a session signed in through the connection", async () => {
+    const target = await w.gw.bootstrap('Partner', `partner.${Date.now()}@partner.example`);
+    // A VIEWER of the owner organization who is ORG_ADMIN of the target: refused.
+    await w.gw.container.memberships.stageUser(w.owner.principal, w.owner.orgId, target.email, 'VIEWER');
+    const viewerSession = await w.gw.container.identity.createSession(target.userId, target.orgId, ['EMAIL']);
+    expect(refused(await w.gw.gql(TRUST, { o: target.orgId, c: w.connectionId }, viewerSession.token)).code).toBe('FORBIDDEN');
+    expect(await trusts(target.orgId)).toEqual([]);
+    // A session signed in through the connection: allowed (its IdP vouches for this user).
+    const ssoSession = await w.gw.container.identity.createSession(target.userId, target.orgId, [`SSO:${w.connectionId}`, 'EMAIL']);
+    ok(await w.gw.gql(TRUST, { o: target.orgId, c: w.connectionId }, ssoSession.token));
+    expect((await trusts(target.orgId)).map((t) => t.connection_id)).toEqual([w.connectionId]);
+    await w.gw.container.samlConnections.untrust(await w.principal(target.token), target.orgId, w.connectionId);
+    // An ORG_ADMIN of the owner, by email, who is ORG_ADMIN of the target too: allowed.
+    const ownerAdmin = (await rows<{ email: string }>(w.gw, 'select email from users where id = ?', [w.owner.adminUserId]))[0]!.email;
+    const second = await w.gw.bootstrap('Owner sister', ownerAdmin);
+    const ownerAdminSession = await w.gw.container.identity.createSession(w.owner.adminUserId, second.orgId, ['EMAIL']);
+    ok(await w.gw.gql(TRUST, { o: second.orgId, c: w.connectionId }, ownerAdminSession.token));
+    expect((await trusts(second.orgId)).map((t) => t.connection_id)).toEqual([w.connectionId]);
+  });
+});

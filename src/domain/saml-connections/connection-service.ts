@@ -15,7 +15,7 @@ import { SamlConnection, type SamlConnectionEntity, SamlSignInFailure, SamlTrust
 import type { Em } from '../../persistence/orm.js';
 import { acceptsParams, acceptsPrincipal, acceptsSql, assertAccess, findMembership, type Principal, requireAccess } from '../access.js';
 import { ACCESS_CHANNEL } from '../events/access-watch.js';
-import { badInput, checkName, checkOrganizationId, DomainError, notFound, ORGANIZATION_ID_PATTERN, truncate } from '../model/index.js';
+import { badInput, canEnter, checkName, checkOrganizationId, DomainError, notFound, ORGANIZATION_ID_PATTERN, truncate } from '../model/index.js';
 import { newId } from '../runtime.js';
 import { ATTRIBUTE_PREFIX_PATTERN } from '../saml-sign-in/attributes.js';
 import type { TransactionRunner, UnitOfWork } from '../unit-of-work.js';
@@ -272,11 +272,23 @@ export class SamlConnectionService {
     return view;
   }
 
-  /** `organizationId` accepts sign-ins from the connection. Needs ORG_ADMIN there. Idempotent. */
+  /**
+   * `organizationId` accepts sign-ins from the connection. Needs ORG_ADMIN there, and the
+   * connection's consent: an operator, a session signed in through the connection, or an
+   * ORG_ADMIN of the organization that owns it. Otherwise any admin could point someone else's
+   * IdP at an organization of their own and, with automatic user access, collect its users as
+   * they sign in. Idempotent.
+   */
   trust(principal: Principal, organizationId: string, connectionId: string): Promise<SamlConnectionView> {
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
       const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
       const c = await this.find(uow, connectionId);
+      if (!(await this.mayTrust(uow.em, principal, c)))
+        throw new DomainError(
+          'FORBIDDEN',
+          `Only an ORG_ADMIN of organization "${c.ownerOrganization.id}", which created SAML connection ${c.id}, or someone signed in through that connection, can make another organization trust it: its identity provider's users would otherwise be brought into "${organizationId}" without their organization's consent.`,
+          { connectionId: c.id, ownerOrganizationId: c.ownerOrganization.id },
+        );
       if ((await uow.em.count(SamlTrust, { connection: c, organization })) === 0)
         uow.em.create(SamlTrust, { id: newId('str'), connection: c, organization, createdAt: uow.now });
       return samlConnectionView(c);
@@ -389,6 +401,15 @@ export class SamlConnectionService {
     const c = await uow.em.findOne(SamlConnection, { id: connectionId });
     if (!c) throw connectionNotFound(connectionId);
     return c;
+  }
+
+  /** Whether the connection consents to being trusted by this caller (see trust). */
+  private async mayTrust(em: Em, principal: Principal, c: SamlConnectionEntity): Promise<boolean> {
+    if (principal.scope.operator || principal.scope.connectionIds.includes(c.id)) return true;
+    const ownerId = c.ownerOrganization.id;
+    const membership = await findMembership(em, principal.userId, ownerId);
+    if (!membership || membership.role !== 'ORG_ADMIN' || !canEnter(membership)) return false;
+    return acceptsPrincipal(em, principal, ownerId);
   }
 
   /**

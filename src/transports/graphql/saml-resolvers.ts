@@ -123,7 +123,10 @@ export class SamlConnectionResolver {
     });
   }
 
-  @Mutation(() => SamlConnectionType, { description: 'The organization accepts sign-ins from this connection (idempotent). Needs ORG_ADMIN there.' })
+  @Mutation(() => SamlConnectionType, {
+    description:
+      'The organization accepts sign-ins from this connection (idempotent). Needs ORG_ADMIN there, and the connection\'s consent: ORG_ADMIN of its owner organization, a session signed in through it, or an operator.',
+  })
   trustSamlConnection(@Arg('organizationId', () => ID) organizationId: string, @Arg('connectionId', () => ID) connectionId: string, @Ctx() ctx: GraphQLContext): Promise<SamlConnectionView> {
     const { services, principal } = requireViewer(ctx);
     return services.samlConnections.trust(principal, organizationId, connectionId);
