@@ -103,10 +103,13 @@ export const isPublicAddress = (ip: string): boolean => {
   return !blocked6.check(ip, 'ipv6');
 };
 
-const refusal = (hostname: string, address: string): Error =>
-  Object.assign(new Error(`${hostname} resolves to ${address}, a loopback, private or link-local address; webhooks are only sent to public addresses`), {
+/** Says that a name resolves to no public address, not which one: the refusal must not map private DNS for its reader. */
+const refusal = (hostname: string): Error =>
+  Object.assign(new Error(`${hostname} resolves only to loopback, private or link-local addresses; webhooks are only sent to public addresses`), {
     code: 'ERR_WEBHOOK_ADDRESS',
   });
+const literalRefusal = (address: string): Error =>
+  Object.assign(new Error(`${address} is a loopback, private or link-local address; webhooks are only sent to public addresses`), { code: 'ERR_WEBHOOK_ADDRESS' });
 
 export const createWebhookHttpClient = (options: WebhookHttpOptions): WebhookHttp & { close(): void } => {
   const resolve = options.resolve ?? systemResolve;
@@ -117,7 +120,7 @@ export const createWebhookHttpClient = (options: WebhookHttpOptions): WebhookHtt
     const all = await resolve(hostname);
     if (options.allowPrivate) return all;
     const allowed = all.filter((a) => isPublicAddress(a.address));
-    if (allowed.length === 0) throw refusal(hostname, all[0]?.address ?? 'no address');
+    if (allowed.length === 0) throw refusal(hostname);
     return allowed;
   };
 
@@ -161,7 +164,7 @@ export const createWebhookHttpClient = (options: WebhookHttpOptions): WebhookHtt
       const host = hostOf(url);
       if (url.protocol !== 'https:' && !(options.allowPrivate && url.protocol === 'http:'))
         return Promise.reject(new Error(`${url.protocol} URLs are not allowed; use https`));
-      if (net.isIP(host) && !options.allowPrivate && !isPublicAddress(host)) return Promise.reject(refusal(host, host));
+      if (net.isIP(host) && !options.allowPrivate && !isPublicAddress(host)) return Promise.reject(literalRefusal(host));
       const secure = url.protocol === 'https:';
       return new Promise((resolvePost, reject) => {
         const req = (secure ? https : http).request(url, {
