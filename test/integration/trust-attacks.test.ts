@@ -456,7 +456,7 @@ describe('trusting a connection needs its consent: an operator, a session signed
     const before = await trusts(harvester.orgId);
     const e = refused(await w.gw.gql(TRUST, { o: harvester.orgId, c: w.connectionId }, emailSession.token));
     expect(e.code).toBe('FORBIDDEN');
-    expect(e.message).toContain(w.owner.orgId);
+    expect(JSON.stringify(e)).not.toContain(w.owner.orgId); // which organization owns a connection is not told
     expect(await trusts(harvester.orgId)).toEqual(before);
     // So a sign-in through that connection brings nobody into the harvester's organization.
     const someone = `someone.${Date.now()}@corp.example.com`;
@@ -482,5 +482,26 @@ describe('trusting a connection needs its consent: an operator, a session signed
     const ownerAdminSession = await w.gw.container.identity.createSession(w.owner.adminUserId, second.orgId, ['EMAIL']);
     ok(await w.gw.gql(TRUST, { o: second.orgId, c: w.connectionId }, ownerAdminSession.token));
     expect((await trusts(second.orgId)).map((t) => t.connection_id)).toEqual([w.connectionId]);
+  });
+});
+
+describe('a planted session, then the victim signs in through its own connection in that browser', () => {
+  test('a caller still holding the old secret (an open socket, a race) mints an API token with only what it proved, not what the victim’s sign-in added', async () => {
+    // The attacker signs the victim's email in through its own connection and keeps that session's principal.
+    const { requestId } = await startLogin(attackerConnection);
+    const planted = await postAttacker(await forged({ inResponseTo: requestId, attributes: { OrgAndRole: [`SPOTINST-${attackerOrg}-VIEWER`] } }));
+    expect(planted.status, planted.text).toBe(200);
+    const held = await w.principal(planted.json.sessionToken as string);
+    expect(held.authentications).toEqual([`SSO:${attackerConnection}`]);
+    // Planted in the victim's browser: the victim signs in through the victim's connection; the row gains it under a new secret.
+    const victim = await w.post(await w.samlify({ nameId: victimEmail }), { relayState: victimOrg, json: true, cookie: `orgway_session=${planted.json.sessionToken as string}` });
+    expect(victim.status, victim.text).toBe(200);
+    const [row] = await rows<{ authentications: string[] }>(w.gw, 'select authentications from sessions where id = ?', [held.sessionId]);
+    expect(row!.authentications).toContain(`SSO:${w.connectionId}`);
+    // The held principal mints a token: only the attacker's connection, so it opens no door of the victim's.
+    const minted = await w.gw.container.identity.createApiToken(held, 'exfiltrated');
+    const [token] = await rows<{ authentications: string[] }>(w.gw, 'select authentications from sessions where id = ?', [minted.id]);
+    expect(token!.authentications).toEqual([`SSO:${attackerConnection}`]);
+    await expectLockedOut(minted.token);
   });
 });

@@ -190,14 +190,17 @@ export class IdentityService {
   createApiToken(principal: Principal, name: string): Promise<IssuedSecret> {
     const clean = checkName(name, 'name', 100);
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
-      // Read from the row, not the request's copy: what the session holds at this moment.
-      const session = await uow.em.findOne(Session, { id: principal.sessionId, revokedAt: null });
+      const session = live(await uow.em.findOne(Session, { id: principal.sessionId }), uow.now);
       if (!session) throw unauthenticated();
+      // What the caller proved when it authenticated AND what the row holds now: a sign-in in the
+      // same browser adds to the row under a new secret, and a caller still holding the old secret
+      // (an open socket, a planted cookie) must not mint a token with what that sign-in proved.
+      const proved = new Set(principal.authentications);
       return issueSession(uow, principal.userId, 'API_TOKEN', {
         organizationId: principal.currentOrganizationId,
         name: clean,
         ttlSeconds: null,
-        authentications: session.authentications,
+        authentications: session.authentications.filter((a) => proved.has(a)),
       });
     });
   }

@@ -284,10 +284,11 @@ export class SamlConnectionService {
       const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
       const c = await this.find(uow, connectionId);
       if (!(await this.mayTrust(uow.em, principal, c)))
+        // The owner is not named: a connection id is public, which organization owns it is not.
         throw new DomainError(
           'FORBIDDEN',
-          `Only an ORG_ADMIN of organization "${c.ownerOrganization.id}", which created SAML connection ${c.id}, or someone signed in through that connection, can make another organization trust it: its identity provider's users would otherwise be brought into "${organizationId}" without their organization's consent.`,
-          { connectionId: c.id, ownerOrganizationId: c.ownerOrganization.id },
+          `Only an ORG_ADMIN of the organization that created SAML connection ${c.id}, or someone signed in through that connection, can make another organization trust it: its identity provider's users would otherwise be brought into "${organizationId}" without their organization's consent.`,
+          { connectionId: c.id },
         );
       if ((await uow.em.count(SamlTrust, { connection: c, organization })) === 0)
         uow.em.create(SamlTrust, { id: newId('str'), connection: c, organization, createdAt: uow.now });
