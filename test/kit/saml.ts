@@ -8,6 +8,7 @@ import { sign } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import * as samlify from 'samlify';
 import { SignedXml } from 'xml-crypto';
+import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.js';
 import type { TestKeyPair } from './saml-keys.js';
 
 export const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
@@ -181,6 +182,24 @@ export const junkSamlResponse = (sp: SpContext, junk: number, c14n: string, opts
     `</samlp:Response>`
   );
 };
+
+/** The SP of the verification unit tests (no gateway: the steps are called directly). */
+export const UNIT_SP: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
+
+/** A connection of UNIT_SP's IdP with these signing certificates (and SP decryption key). */
+export const unitConnection = (certificates: readonly string[], spDecryptionKey: string | null = null): SamlConnectionConfig => ({
+  id: 'scn_1',
+  name: 'test',
+  ownerOrganizationId: 'o',
+  idpEntityId: UNIT_SP.idpEntityId,
+  ssoUrl: 'https://idp.test/sso',
+  signingCertificates: [...certificates],
+  attributePrefix: 'SPOTINST',
+  defaultOrganizationId: null,
+  allowIdpInitiated: true,
+  spDecryptionKey,
+  spCertificate: null,
+});
 
 export const b64 = (xml: string): string => Buffer.from(xml, 'utf8').toString('base64');
 

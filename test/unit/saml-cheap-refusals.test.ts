@@ -13,26 +13,14 @@ import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.j
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
 import { signaturePathRuns } from '../../src/transports/saml/signature.js';
 import { countElements, MAX_ELEMENTS, verifySamlResponse } from '../../src/transports/saml/verification.js';
-import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, junkSamlResponse, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { b64, buildResponse, C14N, ENVELOPED, EXC_C14N, junkSamlResponse, signWithXmlCrypto, type SpContext, UNIT_SP, unitConnection } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
 
-const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
+const sp: SpContext = UNIT_SP;
 const idp = testKeyPair('idp');
 const other = testKeyPair('other-idp');
 const spEnc = testKeyPair('sp-encryption');
-const connection = (certs: string[], spDecryptionKey: string | null = null): SamlConnectionConfig => ({
-  id: 'scn_1',
-  name: 'test',
-  ownerOrganizationId: 'o',
-  idpEntityId: sp.idpEntityId,
-  ssoUrl: 'https://idp.test/sso',
-  signingCertificates: certs,
-  attributePrefix: 'SPOTINST',
-  defaultOrganizationId: null,
-  allowIdpInitiated: true,
-  spDecryptionKey,
-  spCertificate: null,
-});
+const connection = (certs: string[], spDecryptionKey: string | null = null): SamlConnectionConfig => unitConnection(certs, spDecryptionKey);
 
 let validator: SchemaValidator;
 beforeAll(() => {

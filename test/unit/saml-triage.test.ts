@@ -12,25 +12,13 @@ import type { SamlConnectionConfig } from '../../src/domain/saml-sign-in/types.j
 import { SchemaValidator } from '../../src/transports/saml/schema-validator.js';
 import { SIGHTING_TTL_MS, signedInfoDocument, Triage } from '../../src/transports/saml/triage.js';
 import { verifySamlResponse } from '../../src/transports/saml/verification.js';
-import { b64, buildResponse, C14N, ENVELOPED, signWithXmlCrypto, type SpContext } from '../kit/saml.js';
+import { b64, buildResponse, C14N, ENVELOPED, signWithXmlCrypto, type SpContext, UNIT_SP, unitConnection } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
 
-const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
+const sp: SpContext = UNIT_SP;
 const idp = testKeyPair('idp');
 const other = testKeyPair('other-idp');
-const connection: SamlConnectionConfig = {
-  id: 'scn_1',
-  name: 'test',
-  ownerOrganizationId: 'o',
-  idpEntityId: sp.idpEntityId,
-  ssoUrl: 'https://idp.test/sso',
-  signingCertificates: [idp.cert],
-  attributePrefix: 'SPOTINST',
-  defaultOrganizationId: null,
-  allowIdpInitiated: true,
-  spDecryptionKey: null,
-  spCertificate: null,
-};
+const connection: SamlConnectionConfig = unitConnection([idp.cert]);
 
 let validator: SchemaValidator;
 beforeAll(() => {

@@ -26,24 +26,12 @@ import {
 } from '../../src/transports/saml/verification.js';
 import { signaturePathRuns, verifySignature } from '../../src/transports/saml/signature.js';
 import { child, NS, parseXml } from '../../src/transports/saml/xml.js';
-import { b64, buildResponse, C14N, ENVELOPED, nestedSignatureMethodResponse, RSA_SHA1, SHA1, type SpContext, signWithXmlCrypto } from '../kit/saml.js';
+import { b64, buildResponse, C14N, ENVELOPED, nestedSignatureMethodResponse, RSA_SHA1, SHA1, type SpContext, signWithXmlCrypto, UNIT_SP, unitConnection } from '../kit/saml.js';
 import { testKeyPair } from '../kit/saml-keys.js';
 
-const sp: SpContext = { idpEntityId: 'https://idp.test/meta', acsUrl: 'https://gw.test/saml/scn_1/acs', audience: 'https://gw.test/saml/scn_1/metadata' };
+const sp: SpContext = UNIT_SP;
 const idp = testKeyPair('idp');
-const connection: SamlConnectionConfig = {
-  id: 'scn_1',
-  name: 'test',
-  ownerOrganizationId: 'o',
-  idpEntityId: sp.idpEntityId,
-  ssoUrl: 'https://idp.test/sso',
-  signingCertificates: [idp.cert],
-  attributePrefix: 'SPOTINST',
-  defaultOrganizationId: null,
-  allowIdpInitiated: true,
-  spDecryptionKey: null,
-  spCertificate: null,
-};
+const connection: SamlConnectionConfig = unitConnection([idp.cert]);
 
 const failure = async (fn: () => unknown): Promise<DomainError> => {
   try {

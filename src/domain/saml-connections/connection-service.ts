@@ -407,10 +407,8 @@ export class SamlConnectionService {
   /** Whether the connection consents to being trusted by this caller (see trust). */
   private async mayTrust(em: Em, principal: Principal, c: SamlConnectionEntity): Promise<boolean> {
     if (principal.scope.operator || principal.scope.connectionIds.includes(c.id)) return true;
-    const ownerId = c.ownerOrganization.id;
-    const membership = await findMembership(em, principal.userId, ownerId);
-    if (!membership || membership.role !== 'ORG_ADMIN' || !canEnter(membership)) return false;
-    return acceptsPrincipal(em, principal, ownerId);
+    const membership = await ownerMembership(em, principal, c);
+    return membership !== null && membership.role === 'ORG_ADMIN' && canEnter(membership);
   }
 
   /**
@@ -422,8 +420,8 @@ export class SamlConnectionService {
     const c = await em.findOne(SamlConnection, { id: connectionId });
     if (!c) throw connectionNotFound(connectionId);
     const ownerId = c.ownerOrganization.id;
-    const membership = await findMembership(em, principal.userId, ownerId);
-    if (membership && (await acceptsPrincipal(em, principal, ownerId))) {
+    const membership = await ownerMembership(em, principal, c);
+    if (membership) {
       assertAccess(membership, 'admin');
       return c;
     }
@@ -442,6 +440,13 @@ export class SamlConnectionService {
     throw connectionNotFound(connectionId);
   }
 }
+
+/** The caller's membership in the connection's owner organization, when that organization accepts the caller's sign-in. */
+const ownerMembership = async (em: Em, principal: Principal, c: SamlConnectionEntity) => {
+  const ownerId = c.ownerOrganization.id;
+  const membership = await findMembership(em, principal.userId, ownerId);
+  return membership && (await acceptsPrincipal(em, principal, ownerId)) ? membership : null;
+};
 
 const hostOf = (entityId: string): string | null => {
   try {
