@@ -284,7 +284,7 @@ export class SamlConnectionService {
       const { organization } = await requireAccess(uow.em, principal, organizationId, 'admin');
       const c = await this.find(uow, connectionId);
       if (!(await this.mayTrust(uow.em, principal, c)))
-        // The owner is not named: a connection id is public, which organization owns it is not.
+        // The owner is not named: the refusal must not be a lookup of who owns a public connection id.
         throw new DomainError(
           'FORBIDDEN',
           `Only an ORG_ADMIN of the organization that created SAML connection ${c.id}, or someone signed in through that connection, can make another organization trust it: its identity provider's users would otherwise be brought into "${organizationId}" without their organization's consent.`,
