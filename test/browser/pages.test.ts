@@ -408,8 +408,23 @@ describe('hosted pages in Chromium', { timeout: 180_000 }, () => {
     const { page } = admin;
     await page.goto(`${origin}/graphql`);
     await page.locator('.graphiql-container').waitFor();
-    await page.getByRole('button', { name: /Execute query/ }).click();
-    await expect.poll(() => page.locator('.result-window').textContent(), { timeout: UI_TIMEOUT_MS }).toContain(ADMIN);
+    // GraphiQL ignores Execute until both Monaco editors exist (they load after the page does): wait
+    // for them, and click again while nothing came back, since the store learns of them a little later.
+    await page.locator('.graphiql-query-editor .monaco-editor').waitFor();
+    await page.locator('.result-window .monaco-editor').waitFor();
+    await expect.poll(() => page.locator('.graphiql-query-editor .view-lines').textContent(), { timeout: UI_TIMEOUT_MS }).toContain('viewer');
+    const result = page.locator('.result-window');
+    await expect
+      .poll(
+        async () => {
+          const text = (await result.textContent()) ?? '';
+          const execute = page.getByRole('button', { name: /Execute query/ });
+          if (!text.includes(ADMIN) && (await execute.count()) === 1) await execute.click();
+          return text;
+        },
+        { timeout: UI_TIMEOUT_MS, interval: 1_000 },
+      )
+      .toContain(ADMIN);
     // GraphiQL's editor tabs nest a close button inside the tab element: its markup, not ours.
     await expectAccessible(page, ['.graphiql-tab']);
     await screenshot(page, 'graphql-explorer');
