@@ -145,6 +145,26 @@ test('every field of the page reads what the database holds (timestamps, setting
   }
 });
 
+test('an organization without teams, or whose teams the viewer is in none of, sits on the page beside ones with teams', async () => {
+  const token = await userWithMemberships(2);
+  const principal = await gw.container.identity.authenticate(token);
+  const bare = await gw.container.organizations.createOrganization(principal, { name: 'N2 org 000a (no teams)' });
+  const other = await gw.container.organizations.createOrganization(principal, { name: 'N2 org 000b (teams, none mine)' });
+  await gw.container.teams.createTeam(principal, other.id, { name: 'zeta', policies: ['z:read'] });
+  const r = await gw.gql<any>(VIEWER_QUERY, {}, token);
+  expect(r.errors).toBeUndefined();
+  const byName = new Map<string, any>(r.data.viewer.organizations.edges.map((e: any) => [e.node.name, e]));
+  expect([...byName.keys()]).toEqual(['N2 org 000', 'N2 org 000a (no teams)', 'N2 org 000b (teams, none mine)', 'N2 org 001']);
+  expect(byName.get('N2 org 000a (no teams)')).toMatchObject({ node: { teams: [] }, membership: { teams: [] } });
+  expect(byName.get('N2 org 000b (teams, none mine)').node.teams).toHaveLength(1);
+  expect(byName.get('N2 org 000b (teams, none mine)').membership.teams).toEqual([]);
+  expect(byName.get('N2 org 000b (teams, none mine)').membership.permissions).not.toContain('z:read');
+  for (const name of ['N2 org 000', 'N2 org 001']) {
+    expect(byName.get(name).node.teams).toHaveLength(3);
+    expect(byName.get(name).membership.teams).toHaveLength(2);
+  }
+});
+
 test('team names and external ids with quotes, backslashes and non-ASCII text come back exactly', async () => {
   const email = `quotes.${Date.now()}@example.com`;
   const orgName = String.raw`Quote "org" \ 😀 ', "]}`;

@@ -57,15 +57,23 @@ const PAGE_COLS = `m.id as m_id, m.role as m_role, m.status as m_status, m.sourc
  * EntryTuple in page order) and the total: one row for the driver to read instead of a
  * row of 16 columns per organization (reading those cost the gateway more than the rest
  * of the request). Built by concatenation as teamsJsonSql is: organization ids and names
- * through to_json; generated ids and enum values as they are. Each organization's teams
- * come from a lateral subquery (an index scan per organization of the page): a grouped
- * join of all teams cost PostgreSQL a sort, a group and a nested CTE scan more. The page
- * CTE is materialized: as a prepared statement the plan is generic, and the page must be
+ * through to_json; generated ids and enum values as they are. The teams of the page's
+ * organizations are grouped in one materialized CTE joined to the page: the generic plan
+ * expects a page of one row (a user has about one membership on average), so a lateral
+ * subquery per organization was planned as a sequential scan of teams and team_members
+ * repeated for every organization of the page whenever those tables are small (twice the
+ * statement's cost); the grouped join scans them once, or by index when they are large.
+ * The page CTE is materialized: as a prepared statement the plan is generic, and the page must be
  * read once, not once per use. Without `timestamps` every timestamp is 0: writing ~500 of
  * them as text and parsing them back was a visible part of a Viewer request, and most
  * queries ask for none.
  */
-const pageWithTeamsSql = (page: string, timestamps: boolean): string => `with page as materialized (${page})
+const pageWithTeamsSql = (page: string, timestamps: boolean): string => `with page as materialized (${page}),
+  page_teams as materialized (
+    select p.o_id, ${teamsJsonSql('tm.membership_id is not null', timestamps)} as teams
+      from page p join teams t on t.organization_id = p.o_id
+      left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
+     group by p.o_id)
   select (select total from page limit 1) as total,
          '[' || string_agg('["' || p.m_id || '","' || p.m_role || '","' || p.m_status || '","' || p.m_source || '",'
                            || ${timestamps ? `coalesce('"' || p.m_last_visited_at || '"', 'null') || ',"' || p.m_created_at || '","' || p.m_updated_at || '",'` : `'0,0,0,'`}
@@ -73,10 +81,7 @@ const pageWithTeamsSql = (page: string, timestamps: boolean): string => `with pa
                            || p.o_auto_access_domains::text || ${timestamps ? `',"' || p.o_created_at || '",'` : `',0,'`} || to_json(p.o_sort_name) || ','
                            || coalesce(pt.teams, '[]') || ']',
                            ',' order by p.o_sort_name, p.o_id) || ']' as entries
-    from page p left join lateral (
-      select ${teamsJsonSql('tm.membership_id is not null', timestamps)} as teams
-        from teams t left join team_members tm on tm.team_key = t.key and tm.membership_id = p.m_id
-       where t.organization_id = p.o_id) pt on true`;
+    from page p left join page_teams pt on pt.o_id = p.o_id`;
 
 /** Timestamps are 0 when the page was read without them. */
 type EntryTuple = [
