@@ -148,7 +148,7 @@ test('every field of the page reads what the database holds (timestamps, setting
 test('an organization without teams, or whose teams the viewer is in none of, sits on the page beside ones with teams', async () => {
   const token = await userWithMemberships(2);
   const principal = await gw.container.identity.authenticate(token);
-  const bare = await gw.container.organizations.createOrganization(principal, { name: 'N2 org 000a (no teams)' });
+  await gw.container.organizations.createOrganization(principal, { name: 'N2 org 000a (no teams)' });
   const other = await gw.container.organizations.createOrganization(principal, { name: 'N2 org 000b (teams, none mine)' });
   await gw.container.teams.createTeam(principal, other.id, { name: 'zeta', policies: ['z:read'] });
   const r = await gw.gql<any>(VIEWER_QUERY, {}, token);
