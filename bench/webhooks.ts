@@ -103,10 +103,12 @@ export async function benchWebhooks(options: { quick?: boolean } = {}): Promise<
       c.query(`insert into webhook_endpoints (id, organization_id, url, event_types, secret, cursor, next_attempt_at, created_at, updated_at)
                values ($1, $2, $3, '["JOINED","ROLE_CHANGED","STATUS_CHANGED","TEAMS_CHANGED","LEFT"]', $4, $5, now(), now(), now())`,
         [`whep_${orgId}`, orgId, url, SECRET, cursor]);
-    // A backlog as the log holds it (appended here in one statement: the starting state, not what is measured).
+    // A backlog as the log holds it (appended here in one statement: the starting state, not what is measured),
+    // with ids as the event log gives them: this transaction's id << 20, plus the place in it.
     const appendBacklog = async (orgId: string, n: number) =>
-      c.query(`insert into membership_events (type, organization_id, user_id, membership_id, actor, role, status, occurred_at)
-               select 'JOINED', $1, 'usr_' || g, 'mem_' || g, 'cli', 'MEMBER', 'STAGED', now() from generate_series(1, $2::int) g`, [orgId, n]);
+      c.query(`insert into membership_events (id, type, organization_id, user_id, membership_id, actor, role, status, occurred_at)
+               select (pg_current_xact_id()::text::bigint << 20) + g, 'JOINED', $1, 'usr_' || g, 'mem_' || g, 'cli', 'MEMBER', 'STAGED', now()
+                 from generate_series(0, $2::int - 1) g`, [orgId, n]);
 
     // 1. Deliveries per second from a backlog: one endpoint, then eight at once.
     const one = await startReceiver();
