@@ -141,6 +141,31 @@ describe('10,000 estimated result nodes', () => {
     expect((await overWs(NESTED_MEMBERS, { o: admin.orgId, n: 5 })).errors).toBeUndefined();
   });
 
+  test('first: null pages by the field default (50), as the resolver does: counted so, refused like first: 50', async () => {
+    // organization 1 + members 1 + 50 × (edges + node + organization + (1 + 50 × (edges + node + user + id + email))) = 12,702
+    for (const n of [50, null]) {
+      const r = await post(NESTED_MEMBERS, { o: admin.orgId, n });
+      expect(r.status).toBe(400);
+      expectTooComplex(r.body.errors, /found 12702/);
+    }
+    const inline = await post(NESTED_MEMBERS.replaceAll('first: $n', 'first: null').replace(', $n: Int', ''), { o: admin.orgId });
+    expectTooComplex(inline.body.errors, /found 12702/);
+    expectTooComplex((await overWs(NESTED_MEMBERS, { o: admin.orgId, n: null })).errors, /found 12702/);
+  });
+
+  test('a verdict is not reused for other values: variables the operation does not declare are not part of it', async () => {
+    const query = `query Forged($o: ID!, $n: Int = 1) { organization(id: $o) { members(first: $n) { edges { node { organization { members(first: $n) { edges { node { user { id } } } } } } } } } }`;
+    // A primer whose undeclared variable name spells another key: allowed (n is 1) …
+    const primer = await post(query, { o: admin.orgId, 'n=100\nz': 1 });
+    expect(primer.body.errors).toBeUndefined();
+    // … and the large page is still refused afterwards, whatever undeclared variables come with it.
+    for (const extra of [{ z: 1 }, { 'n=100\nz': 1 }, {}]) {
+      const r = await post(query, { o: admin.orgId, n: 100, ...extra });
+      expect(r.status).toBe(400);
+      expectTooComplex(r.body.errors, /limit of 10000 nodes exceeded/);
+    }
+  });
+
   test('the estimate multiplies first by nested lists (named in the message)', async () => {
     // 1 + 100 × (1 + edges 1 + node 1 + teams 10 × (1 + 2 aliases … )) — just over the limit with enough fields under a list.
     const fields = Array.from({ length: 9 }, (_, i) => `t${i}: teams { id name }`).join(' ');

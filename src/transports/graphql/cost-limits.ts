@@ -18,11 +18,14 @@ import {
   GraphQLError,
   type GraphQLSchema,
   isListType,
+  Kind,
+  type OperationDefinitionNode,
   type ParseOptions,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
 import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
+import { MAX_PAGE_SIZE } from '../../domain/model/index.js';
 
 export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
 export const MAX_DEPTH = 12;
@@ -73,6 +76,12 @@ export const costRules: readonly ValidationRule[] = [
 const resultNodes: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   const first = args.first;
   if (typeof first === 'number') return 1 + Math.max(first, 0) * childComplexity;
+  // `first: null` (or a null variable) pages by the field's default, as its resolver does; a
+  // connection without a default is counted at the largest page.
+  if (first === null || (first === undefined && field.args.some((a) => a.name === 'first'))) {
+    const declared = field.args.find((a) => a.name === 'first')?.defaultValue;
+    return 1 + (typeof declared === 'number' ? declared : MAX_PAGE_SIZE) * childComplexity;
+  }
   if (!isListType(getNullableType(field.type))) return 1 + childComplexity;
   if (field.name === 'edges' && type.name.endsWith('Connection')) return 1 + childComplexity;
   if (type.name.startsWith('__') || field.name.startsWith('__')) return 1 + childComplexity;
@@ -83,14 +92,21 @@ const resultNodes: ComplexityEstimator = ({ type, field, args, childComplexity }
 const verdicts = new WeakMap<DocumentNode, Map<string, GraphQLError | null>>();
 const MAX_VERDICTS_PER_DOCUMENT = 32;
 
-/** Only numbers (`first`) and booleans (@skip/@include) change an estimate; cursors and ids do not. */
-const estimateKey = (operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): string => {
-  let key = operationName ?? '';
-  if (variables) for (const name in variables) {
-    const value = variables[name];
-    if (typeof value === 'number' || typeof value === 'boolean') key += `\n${name}=${value}`;
-  }
-  return key;
+/**
+ * The operation and the values of the variables it declares that can change an estimate: numbers
+ * (`first`), booleans (@skip/@include) and null (a default page). Cursors and ids do not.
+ * Variables the operation does not declare are left out (graphql-js ignores them, so they must
+ * not pick a verdict), and the key is JSON, so no value can pass for another name's.
+ */
+const estimateKey = (document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): string => {
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName == null || d.name?.value === operationName),
+  );
+  const values = (operation?.variableDefinitions ?? []).map((d) => {
+    const value = variables?.[d.variable.name.value];
+    return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : '';
+  });
+  return JSON.stringify([operationName ?? null, values]);
 };
 
 /**
@@ -107,7 +123,7 @@ export const checkResultSize = (
 ): GraphQLError | null => {
   let byKey = verdicts.get(document);
   if (!byKey) verdicts.set(document, (byKey = new Map()));
-  const key = estimateKey(operationName, variables);
+  const key = estimateKey(document, operationName, variables);
   let verdict = byKey.get(key);
   if (verdict === undefined) {
     verdict = estimate(schema, document, operationName, variables);
