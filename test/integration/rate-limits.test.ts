@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { rows, useDatabase } from '../kit/db.js';
 import { type Gateway, startGateway, useGateway } from '../kit/gateway.js';
+import { idpMetadataXml, testKeyPair } from '../kit/saml-keys.js';
 import { createScimToken } from '../kit/scim.js';
 import { ok } from '../kit/world.js';
 
@@ -89,6 +90,26 @@ describe('per client address: unauthenticated and failed-authentication requests
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+  });
+
+  test('SAML login and metadata count too: the login route stores no AuthnRequest once the address is refused', async () => {
+    const org = await a.bootstrap();
+    const principal = await a.container.identity.authenticate(org.token);
+    const metadataXml = idpMetadataXml('https://idp.rate-limits.test/metadata', 'https://idp.rate-limits.test/sso', [testKeyPair('rate-limits')]);
+    const connection = (await a.container.samlConnections.create(principal, org.orgId, { metadataXml, allowIdpInitiated: true, attributePrefix: null })).id;
+    const from = address();
+    const get = (gw: Gateway, path: string) => fetch(`${gw.url}/saml/${connection}/${path}`, { redirect: 'manual', headers: { accept: 'application/json', 'x-forwarded-for': from } });
+    const stored = async () => (await rows<{ n: number }>(t, 'select count(*)::int as n from saml_requests where connection_id = ?', [connection]))[0]!.n;
+    for (let i = 0; i < 5; i++) expect((await get(i % 2 ? a : b, 'login')).status).toBe(302);
+    for (let i = 0; i < 5; i++) expect((await get(i % 2 ? a : b, 'metadata')).status).toBe(200);
+    expect(await stored()).toBe(5);
+    for (const path of ['login', 'metadata']) {
+      const r = await get(a, path);
+      expect(r.status).toBe(429);
+      expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    }
+    expect(await stored()).toBe(5);
   });
 
   test('graphql-ws: a connection_init from a refused address is closed with 4429', async () => {

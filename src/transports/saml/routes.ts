@@ -199,7 +199,8 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
     /** What a waiting request holds besides its fields (the request, the reply, the socket). */
     const REQUEST_OVERHEAD_BYTES = 16 * 1024;
 
-    // SPEC §8: every ACS request counts against the client address (no credential yet), before its body is read.
+    // SPEC §8: every ACS request counts against the client address (no credential yet), before its body is read;
+    // so do the login route (each request stores an AuthnRequest) and the metadata route (a lookup by a public id).
     // Not recorded as a refused sign-in: a flood must cost no writes.
     const rateLimit = unauthenticatedRateLimit(services, (request, reply, seconds) => {
       const message = rateLimitMessage(seconds);
@@ -258,13 +259,13 @@ export const registerSamlRoutes = (app: FastifyInstance, services: SamlRouteServ
       }
     });
 
-    scope.get<{ Params: { connectionId: string } }>('/saml/:connectionId/metadata', async (request, reply) => {
+    scope.get<{ Params: { connectionId: string } }>('/saml/:connectionId/metadata', { onRequest: rateLimit }, async (request, reply) => {
       const connection = await services.samlSignIn.connection(request.params.connectionId);
       const xml = spMetadataXml(connection, samlEndpoints(publicUrl, connection.id));
       return reply.header('cache-control', 'public, max-age=300').type('application/samlmetadata+xml; charset=utf-8').send(xml);
     });
 
-    scope.get<{ Params: { connectionId: string }; Querystring: { organizationId?: string | string[] } }>('/saml/:connectionId/login', async (request, reply) => {
+    scope.get<{ Params: { connectionId: string }; Querystring: { organizationId?: string | string[] } }>('/saml/:connectionId/login', { onRequest: rateLimit }, async (request, reply) => {
       const raw = request.query.organizationId;
       if (Array.isArray(raw)) throw new DomainError('BAD_USER_INPUT', 'Give organizationId at most once.');
       const organizationId = raw && raw.trim() ? raw.trim() : null;
