@@ -13,7 +13,10 @@
  *   per interval, whatever the request rate). A request is refused when the last shared
  *   count plus this instance's unsent count reaches the limit. Cost: between two syncs every
  *   other instance's traffic is unknown here, so N instances may together admit up to
- *   N × rate × syncMs more than the limit before each of them refuses.
+ *   N × rate × syncMs more than the limit before each of them refuses. The same request also
+ *   counts against the credential's owner (a user for sessions and API tokens, the
+ *   organization for SCIM tokens), with its own, higher limit: credentials are cheap to mint,
+ *   so without it every new API token would bring a full allowance of its own.
  *
  * Answers are "allowed" (null) or the seconds to wait (for Retry-After). If the database
  * cannot be reached the limits fall back to this instance's memory (insuranceLimiter)
@@ -29,8 +32,8 @@ export interface RateLimits {
   addressBlocked(address: string): number | null;
   /** Counts an unauthenticated or failed-authentication request; seconds to wait when over the limit. */
   countAddress(address: string): Promise<number | null>;
-  /** Counts a request by a valid credential (its id); seconds to wait when over the limit. */
-  countCredential(credentialId: string): number | null;
+  /** Counts a request by a valid credential (its id) and against its owner (`user:<id>`, `org:<id>`); seconds to wait when over either limit. */
+  countCredential(credentialId: string, ownerKey: string): number | null;
   /** Counts a request to the sign-in routes (/auth, /invitations) from this address; seconds to wait when over the limit. */
   countSignInAddress(address: string): Promise<number | null>;
   /** Counts a sign-in email asked for this email; seconds to wait when over the limit. */
@@ -87,19 +90,29 @@ export const createRateLimits = (
   pool: (() => Promise<Pool>) | undefined,
   onError: (error: unknown) => void,
 ): RateLimits => {
-  const { addressPoints, credentialPoints, windowSeconds, syncMs } = config;
+  const { addressPoints, credentialPoints, ownerPoints, windowSeconds, syncMs } = config;
   const signInAddresses = store(pool, 'auth-addr', signIn.perAddressPerMinute, 60);
   const signInEmails = store(pool, 'auth-email', signIn.emailsPerTenMinutes, 600);
   const windowMs = windowSeconds * 1000;
   const addresses = addressPoints > 0 ? store(pool, 'addr', addressPoints, windowSeconds) : null;
   // Credentials are synced in batches with penalty(), never refused by the store itself.
-  const credentials = credentialPoints > 0 ? store(pool, 'cred', Number.MAX_SAFE_INTEGER, windowSeconds) : null;
+  const credentials = credentialPoints > 0 || ownerPoints > 0 ? store(pool, 'cred', Number.MAX_SAFE_INTEGER, windowSeconds) : null;
 
   /** Per address: refused from memory until this time (ms). */
   const blockedUntil = new Map<string, number>();
-  /** Per credential: the shared count last seen, when its window ends, and this instance's unsent count. */
+  /** Per credential and per owner: the shared count last seen, when its window ends, and this instance's unsent count. */
   const seen = new Map<string, { shared: number; resetAt: number; unsent: number }>();
   let syncing: Promise<void> | null = null;
+  /** The counter of a credential or an owner, started afresh when its window has ended. */
+  const seenCounter = (key: string, now: number) => {
+    let s = seen.get(key);
+    if (!s) seen.set(key, (s = { shared: 0, resetAt: now + windowMs, unsent: 0 }));
+    if (s.resetAt <= now) {
+      s.shared = 0;
+      s.resetAt = now + windowMs;
+    }
+    return s;
+  };
 
   const sync = async (): Promise<void> => {
     if (!credentials) return;
@@ -151,17 +164,15 @@ export const createRateLimits = (
         return seconds(wait);
       }
     },
-    countCredential(credentialId) {
+    countCredential(credentialId, ownerKey) {
       if (!credentials) return null;
       const now = Date.now();
-      let s = seen.get(credentialId);
-      if (!s) seen.set(credentialId, (s = { shared: 0, resetAt: now + windowMs, unsent: 0 }));
-      if (s.resetAt <= now) {
-        s.shared = 0;
-        s.resetAt = now + windowMs;
-      }
-      if (s.shared + s.unsent >= credentialPoints) return seconds(s.resetAt - now);
-      s.unsent += 1;
+      const counter = seenCounter(credentialId, now);
+      const owner = seenCounter(ownerKey, now);
+      if (credentialPoints > 0 && counter.shared + counter.unsent >= credentialPoints) return seconds(counter.resetAt - now);
+      if (ownerPoints > 0 && owner.shared + owner.unsent >= ownerPoints) return seconds(owner.resetAt - now);
+      counter.unsent += 1;
+      owner.unsent += 1;
       return null;
     },
     countSignInAddress: (address) => consumeOne(signInAddresses, addressKey(address), onError),

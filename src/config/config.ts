@@ -96,6 +96,8 @@ const schema = z.object({
   ORGWAY_RATE_LIMIT_ADDRESS: integer('requests', 0).default(1_000),
   /** Requests one valid credential (session, API token, SCIM token) may make per window (0 = no limit). */
   ORGWAY_RATE_LIMIT_CREDENTIAL: integer('requests', 0).default(20_000),
+  /** Requests all credentials of one owner together may make per window: a user's sessions and API tokens, an organization's SCIM tokens (0 = no limit). */
+  ORGWAY_RATE_LIMIT_OWNER: integer('requests', 0).default(40_000),
   /** The rate-limit window in seconds. */
   ORGWAY_RATE_LIMIT_WINDOW: integer('seconds', 1, 3600).default(10),
   /** How often an instance adds its count of credential requests to the shared one, in milliseconds. */
@@ -135,6 +137,7 @@ const schema = z.object({
 export interface RateLimitConfig {
   addressPoints: number;
   credentialPoints: number;
+  ownerPoints: number;
   windowSeconds: number;
   syncMs: number;
 }
@@ -256,6 +259,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     rateLimits: {
       addressPoints: e.ORGWAY_RATE_LIMIT_ADDRESS,
       credentialPoints: e.ORGWAY_RATE_LIMIT_CREDENTIAL,
+      ownerPoints: e.ORGWAY_RATE_LIMIT_OWNER,
       windowSeconds: e.ORGWAY_RATE_LIMIT_WINDOW,
       syncMs: e.ORGWAY_RATE_LIMIT_SYNC_MS,
     },

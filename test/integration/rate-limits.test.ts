@@ -14,6 +14,7 @@ import { ok } from '../kit/world.js';
 const LIMITS = {
   ORGWAY_RATE_LIMIT_ADDRESS: '10',
   ORGWAY_RATE_LIMIT_CREDENTIAL: '30',
+  ORGWAY_RATE_LIMIT_OWNER: '45',
   ORGWAY_RATE_LIMIT_WINDOW: '60',
   // Syncs are driven by the tests (rateLimits.sync()), not by the clock.
   ORGWAY_RATE_LIMIT_SYNC_MS: '60000',
@@ -159,15 +160,55 @@ describe('per credential, shared by the instances', () => {
     expect(second.errors?.[0]?.extensions?.code, JSON.stringify(second)).toBe('RATE_LIMITED');
   });
 
-  test('SCIM tokens are credentials too', async () => {
+  test("new API tokens do not bring a fresh allowance: all of a user's credentials share the owner limit", async () => {
+    const { token, userId } = await a.bootstrap();
+    const from = address();
+    // 20 requests with the first token, then it mints 9 more (29 requests: under its own 30).
+    for (let i = 0; i < 20; i++) expect((await gql(a, from, token)).status).toBe(200);
+    const minted: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const r = await gql(a, from, token, `mutation { createApiToken(name: "minted ${i}") { token } }`);
+      expect(r.body.errors).toBeUndefined();
+      minted.push(r.body.data.createApiToken.token);
+    }
+    // 29 counted for the user; the minted tokens share the remaining 16.
+    let allowed = 0;
+    for (const minted_ of minted)
+      for (let k = 0; k < 3; k++) {
+        const r = await gql(a, from, minted_);
+        if (r.status === 200) allowed += 1;
+        else expectRateLimited(r);
+      }
+    expect(allowed).toBe(16);
+    // The user's counter is shared through the database, under its own key: the other instance refuses too once synced.
+    await a.container.rateLimits.sync();
+    const [row] = await rows<{ points: number }>(t, `select points from rate_limits where key = ?`, [`cred:user:${userId}`]);
+    expect(row?.points).toBe(45);
+    const unused = (await gql(a, from, token, `mutation { createApiToken(name: "late") { token } }`)).status;
+    expect(unused).toBe(429);
+    expect((await gql(b, from, minted[8]!)).status).toBe(200);
+    await b.container.rateLimits.sync();
+    expectRateLimited(await gql(b, from, minted[8]!));
+    // Another user is not affected.
+    expect((await gql(a, from, admin.token)).status).toBe(200);
+  });
+
+  test('SCIM tokens are credentials too, and the tokens of one organization share its owner limit', async () => {
     const org = await a.bootstrap();
     const { token } = await createScimToken(a, org);
     const from = address();
-    const get = () => fetch(`${a.url}/scim/v2/ServiceProviderConfig`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': from } });
+    const get = (bearer = token) => fetch(`${a.url}/scim/v2/ServiceProviderConfig`, { headers: { authorization: `Bearer ${bearer}`, 'x-forwarded-for': from } });
     for (let i = 0; i < 30; i++) expect((await get()).status).toBe(200);
     const r = await get();
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+    // A second token of the organization has 15 left of the organization's 45, not 30.
+    const { token: second } = await createScimToken(a, org);
+    for (let i = 0; i < 15; i++) expect((await get(second)).status).toBe(200);
+    expect((await get(second)).status).toBe(429);
+    // Another organization's token is not affected.
+    const other = await createScimToken(a, await a.bootstrap());
+    expect((await get(other.token)).status).toBe(200);
   });
 });
 

@@ -153,7 +153,7 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
       throw error;
     }
     const { principal, viaCookie } = credentials;
-    const wait = principal ? countCredential(services, principal.sessionId) : await countUnauthenticated(services, request.ip);
+    const wait = principal ? countCredential(services, principal.sessionId, principal) : await countUnauthenticated(services, request.ip);
     if (wait !== null) throw rateLimited(wait);
     return createContext(services, principal, viaCookie);
   };
@@ -210,7 +210,7 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
           if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
           return refuse(CloseCode.Unauthorized, 'Unauthenticated: pass { authorization: "Bearer <token>" } in connection_init');
         }
-        const wait = countCredential(services, principal.sessionId);
+        const wait = countCredential(services, principal.sessionId, principal);
         if (wait !== null) return refuse(RATE_LIMITED_CLOSE, `${RATE_LIMITED}: ${rateLimitMessage(wait)}`);
         // The connection keeps who it is, not the user row read with the session: that
         // row would go stale over a long-lived connection, and a read is cheap.
@@ -235,7 +235,7 @@ export const registerGraphQL = async (app: FastifyInstance, services: GraphQLSer
     onSubscribe(ctx, _id, payload) {
       // Each operation on the socket is a request by the connection's credential.
       const principal = ctx.extra.graphqlContext?.principal;
-      const wait = principal ? countCredential(services, principal.sessionId) : null;
+      const wait = principal ? countCredential(services, principal.sessionId, principal) : null;
       if (wait !== null) return [new GraphQLError(rateLimitMessage(wait), { extensions: { code: RATE_LIMITED, retryAfterSeconds: wait } })];
       const refused = documents.refusalsOf(payload);
       if (refused) return refused;

@@ -152,7 +152,7 @@ export const registerScimRoutes = (app: FastifyInstance, services: ScimRouteServ
           const wait = await countUnauthenticated(services, req.ip);
           throw wait === null ? error : refuse(wait);
         }
-        const wait = countCredential(services, principal.tokenId);
+        const wait = countCredential(services, principal.tokenId, principal);
         if (wait !== null) throw refuse(wait);
         principals.set(req, principal);
       });

@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export interface RequestRateLimits {
   addressBlocked(address: string): number | null;
   countAddress(address: string): Promise<number | null>;
-  countCredential(credentialId: string): number | null;
+  countCredential(credentialId: string, ownerKey: string): number | null;
 }
 
 /** What the hooks below need from the caller's services. */
@@ -30,8 +30,9 @@ export const addressBlocked = (services: RateLimited, address: string): number |
 /** Counts an unauthenticated or failed-authentication request of this address. */
 export const countUnauthenticated = (services: RateLimited, address: string): Promise<number | null> => services.rateLimits.countAddress(address);
 
-/** Counts a request made with a valid credential. */
-export const countCredential = (services: RateLimited, credentialId: string): number | null => services.rateLimits.countCredential(credentialId);
+/** Counts a request made with a valid credential, against it and against its owner. */
+export const countCredential = (services: RateLimited, credentialId: string, owner: { userId: string } | { organizationId: string }): number | null =>
+  services.rateLimits.countCredential(credentialId, 'userId' in owner ? `user:${owner.userId}` : `org:${owner.organizationId}`);
 
 /**
  * An onRequest/preHandler hook for routes that take no credential (the SAML ACS, and the
