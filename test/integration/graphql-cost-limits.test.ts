@@ -166,6 +166,32 @@ describe('10,000 estimated result nodes', () => {
     }
   });
 
+  test('lists without first are held at 200,000 items whatever the estimate assumed (teams × policies), also compiled', async () => {
+    const org = await gw.bootstrap();
+    const principal = await gw.container.identity.authenticate(org.token);
+    const policies = Array.from({ length: 100 }, (_, i) => `perm.${i}`);
+    for (let i = 0; i < 40; i++) await gw.container.teams.createTeam(principal, org.orgId, { name: `big ${i}`, policies });
+    const aliased = (n: number) => `query($o: ID!) { organization(id: $o) { ${Array.from({ length: n }, (_, i) => `a${i}: teams { policies }`).join(' ')} } }`;
+    // 40 aliases × 40 teams × (1 + 100 policies) = 161,600 items: answered.
+    const within = await post(aliased(40), { o: org.orgId }, org.token);
+    expect(within.body.errors).toBeUndefined();
+    expect(within.body.data.organization.a39).toHaveLength(40);
+    // 50 aliases: 202,000 — inside the estimate (10 teams assumed), refused while executing, on the first and the compiled run.
+    const compiledBefore = (await gw.container.metrics.compiledOperations.get()).values[0]?.value ?? 0;
+    for (let i = 0; i < 2; i++) {
+      const r = await post(aliased(50), { o: org.orgId }, org.token);
+      expect(r.body.data).toEqual({ organization: null });
+      expect(r.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+      expect(r.body.errors?.[0]?.message).toMatch(/more than 200000 items of lists without first/);
+    }
+    expect((await gw.container.metrics.compiledOperations.get()).values[0]?.value).toBeGreaterThan(compiledBefore);
+    // A team takes at most 100 distinct policies.
+    const refused = await post(`mutation($o: ID!, $p: [String!]!) { createTeam(organizationId: $o, input: { name: "too many", policies: $p }) { id } }`, { o: org.orgId, p: [...policies, 'perm.100'] }, org.token);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.body.errors?.[0]?.message).toMatch(/at most 100 policies per team \(got 101\)/);
+    expect(await rows(gw, `select 1 from teams where organization_id = ? and name = 'too many'`, [org.orgId])).toEqual([]);
+  });
+
   test('the estimate multiplies first by nested lists (named in the message)', async () => {
     // 1 + 100 × (1 + edges 1 + node 1 + teams 10 × (1 + 2 aliases … )) — just over the limit with enough fields under a list.
     const fields = Array.from({ length: 9 }, (_, i) => `t${i}: teams { id name }`).join(' ');

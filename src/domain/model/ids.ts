@@ -25,11 +25,16 @@ export const checkName = (name: string, field = 'name', max = 200): string => {
   return trimmed;
 };
 
+/** Policies per team: every member's permissions carry them, and every read of the team lists them. */
+export const MAX_POLICIES_PER_TEAM = 100;
+
 export const checkPolicies = (policies: readonly string[], field = 'policies'): string[] => {
   for (const p of policies)
     if (!POLICY_PATTERN.test(p))
       throw badInput(field, `"${truncate(p)}" is not a valid policy: use 1–128 letters, digits or . _ : * / -`);
-  return [...new Set(policies)].sort();
+  const distinct = [...new Set(policies)];
+  if (distinct.length > MAX_POLICIES_PER_TEAM) throw badInput(field, `at most ${MAX_POLICIES_PER_TEAM} policies per team (got ${distinct.length}).`);
+  return distinct.sort();
 };
 
 // A pragmatic address check (RFC 5322 is wider than anything an IdP sends): one @,

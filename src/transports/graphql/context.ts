@@ -42,6 +42,8 @@ export interface GraphQLContext {
   scope: ReadScope | null;
   /** Set when the principal came from the session cookie (CSRF checks apply). */
   viaCookie: boolean;
+  /** Items produced so far by lists without `first` (countListItems). */
+  listItems: number;
 }
 
 export interface AuthedContext extends GraphQLContext {
@@ -65,6 +67,7 @@ class LazyContext implements GraphQLContext {
   // A plain field, not #private: Apollo clones the context per request with
   // Object.assign(Object.create(prototype), context), which copies own fields only.
   private lazyScope: ReadScope | null | undefined = undefined;
+  listItems = 0;
 
   constructor(
     readonly services: ResolverServices,
