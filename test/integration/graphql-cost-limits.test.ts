@@ -192,6 +192,24 @@ describe('10,000 estimated result nodes', () => {
     expect(await rows(gw, `select 1 from teams where organization_id = ? and name = 'too many'`, [org.orgId])).toEqual([]);
   });
 
+  test('admin lists count too: 50 aliases of 2,100 SCIM tokens are refused, 20 are answered', async () => {
+    const org = await gw.bootstrap();
+    await rows(
+      gw,
+      `insert into scim_tokens (id, organization_id, name, token_hash, created_by_user_id, created_at, revoked_at)
+       select 'scimtok_many_' || g, ?, 'many ' || g, md5(g::text) || md5(?), null, now(), null from generate_series(1, 2100) g`,
+      [org.orgId, org.orgId],
+    );
+    const aliased = (n: number) => `query($o: ID!) { organization(id: $o) { ${Array.from({ length: n }, (_, i) => `a${i}: scimTokens { id name }`).join(' ')} } }`;
+    // 20 × 2,100 × (1 + 2 fields) = 126,000 items: answered; 50 × … = 315,000: refused.
+    const within = await post(aliased(20), { o: org.orgId }, org.token);
+    expect(within.body.errors).toBeUndefined();
+    expect(within.body.data.organization.a19).toHaveLength(2100);
+    const r = await post(aliased(50), { o: org.orgId }, org.token);
+    expect(r.body.data).toEqual({ organization: null });
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
   test('the estimate multiplies first by nested lists (named in the message)', async () => {
     // 1 + 100 × (1 + edges 1 + node 1 + teams 10 × (1 + 2 aliases … )) — just over the limit with enough fields under a list.
     const fields = Array.from({ length: 9 }, (_, i) => `t${i}: teams { id name }`).join(' ');
