@@ -1,6 +1,7 @@
 /**
  * Bringing stored emails to their canonical form (SPEC §8: lower case, IDN domains as
- * punycode, no trailing dot), run by Migration0005Limits. Users whose emails become the
+ * punycode, no trailing dot; the local part in NFC), run by Migration0005Limits and again by
+ * Migration0010EmailNfc when the form gained NFC. Users whose emails become the
  * same are NOT merged: one of them (the one already canonical, else the oldest) takes the
  * canonical email, the others keep theirs, and the group is reported for an operator to
  * merge by hand (README, "Limits"). Emails that have no canonical form (IP-literal
@@ -60,4 +61,13 @@ export const describePlan = (plan: CanonicalEmailPlan): string | null => {
   if (plan.invalid.length)
     parts.push(`${plan.invalid.length} email(s) have no canonical form and were left as they are: ${plan.invalid.map((i) => `${i.id} <${i.email}>`).join(', ')}`);
   return parts.join('. ');
+};
+
+/** Rewrites stored emails to the canonical form by the plan and reports what it left (ORGWAY_EMAIL_DUPLICATES). */
+export const canonicalizeStoredEmails = async (execute: (sql: string, params?: unknown[]) => Promise<unknown>): Promise<void> => {
+  const rows = (await execute('select id, email, created_at from users order by id')) as EmailRow[];
+  const plan = planCanonicalEmails(rows);
+  for (const u of plan.updates) await execute('update users set email = ? where id = ?', [u.to, u.id]);
+  const report = describePlan(plan);
+  if (report) process.emitWarning(report, { code: 'ORGWAY_EMAIL_DUPLICATES' });
 };

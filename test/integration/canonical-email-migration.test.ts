@@ -2,12 +2,28 @@
  * Migration0005Limits on a database that holds emails from before the canonical form:
  * spellings of one address that now collide are reported (ORGWAY_EMAIL_DUPLICATES), not merged;
  * a lone non-canonical email is rewritten; an email with no canonical form is reported and kept.
+ * Migration0010EmailNfc does the same when the form gained NFC local parts.
  */
 import { expect, test } from 'vitest';
 import { planCanonicalEmails } from '../../src/persistence/canonical-emails.js';
 import { rows, useDatabase } from '../kit/db.js';
 
 const t = useDatabase({ migrate: false });
+const nfc = useDatabase({ migrate: false });
+
+/** Runs the remaining migrations and returns the ORGWAY_EMAIL_DUPLICATES report, if any. */
+const migrateReporting = async (db: typeof t): Promise<string | undefined> => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    await db.db.orm.migrator.up();
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings.find((w) => (w as { code?: string }).code === 'ORGWAY_EMAIL_DUPLICATES')?.message;
+};
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
 
@@ -25,15 +41,7 @@ test('duplicates are reported and not merged; the rest becomes canonical', async
   for (const [id, email, created] of users)
     await rows(t, 'insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
 
-  const warnings: Error[] = [];
-  const onWarning = (w: Error) => warnings.push(w);
-  process.on('warning', onWarning);
-  try {
-    await t.db.orm.migrator.up();
-    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
-  } finally {
-    process.off('warning', onWarning);
-  }
+  const report = await migrateReporting(t);
 
   const found = await rows<{ id: string; email: string }>(t, 'select id, email from users order by id');
   expect(Object.fromEntries(found.map((r) => [r.id, r.email]))).toEqual({
@@ -45,11 +53,34 @@ test('duplicates are reported and not merged; the rest becomes canonical', async
     usr_f: 'x@[127.0.0.1]',
     usr_g: 'plain@example.com',
   });
-  const report = warnings.find((w) => (w as { code?: string }).code === 'ORGWAY_EMAIL_DUPLICATES');
-  expect(report?.message).toMatch(/2 email\(s\) now name more than one user/);
-  expect(report?.message).toContain('bob@xn--bcher-kva.example kept by usr_a, also usr_b <bob@bücher.example.>');
-  expect(report?.message).toContain('carol@xn--bcher-kva.example kept by usr_c, also usr_d <carol@bücher.example>');
-  expect(report?.message).toContain('usr_f <x@[127.0.0.1]>');
+  expect(report).toMatch(/2 email\(s\) now name more than one user/);
+  expect(report).toContain('bob@xn--bcher-kva.example kept by usr_a, also usr_b <bob@bücher.example.>');
+  expect(report).toContain('carol@xn--bcher-kva.example kept by usr_c, also usr_d <carol@bücher.example>');
+  expect(report).toContain('usr_f <x@[127.0.0.1]>');
+});
+
+test('Migration0010EmailNfc: a decomposed local part becomes NFC; one that now collides is reported, not merged', async () => {
+  await nfc.db.orm.migrator.up({ to: 'Migration0009MembersPages' });
+  const users: [string, string, Date][] = [
+    ['usr_n1', 'j\u00fcrgen@example.com', at(1)], // NFC already: keeps it
+    ['usr_n2', 'ju\u0308rgen@example.com', at(0)], // the same address decomposed: reported
+    ['usr_n3', 'zoe\u0301@example.com', at(2)], // alone: rewritten to NFC
+    ['usr_n4', '\ufb03@example.com', at(3)], // a compatibility ligature: not the same as ffi
+    ['usr_n5', 'ffi@example.com', at(4)],
+  ];
+  for (const [id, email, created] of users)
+    await rows(nfc, 'insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
+  const report = await migrateReporting(nfc);
+  const found = await rows<{ id: string; email: string }>(nfc, 'select id, email from users order by id');
+  expect(Object.fromEntries(found.map((r) => [r.id, r.email]))).toEqual({
+    usr_n1: 'j\u00fcrgen@example.com',
+    usr_n2: 'ju\u0308rgen@example.com',
+    usr_n3: 'zo\u00e9@example.com',
+    usr_n4: '\ufb03@example.com',
+    usr_n5: 'ffi@example.com',
+  });
+  expect(report).toMatch(/^1 email\(s\) now name more than one user/);
+  expect(report).toContain('j\u00fcrgen@example.com kept by usr_n1, also usr_n2 <ju\u0308rgen@example.com>');
 });
 
 test('the plan of an already canonical database is empty', () => {

@@ -220,6 +220,17 @@ describe('emails in one canonical form', () => {
     expect(found[0]!.email).toBe('bob@xn--bcher-kva.example');
   });
 
+  test('a decomposed and a precomposed local part name one identity (NFC), GraphQL and SCIM', async () => {
+    const a = ok(await gw.gql<any>(STAGE, { o: admin.orgId, e: 'j\u00fcrgen@example.com', r: 'MEMBER' }, admin.token));
+    const other = await gw.bootstrap();
+    const b = ok(await gw.gql<any>(STAGE, { o: other.orgId, e: 'JU\u0308RGEN@example.com', r: 'MEMBER' }, other.token));
+    expect(b.stageUser.user.id).toBe(a.stageUser.user.id);
+    const scim = await scimClient(gw, await gw.bootstrap());
+    const c = await scim.post('/Users', newUser('ju\u0308rgen@example.com'));
+    expect(c.status).toBe(201);
+    expect(c.body.id).toBe(a.stageUser.user.id);
+  });
+
   test('an IP-literal domain is refused with BAD_USER_INPUT (GraphQL) and 400 invalidValue (SCIM), nothing changed', async () => {
     const before = await snapshot(gw, SCIM_TABLES);
     const r = await gw.gql(STAGE, { o: admin.orgId, e: 'x@[127.0.0.1]', r: 'MEMBER' }, admin.token);

@@ -12,6 +12,10 @@ describe('normalizeEmail', () => {
     ['  Alice@Example.COM  ', 'alice@example.com'],
     ['a@例え.テスト', 'a@xn--r8jz45g.xn--zckzah'],
     ['first.last+tag@sub.example.org', 'first.last+tag@sub.example.org'],
+    // The local part in NFC: a decomposed ü is the precomposed one; a compatibility ligature stays.
+    ['ju\u0308rgen@example.com', 'j\u00fcrgen@example.com'],
+    ['J\u00dcRGEN@example.com', 'j\u00fcrgen@example.com'],
+    ['\ufb03@example.com', '\ufb03@example.com'],
   ])('%j → %j', (input, canonical) => {
     expect(normalizeEmail(input)).toBe(canonical);
   });

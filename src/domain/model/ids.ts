@@ -58,8 +58,10 @@ export const canonicalDomain = (domain: string): string | null => {
 };
 
 /**
- * Emails are unique and compared in one canonical form (SPEC §1, §8): lower-cased, the
- * domain as canonicalDomain gives it. Every edge (GraphQL, SCIM, SAML, CLI) goes through here.
+ * Emails are unique and compared in one canonical form (SPEC §1, §8): lower-cased, the local
+ * part in Unicode NFC (canonically equivalent spellings, `ü` and `u` + combining diaeresis, are
+ * one address; compatibility forms such as the `ﬃ` ligature stay distinct, as mail servers keep
+ * them), the domain as canonicalDomain gives it. Every edge (GraphQL, SCIM, SAML, CLI) goes through here.
  */
 export const normalizeEmail = (email: string, field = 'email'): string => {
   const trimmed = email.trim();
@@ -70,7 +72,7 @@ export const normalizeEmail = (email: string, field = 'email'): string => {
   if (rawDomain.startsWith('[')) throw refuse('an IP address is not accepted as the domain; use a domain name');
   const domain = canonicalDomain(rawDomain);
   if (domain === null) throw refuse(IPV4.test(domainToASCII(rawDomain.replace(/\.$/, ''))) ? 'an IP address is not accepted as the domain; use a domain name' : 'expected name@example.com');
-  const e = `${trimmed.slice(0, at).toLowerCase()}@${domain}`;
+  const e = `${trimmed.slice(0, at).toLowerCase().normalize('NFC')}@${domain}`;
   if (e.length > 254 || !EMAIL_PATTERN.test(e)) throw refuse();
   return e;
 };

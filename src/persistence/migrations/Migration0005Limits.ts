@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { describePlan, type EmailRow, planCanonicalEmails } from '../canonical-emails.js';
+import { canonicalizeStoredEmails } from '../canonical-emails.js';
 
 /**
  * SPEC §8 limits: the shared rate-limit counters (src/persistence/rate-limit-entities.ts,
@@ -11,11 +11,7 @@ export class Migration0005Limits extends Migration {
   override async up(): Promise<void> {
     await this.execute(`create table "rate_limits" ("key" varchar(255) not null, "points" int not null default 0, "expire" bigint null, primary key ("key"));`);
     await this.execute(`create index "rate_limits_expire_index" on "rate_limits" ("expire");`);
-    const rows = (await this.execute('select id, email, created_at from users order by id')) as unknown as EmailRow[];
-    const plan = planCanonicalEmails(rows);
-    for (const u of plan.updates) await this.execute('update users set email = ? where id = ?', [u.to, u.id]);
-    const report = describePlan(plan);
-    if (report) process.emitWarning(report, { code: 'ORGWAY_EMAIL_DUPLICATES' });
+    await canonicalizeStoredEmails((sql, params) => this.execute(sql, params));
   }
 
   override down(): void {

@@ -7,6 +7,7 @@ import { Migration0006EventLog } from './Migration0006EventLog.js';
 import { Migration0007Webhooks } from './Migration0007Webhooks.js';
 import { Migration0008EmailSignIn } from './Migration0008EmailSignIn.js';
 import { Migration0009MembersPages } from './Migration0009MembersPages.js';
+import { Migration0010EmailNfc } from './Migration0010EmailNfc.js';
 
 /** Every migration in order; listed explicitly so source (tests) and dist (CLI) agree. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   { name: 'Migration0007Webhooks', class: Migration0007Webhooks },
   { name: 'Migration0008EmailSignIn', class: Migration0008EmailSignIn },
   { name: 'Migration0009MembersPages', class: Migration0009MembersPages },
+  { name: 'Migration0010EmailNfc', class: Migration0010EmailNfc },
 ];
