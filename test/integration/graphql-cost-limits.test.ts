@@ -166,6 +166,17 @@ describe('10,000 estimated result nodes', () => {
     }
   });
 
+  test('a variable of the wrong type is not a verdict for the variable left out (its default then applies)', async () => {
+    const query = `query Defaulted($o: ID!, $n: Int = 100) { organization(id: $o) { members(first: $n) { edges { node { organization { members(first: $n) { edges { node { user { id } } } } } } } } } }`;
+    const wrong = await post(query, { o: admin.orgId, n: 'x' });
+    expect(wrong.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    for (const variables of [{ o: admin.orgId }, { o: admin.orgId, n: 'x' }, { o: admin.orgId }]) {
+      const r = await post(query, variables);
+      if (variables.n === undefined) expectTooComplex(r.body.errors, /limit of 10000 nodes exceeded/);
+      else expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
   test('lists without first are held at 200,000 items whatever the estimate assumed (teams × policies), also compiled', async () => {
     const org = await gw.bootstrap();
     const principal = await gw.container.identity.authenticate(org.token);

@@ -104,7 +104,8 @@ const estimateKey = (document: DocumentNode, operationName: string | null | unde
   );
   const values = (operation?.variableDefinitions ?? []).map((d) => {
     const value = variables?.[d.variable.name.value];
-    return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : '';
+    // Absent (its default applies) is not the same as a value of another type (execution refuses it).
+    return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : value === undefined ? '-' : '?';
   });
   return JSON.stringify([operationName ?? null, values]);
 };
@@ -126,19 +127,24 @@ export const checkResultSize = (
   const key = estimateKey(document, operationName, variables);
   let verdict = byKey.get(key);
   if (verdict === undefined) {
-    verdict = estimate(schema, document, operationName, variables);
+    const estimated = estimate(schema, document, operationName, variables);
+    // Variables the estimate could not read: execution refuses them; nothing to remember.
+    if (estimated === UNREADABLE_VARIABLES) return null;
+    verdict = estimated;
     if (byKey.size >= MAX_VERDICTS_PER_DOCUMENT) byKey.delete(byKey.keys().next().value!);
     byKey.set(key, verdict);
   }
   return verdict;
 };
 
+const UNREADABLE_VARIABLES = Symbol('unreadable variables');
+
 const estimate = (
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown> | null | undefined,
-): GraphQLError | null => {
+): GraphQLError | null | typeof UNREADABLE_VARIABLES => {
   let nodes: number;
   try {
     nodes = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [resultNodes] });
@@ -146,7 +152,7 @@ const estimate = (
     // graphql-query-complexity stops walking past its own limit of selections (fragments spread many times).
     if (error instanceof GraphQLError && /maximum allowed number of nodes/.test(error.message))
       return tooComplex(`The document expands to more than ${MAX_NODES} selections, the limit.`);
-    return null;
+    return UNREADABLE_VARIABLES;
   }
   if (nodes > MAX_NODES) return tooComplex(`Estimated result size limit of ${MAX_NODES} nodes exceeded, found ${nodes}: ask for smaller pages (first) or fewer nested lists.`);
   return null;
