@@ -4,7 +4,7 @@
  * of a document: the second would run compiled) and over graphql-ws.
  */
 import { getIntrospectionQuery, print } from 'graphql';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { rows } from '../kit/db.js';
 import { type Gateway, type GqlResult, useGateway } from '../kit/gateway.js';
 import { ViewerOrganizationsDocument } from '../generated/graphql.js';
@@ -201,6 +201,78 @@ describe('10,000 estimated result nodes', () => {
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(refused.body.errors?.[0]?.message).toMatch(/at most 100 policies per team \(got 101\)/);
     expect(await rows(gw, `select 1 from teams where organization_id = ? and name = 'too many'`, [org.orgId])).toEqual([]);
+  });
+
+  test('the budget is per subscription event: 30 aliases pass event after event, 50 are refused in each event', async () => {
+    const org = await gw.bootstrap();
+    const principal = await gw.container.identity.authenticate(org.token);
+    const policies = Array.from({ length: 100 }, (_, i) => `perm.${i}`);
+    const teamIds: string[] = [];
+    for (let i = 0; i < 40; i++) teamIds.push((await gw.container.teams.createTeam(principal, org.orgId, { name: `sub ${i}`, policies })).teamId);
+    const aliased = (n: number) =>
+      `subscription { membershipChanged { id membership { ${Array.from({ length: n }, (_, i) => `a${i}: organization { teams { policies } }`).join(' ')} } } }`;
+    type Payload = { data?: { membershipChanged: { membership: Record<string, unknown> | null } }; errors?: { extensions?: { code?: string } }[] };
+    const listen = (query: string) => {
+      const payloads: Payload[] = [];
+      const client = gw.ws(org.token);
+      const stop = client.subscribe({ query }, { next: (v) => void payloads.push(v as Payload), error: () => undefined, complete: () => undefined });
+      return { payloads, stop };
+    };
+    const active = async () => (await gw.container.metrics.activeSubscriptions.get()).values[0]?.value ?? 0;
+    const before = await active();
+    const small = listen(aliased(30)); // 30 × 40 teams × (1 + 1 + 100) = 122,400 items per event
+    const large = listen(aliased(50)); // 204,000
+    // Both streams have taken their snapshot: the changes below are live for them.
+    await vi.waitFor(async () => expect(await active()).toBeGreaterThanOrEqual(before + 2), { timeout: 20_000 });
+    for (const teamId of teamIds.slice(0, 2)) await gw.container.teams.addTeamMembers(principal, org.orgId, teamId, [org.userId]);
+    await vi.waitFor(() => expect(small.payloads.length + large.payloads.length).toBeGreaterThanOrEqual(4), { timeout: 20_000 });
+    small.stop();
+    large.stop();
+    for (const p of small.payloads) {
+      expect(p.errors).toBeUndefined();
+      expect(p.data?.membershipChanged.membership?.a29).toMatchObject({ teams: expect.any(Array) });
+    }
+    for (const p of large.payloads) {
+      expect(p.data?.membershipChanged.membership).toBeNull();
+      expect(p.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    }
+    expect([small.payloads.length, large.payloads.length]).toEqual([2, 2]);
+  });
+
+  test('fragments do not hide the fields an item is counted by', async () => {
+    const org = await gw.bootstrap();
+    await rows(
+      gw,
+      `insert into scim_tokens (id, organization_id, name, token_hash, created_by_user_id, created_at, revoked_at)
+       select 'scimtok_frag_' || g, ?, 'frag ' || g, md5(g::text) || md5(?), null, now(), null from generate_series(1, 2100) g`,
+      [org.orgId, org.orgId],
+    );
+    // 45 × 2,100 × (1 + 4 fields) = 472,500 items, whether the fields are written out or in a fragment.
+    const fields = 'id name createdAt revokedAt';
+    const aliases = Array.from({ length: 45 }, (_, i) => `a${i}: scimTokens { ...T }`).join(' ');
+    for (const query of [
+      `query($o: ID!) { organization(id: $o) { ${aliases} } } fragment T on ScimToken { ${fields} }`,
+      `query($o: ID!) { organization(id: $o) { ${aliases.replaceAll('...T', `... on ScimToken { ${fields} }`)} } }`,
+    ]) {
+      const r = await post(query, { o: org.orgId }, org.token);
+      expect(r.body.errors?.[0]?.extensions?.code, JSON.stringify(r.body.errors?.[0])).toBe('QUERY_TOO_COMPLEX');
+    }
+  });
+
+  test("a team's policies count only when selected: two lists of 1,100 team ids are answered", async () => {
+    const org = await gw.bootstrap();
+    await rows(
+      gw,
+      `insert into teams (key, organization_id, team_id, name, policies, created_at, updated_at)
+       select ? || '/t' || g, ?, 't' || g, 'team ' || g, (select jsonb_agg('perm.' || p) from generate_series(1, 100) p), now(), now() from generate_series(1, 1100) g`,
+      [org.orgId, org.orgId],
+    );
+    const ids = await post(`query($o: ID!) { organization(id: $o) { a: teams { id } b: teams { id name } } }`, { o: org.orgId }, org.token);
+    expect(ids.body.errors).toBeUndefined();
+    expect(ids.body.data.organization.b).toHaveLength(1100);
+    // With their policies: 2 × 1,100 × (1 + 1 + 100) = 224,400 items, refused.
+    const withPolicies = await post(`query($o: ID!) { organization(id: $o) { a: teams { policies } b: teams { policies } } }`, { o: org.orgId }, org.token);
+    expect(withPolicies.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
   });
 
   test('admin lists count too: 50 aliases of 2,100 SCIM tokens are refused, 20 are answered', async () => {

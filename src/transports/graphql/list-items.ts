@@ -1,43 +1,89 @@
 /**
  * SPEC §8, a backstop behind the estimate: lists without `first` (an organization's teams with
  * their policies, a membership's teams and permissions, and the admin lists: SCIM tokens, SAML
- * connections, domains, webhook endpoints) are estimated at ASSUMED_LIST_SIZE
- * items, but their real length is whatever an organization's admins made it. A query or
- * mutation (each subscription event is small and is not counted) may produce at most
- * MAX_LIST_ITEMS of their items in all; beyond that the field is QUERY_TOO_COMPLEX.
+ * connections, domains, webhook endpoints) are estimated at ASSUMED_LIST_SIZE items, but their
+ * real length is whatever an organization's admins made it. One execution (a query, a
+ * mutation, or one event of a subscription) may produce at most MAX_LIST_ITEMS of their items
+ * in all; beyond that the field is QUERY_TOO_COMPLEX. An item counts once and once per field
+ * the document selects on it (fragments included); a team's policies count only when selected.
  */
-import type { GraphQLResolveInfo } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { TeamView } from '../../domain/model/index.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_NODES, tooComplex } from './cost-limits.js';
 
 export const MAX_LIST_ITEMS = 20 * MAX_NODES;
 
-const spend = <T>(ctx: GraphQLContext, items: T[], count: number): T[] => {
-  ctx.listItems += count;
-  if (ctx.listItems > MAX_LIST_ITEMS)
-    throw tooComplex(`The result would hold more than ${MAX_LIST_ITEMS} items of lists without first (teams, policies, permissions, admin lists), the limit, found ${ctx.listItems}: ask for fewer of them.`);
-  return items;
+/** Response keys selected on the field's items, by field name (fragments followed), per field occurrence. */
+const selectionsOf = new WeakMap<readonly FieldNode[], Map<string, number>>();
+
+const selected = (info: GraphQLResolveInfo): Map<string, number> => {
+  let byName = selectionsOf.get(info.fieldNodes);
+  if (byName) return byName;
+  byName = new Map();
+  const seenKeys = new Set<string>();
+  const seenFragments = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined) => {
+    for (const s of set?.selections ?? []) {
+      if (s.kind === 'Field') {
+        // Same response key twice is one field in the result (graphql merges them).
+        const key = s.alias?.value ?? s.name.value;
+        if (seenKeys.has(key)) continue;
+        seenKeys.add(key);
+        byName!.set(s.name.value, (byName!.get(s.name.value) ?? 0) + 1);
+      } else if (s.kind === 'InlineFragment') walk(s.selectionSet);
+      else if (!seenFragments.has(s.name.value)) {
+        seenFragments.add(s.name.value);
+        walk(info.fragments[s.name.value]?.selectionSet);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) walk(node.selectionSet);
+  selectionsOf.set(info.fieldNodes, byName);
+  return byName;
 };
 
-const counted = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[] | Promise<T[]>, count: (items: T[]) => number): T[] | Promise<T[]> => {
-  if (info.operation.operation === 'subscription') return items;
-  return Array.isArray(items) ? spend(ctx, items, count(items)) : items.then((list) => spend(ctx, list, count(list)));
-};
-
-/** A team counts once and once per policy (its policies may be selected with it). */
-const teamItems = (teams: readonly TeamView[]): number => {
-  let n = teams.length;
-  for (const t of teams) n += t.policies.length;
+const fieldCount = (byName: Map<string, number>): number => {
+  let n = 0;
+  for (const c of byName.values()) n += c;
   return n;
 };
 
-export const countTeams = (ctx: GraphQLContext, info: GraphQLResolveInfo, teams: TeamView[] | Promise<TeamView[]>): TeamView[] | Promise<TeamView[]> => counted(ctx, info, teams, teamItems);
+/** Items counted so far in each subscription event (its root value): a subscription's context lives as long as it does. */
+const perEvent = new WeakMap<GraphQLContext, WeakMap<object, number>>();
+
+const spend = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[], count: number): T[] => {
+  let total: number;
+  const event = info.operation.operation === 'subscription' && typeof info.rootValue === 'object' && info.rootValue !== null ? info.rootValue : null;
+  if (event) {
+    let byEvent = perEvent.get(ctx);
+    if (!byEvent) perEvent.set(ctx, (byEvent = new WeakMap()));
+    total = (byEvent.get(event) ?? 0) + count;
+    byEvent.set(event, total);
+  } else total = ctx.listItems += count;
+  if (total > MAX_LIST_ITEMS)
+    throw tooComplex(`The result would hold more than ${MAX_LIST_ITEMS} items of lists without first (teams, policies, permissions, admin lists), the limit, found ${total}: ask for fewer of them.`);
+  return items;
+};
+
+const counted = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[] | Promise<T[]>, count: (items: T[]) => number): T[] | Promise<T[]> =>
+  Array.isArray(items) ? spend(ctx, info, items, count(items)) : items.then((list) => spend(ctx, info, list, count(list)));
+
+export const countTeams = (ctx: GraphQLContext, info: GraphQLResolveInfo, teams: TeamView[] | Promise<TeamView[]>): TeamView[] | Promise<TeamView[]> => {
+  const byName = selected(info);
+  const fields = fieldCount(byName);
+  const policyKeys = byName.get('policies') ?? 0;
+  return counted(ctx, info, teams, (list) => {
+    let n = list.length * (1 + fields);
+    if (policyKeys) for (const t of list) n += policyKeys * t.policies.length;
+    return n;
+  });
+};
 
 export const countStrings = (ctx: GraphQLContext, info: GraphQLResolveInfo, strings: string[] | Promise<string[]>): string[] | Promise<string[]> => counted(ctx, info, strings, (l) => l.length);
 
 /** An object counts once and once per field selected on it. */
 export const countObjects = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, objects: T[] | Promise<T[]>): T[] | Promise<T[]> => {
-  const fields = info.fieldNodes[0]?.selectionSet?.selections.length ?? 0;
+  const fields = fieldCount(selected(info));
   return counted(ctx, info, objects, (l) => l.length * (1 + fields));
 };
