@@ -14,8 +14,9 @@
  *   count plus this instance's unsent count reaches the limit. Cost: between two syncs every
  *   other instance's traffic is unknown here, so N instances may together admit up to
  *   N × rate × syncMs more than the limit before each of them refuses. The same request also
- *   counts against the credential's owner (a user for sessions and API tokens, the
- *   organization for SCIM tokens), with its own, higher limit: credentials are cheap to mint,
+ *   counts against the credential's owner (the user behind a session, an API token or the SCIM
+ *   tokens they created; the organization for a SCIM token made without a user), with its own,
+ *   higher limit: credentials are cheap to mint,
  *   so without it every new API token would bring a full allowance of its own.
  *
  * Answers are "allowed" (null) or the seconds to wait (for Retry-After). If the database
@@ -167,12 +168,13 @@ export const createRateLimits = (
     countCredential(credentialId, ownerKey) {
       if (!credentials) return null;
       const now = Date.now();
-      const counter = seenCounter(credentialId, now);
-      const owner = seenCounter(ownerKey, now);
-      if (credentialPoints > 0 && counter.shared + counter.unsent >= credentialPoints) return seconds(counter.resetAt - now);
-      if (ownerPoints > 0 && owner.shared + owner.unsent >= ownerPoints) return seconds(owner.resetAt - now);
-      counter.unsent += 1;
-      owner.unsent += 1;
+      // A limit set to 0 keeps no counter (nothing to sync for it).
+      const counter = credentialPoints > 0 ? seenCounter(credentialId, now) : null;
+      const owner = ownerPoints > 0 ? seenCounter(ownerKey, now) : null;
+      if (counter && counter.shared + counter.unsent >= credentialPoints) return seconds(counter.resetAt - now);
+      if (owner && owner.shared + owner.unsent >= ownerPoints) return seconds(owner.resetAt - now);
+      if (counter) counter.unsent += 1;
+      if (owner) owner.unsent += 1;
       return null;
     },
     countSignInAddress: (address) => consumeOne(signInAddresses, addressKey(address), onError),

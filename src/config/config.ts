@@ -96,7 +96,7 @@ const schema = z.object({
   ORGWAY_RATE_LIMIT_ADDRESS: integer('requests', 0).default(1_000),
   /** Requests one valid credential (session, API token, SCIM token) may make per window (0 = no limit). */
   ORGWAY_RATE_LIMIT_CREDENTIAL: integer('requests', 0).default(20_000),
-  /** Requests all credentials of one owner together may make per window: a user's sessions and API tokens, an organization's SCIM tokens (0 = no limit). */
+  /** Requests all credentials of one user together may make per window: sessions, API tokens, the SCIM tokens they created (0 = no limit). */
   ORGWAY_RATE_LIMIT_OWNER: integer('requests', 0).default(40_000),
   /** The rate-limit window in seconds. */
   ORGWAY_RATE_LIMIT_WINDOW: integer('seconds', 1, 3600).default(10),

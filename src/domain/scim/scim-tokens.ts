@@ -96,14 +96,14 @@ export class ScimTokenService {
   /** The organization a live SCIM token belongs to; UNAUTHENTICATED for a malformed, unknown or revoked one. */
   async authenticate(secret: string): Promise<ScimPrincipal> {
     if (!SECRET_PATTERN.test(secret)) throw scimUnauthenticated('This is not a SCIM token.');
-    const rows = await executePrepared<{ id: string; organization_id: string; revoked_at: unknown }[]>(
+    const rows = await executePrepared<{ id: string; organization_id: string; created_by_user_id: string | null; revoked_at: unknown }[]>(
       this.tx.sql,
-      'select id, organization_id, revoked_at from scim_tokens where token_hash = ?',
+      'select id, organization_id, created_by_user_id, revoked_at from scim_tokens where token_hash = ?',
       [hashSecret(secret)],
     );
     const row = rows[0];
     if (!row) throw scimUnauthenticated('Unknown SCIM token.');
     if (row.revoked_at !== null) throw scimUnauthenticated('This SCIM token was revoked.');
-    return { tokenId: row.id, organizationId: row.organization_id };
+    return { tokenId: row.id, organizationId: row.organization_id, createdByUserId: row.created_by_user_id };
   }
 }

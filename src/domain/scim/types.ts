@@ -9,6 +9,8 @@ import { DomainError, type ErrorCode, type ErrorDetails, type OrganizationRole, 
 export interface ScimPrincipal {
   tokenId: string;
   organizationId: string;
+  /** Who created the token (null for tokens made outside GraphQL): its requests count against that user too. */
+  createdByUserId: string | null;
 }
 
 /**

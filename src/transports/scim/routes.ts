@@ -152,7 +152,12 @@ export const registerScimRoutes = (app: FastifyInstance, services: ScimRouteServ
           const wait = await countUnauthenticated(services, req.ip);
           throw wait === null ? error : refuse(wait);
         }
-        const wait = countCredential(services, principal.tokenId, principal);
+        const wait = countCredential(
+          services,
+          principal.tokenId,
+          // Its creator: tokens minted in many organizations by one user share that user's allowance.
+          principal.createdByUserId ? { userId: principal.createdByUserId } : { organizationId: principal.organizationId },
+        );
         if (wait !== null) throw refuse(wait);
         principals.set(req, principal);
       });
