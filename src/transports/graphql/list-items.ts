@@ -7,7 +7,7 @@
  * in all; beyond that the field is QUERY_TOO_COMPLEX. An item counts once and once per field
  * the document selects on it (fragments included); a team's policies count only when selected.
  */
-import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { type FieldNode, type GraphQLResolveInfo, type GraphQLSchema, isObjectType, type SelectionSetNode } from 'graphql';
 import type { TeamView } from '../../domain/model/index.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_NODES, tooComplex } from './cost-limits.js';
@@ -66,24 +66,51 @@ const spend = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[], cou
   return items;
 };
 
-const counted = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[] | Promise<T[]>, count: (items: T[]) => number): T[] | Promise<T[]> =>
-  Array.isArray(items) ? spend(ctx, info, items, count(items)) : items.then((list) => spend(ctx, info, list, count(list)));
+type Counter = (ctx: GraphQLContext, info: GraphQLResolveInfo) => (items: unknown[]) => number;
 
-export const countTeams = (ctx: GraphQLContext, info: GraphQLResolveInfo, teams: TeamView[] | Promise<TeamView[]>): TeamView[] | Promise<TeamView[]> => {
+/** A team counts once and once per field selected on it, plus its policies when selected. */
+const teams: Counter = (_ctx, info) => {
   const byName = selected(info);
   const fields = fieldCount(byName);
   const policyKeys = byName.get('policies') ?? 0;
-  return counted(ctx, info, teams, (list) => {
+  return (list) => {
     let n = list.length * (1 + fields);
-    if (policyKeys) for (const t of list) n += policyKeys * t.policies.length;
+    if (policyKeys) for (const t of list as TeamView[]) n += policyKeys * t.policies.length;
     return n;
-  });
+  };
+};
+const strings: Counter = () => (list) => list.length;
+/** An object counts once and once per field selected on it. */
+const objects: Counter = (_ctx, info) => {
+  const fields = fieldCount(selected(info));
+  return (list) => list.length * (1 + fields);
 };
 
-export const countStrings = (ctx: GraphQLContext, info: GraphQLResolveInfo, strings: string[] | Promise<string[]>): string[] | Promise<string[]> => counted(ctx, info, strings, (l) => l.length);
+/** The fields held to the budget, by type: how their items count. */
+const BUDGETED: Record<string, Record<string, Counter>> = {
+  Organization: { teams, scimTokens: objects, samlConnections: objects, trustedSamlConnectionIds: strings, domains: objects, webhookEndpoints: objects },
+  Membership: { teams, permissions: strings },
+};
 
-/** An object counts once and once per field selected on it. */
-export const countObjects = <T>(ctx: GraphQLContext, info: GraphQLResolveInfo, objects: T[] | Promise<T[]>): T[] | Promise<T[]> => {
-  const fields = fieldCount(selected(info));
-  return counted(ctx, info, objects, (l) => l.length * (1 + fields));
+/**
+ * Wraps the resolvers of the budgeted fields in the built schema (both executors, graphql-js and
+ * graphql-jit, call `field.resolve`): the resolvers themselves stay as they are, and no
+ * decorator parameter is added to fields resolved hundreds of times per Viewer query.
+ */
+export const holdListFieldsToBudget = (schema: GraphQLSchema): void => {
+  for (const [typeName, fields] of Object.entries(BUDGETED)) {
+    const type = schema.getType(typeName);
+    if (!isObjectType(type)) throw new Error(`list budget: no object type ${typeName}`);
+    for (const [name, counter] of Object.entries(fields)) {
+      const field = type.getFields()[name];
+      const resolve = field?.resolve;
+      if (!field || !resolve) throw new Error(`list budget: ${typeName}.${name} has no resolver`);
+      field.resolve = (root, args, ctx: GraphQLContext, info) => {
+        const items = resolve(root, args, ctx, info) as unknown[] | PromiseLike<unknown[] | null> | null;
+        const count = counter(ctx, info);
+        if (Array.isArray(items)) return spend(ctx, info, items, count(items));
+        return items === null ? null : Promise.resolve(items).then((list) => (list === null ? null : spend(ctx, info, list, count(list))));
+      };
+    }
+  }
 };

@@ -9,7 +9,6 @@ import type { MembershipEventRecord } from '../../domain/events/event-log.js';
 import type { MembershipView, OrganizationRole, OrganizationView, TeamView, UserStatus, UserView } from '../../domain/model/index.js';
 import { membershipView, organizationView, teamView } from '../../domain/read/views.js';
 import { type GraphQLContext, requireViewer } from './context.js';
-import { countStrings, countTeams } from './list-items.js';
 import { SAML_RESOLVERS } from './saml-resolvers.js';
 import { SCIM_RESOLVERS } from './scim-resolvers.js';
 import { membersArguments, viewerPageNeeds } from './selection.js';
@@ -148,9 +147,9 @@ export class OrganizationResolver {
   }
 
   @FieldResolver(() => [TeamType])
-  teams(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): TeamView[] | Promise<TeamView[]> {
+  teams(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): TeamView[] | Promise<TeamView[]> {
     const { scope } = requireViewer(ctx);
-    return countTeams(ctx, info, scope.peekTeams(org.id) ?? scope.teams(org.id));
+    return scope.peekTeams(org.id) ?? scope.teams(org.id);
   }
 
   @Mutation(() => OrganizationType, { description: 'Creates an organization; you become its ORG_ADMIN.' })
@@ -186,15 +185,15 @@ export class MembershipResolver {
   }
 
   @FieldResolver(() => [TeamType])
-  teams(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): TeamView[] | Promise<TeamView[]> {
+  teams(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): TeamView[] | Promise<TeamView[]> {
     const { scope } = requireViewer(ctx);
-    return countTeams(ctx, info, scope.peekMembershipTeams(m) ?? scope.membershipTeams(m));
+    return scope.peekMembershipTeams(m) ?? scope.membershipTeams(m);
   }
 
   @FieldResolver(() => [String], { description: "Role built-ins ∪ team policies; empty when the membership cannot be entered." })
-  permissions(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): string[] | Promise<string[]> {
+  permissions(@Root() m: MembershipView, @Ctx() ctx: GraphQLContext): string[] | Promise<string[]> {
     const { scope } = requireViewer(ctx);
-    return countStrings(ctx, info, scope.peekPermissions(m) ?? scope.permissions(m));
+    return scope.peekPermissions(m) ?? scope.permissions(m);
   }
 
   @Mutation(() => SwitchOrganizationPayloadType, {

@@ -4,13 +4,11 @@
  * Ownership rules live in src/domain/saml-connections (ORG_ADMINs of the owner change a
  * connection; each organization's ORG_ADMINs trust or untrust it for themselves).
  */
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, Field, FieldResolver, ID, Info, InputType, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { OrganizationView } from '../../domain/model/index.js';
 import type { CertificateView, SamlConnectionView, SamlSignInFailureView } from '../../domain/saml-connections/connection-service.js';
 import { samlEndpoints } from '../../domain/saml-connections/endpoints.js';
 import { type GraphQLContext, requireViewer } from './context.js';
-import { countObjects, countStrings } from './list-items.js';
 import { OrganizationType } from './types.js';
 
 @ObjectType('SamlCertificate', { description: 'An X.509 certificate (IdP signing, or our SP encryption certificate).' })
@@ -147,19 +145,18 @@ export class OrganizationSamlResolver {
   async samlConnections(
     @Root() org: OrganizationView,
     @Ctx() ctx: GraphQLContext,
-    @Info() info: GraphQLResolveInfo,
     @Arg('owned', () => Boolean, { nullable: true, description: 'true: only those it owns (whose sign-in failures its ORG_ADMINs may read); false: only those it trusts but does not own.' })
     owned: boolean | null,
   ): Promise<SamlConnectionView[]> {
     const { services, principal } = requireViewer(ctx);
     const all = await services.samlConnections.listForOrganization(principal, org.id);
-    return countObjects(ctx, info, owned === null || owned === undefined ? all : all.filter((c) => (c.ownerOrganizationId === org.id) === owned));
+    return owned === null || owned === undefined ? all : all.filter((c) => (c.ownerOrganizationId === org.id) === owned);
   }
 
   @FieldResolver(() => [ID], { description: 'Ids of the SAML connections whose sign-ins the organization accepts (an owned connection may be untrusted). Needs ORG_ADMIN.' })
-  trustedSamlConnectionIds(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<string[]> {
+  trustedSamlConnectionIds(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<string[]> {
     const { services, principal } = requireViewer(ctx);
-    return countStrings(ctx, info, services.samlConnections.trustedConnectionIds(principal, org.id)) as Promise<string[]>;
+    return services.samlConnections.trustedConnectionIds(principal, org.id);
   }
 }
 

@@ -2,6 +2,7 @@
 import { type GraphQLSchema, printSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
+import { holdListFieldsToBudget } from './list-items.js';
 import { RESOLVERS } from './resolvers.js';
 
 let built: Promise<GraphQLSchema> | undefined;
@@ -19,6 +20,9 @@ export const buildGraphQLSchema = (): Promise<GraphQLSchema> =>
         throw new Error('orgway subscriptions use the event hub, not a PubSub');
       },
     },
+  }).then((schema) => {
+    holdListFieldsToBudget(schema);
+    return schema;
   }));
 
 export const printGraphQLSchema = async (): Promise<string> => printSchema(await buildGraphQLSchema()) + '\n';

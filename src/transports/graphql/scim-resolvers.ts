@@ -1,10 +1,8 @@
 /** SCIM tokens over GraphQL (SPEC §3): create (secret shown once), revoke, list. ORG_ADMIN only. */
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, Field, FieldResolver, ID, Info, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { OrganizationView } from '../../domain/model/index.js';
 import type { ScimTokenView } from '../../domain/scim/scim-tokens.js';
 import { type GraphQLContext, requireViewer } from './context.js';
-import { countObjects } from './list-items.js';
 import { OrganizationType } from './types.js';
 
 @ObjectType('ScimToken', { description: "A bearer token for one organization's SCIM endpoint (/scim/v2). The secret is never shown again." })
@@ -25,9 +23,9 @@ export class CreateScimTokenPayloadType {
 @Resolver(() => OrganizationType)
 export class ScimTokenResolver {
   @FieldResolver(() => [ScimTokenType], { description: 'SCIM tokens of the organization, newest first, revoked ones included; never their secrets. Needs ORG_ADMIN.' })
-  scimTokens(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<ScimTokenView[]> {
+  scimTokens(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<ScimTokenView[]> {
     const { services, principal } = requireViewer(ctx);
-    return countObjects(ctx, info, services.scim.tokens.list(principal, org.id)) as Promise<ScimTokenView[]>;
+    return services.scim.tokens.list(principal, org.id);
   }
 
   @Mutation(() => CreateScimTokenPayloadType, { description: "Creates a token for the organization's SCIM endpoint; the secret is returned once. Needs ORG_ADMIN." })

@@ -1,11 +1,9 @@
 /** Invitations, required SSO and verified domains over GraphQL (SPEC §7). ORG_ADMIN for every change. */
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, Field, FieldResolver, ID, Info, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import type { DomainView } from '../../domain/domains/domain-service.js';
 import type { OrganizationView } from '../../domain/model/index.js';
 import { membershipView, organizationView } from '../../domain/read/views.js';
 import { type GraphQLContext, requireViewer } from './context.js';
-import { countObjects } from './list-items.js';
 import { MembershipType, OrganizationType } from './types.js';
 
 @ObjectType('OrganizationDomain', { description: 'A DNS domain the organization claims; verified once its TXT record was found.' })
@@ -27,9 +25,9 @@ export class SignInSettingsResolver {
   }
 
   @FieldResolver(() => [OrganizationDomainType], { description: 'Domains claimed by the organization, verified or not. Needs ORG_ADMIN.' })
-  domains(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<DomainView[]> {
+  domains(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<DomainView[]> {
     const { services, principal } = requireViewer(ctx);
-    return countObjects(ctx, info, services.domains.list(principal, org.id)) as Promise<DomainView[]>;
+    return services.domains.list(principal, org.id);
   }
 
   @Mutation(() => OrganizationType, {

@@ -1,12 +1,10 @@
 /** The audit log and webhook endpoints over GraphQL (SPEC §10). ORG_ADMIN only; the domain decides access. */
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, Field, FieldResolver, ID, Info, InputType, Int, Mutation, ObjectType, registerEnumType, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, registerEnumType, Resolver, Root } from 'type-graphql';
 import type { MembershipEventRecord } from '../../domain/events/event-log.js';
 import type { MembershipEventType, OrganizationView } from '../../domain/model/index.js';
 import type { WebhookDeliveryStatus, WebhookDeliveryView, WebhookEndpointView } from '../../domain/webhooks/types.js';
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, type IssuedWebhookSecret } from '../../domain/webhooks/webhook-service.js';
 import { type GraphQLContext, requireViewer } from './context.js';
-import { countObjects } from './list-items.js';
 import { MembershipEventObjectType, MembershipEventTypeEnum, OrganizationType, PageInfoType } from './types.js';
 
 @ObjectType('MembershipEventEdge')
@@ -118,9 +116,9 @@ export class UpdateWebhookEndpointInput {
 @Resolver(() => OrganizationType)
 export class OrganizationWebhooksResolver {
   @FieldResolver(() => [WebhookEndpointType], { description: 'Webhook endpoints, oldest first; never their secrets. Needs ORG_ADMIN.' })
-  webhookEndpoints(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<WebhookEndpointView[]> {
+  webhookEndpoints(@Root() org: OrganizationView, @Ctx() ctx: GraphQLContext): Promise<WebhookEndpointView[]> {
     const { services, principal } = requireViewer(ctx);
-    return countObjects(ctx, info, services.webhooks.list(principal, org.id)) as Promise<WebhookEndpointView[]>;
+    return services.webhooks.list(principal, org.id);
   }
 }
 
