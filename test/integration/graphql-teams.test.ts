@@ -154,6 +154,29 @@ describe('team members', () => {
     await expectNothingChanged(gw, async () => ok(await gw.gql(ADD, { o: a.orgId, t: 'a-team', u: [u1.userId, u2.userId] }, a.token)));
   });
 
+  test('adding or removing 2 or 30 members runs the same number of statements (their teams are read at once)', async () => {
+    const a = await gw.bootstrap();
+    const members = [];
+    for (let i = 0; i < 30; i++) members.push(await addMember(gw, a, 'MEMBER', 'ACTIVE'));
+    await createTeam(a, { id: 'many', name: 'Many' });
+    const statements = async (mutation: string, userIds: string[]) => {
+      let n = 0;
+      const stop = gw.container.db.observeStatements((_sql, from) => {
+        if (!from.background) n += 1;
+      });
+      try {
+        ok(await gw.gql(mutation, { o: a.orgId, t: 'many', u: userIds }, a.token));
+      } finally {
+        stop();
+      }
+      return n;
+    };
+    const ids = members.map((m) => m.userId);
+    expect(await statements(ADD, ids.slice(0, 2))).toBe(await statements(ADD, ids.slice(2)));
+    expect(await statements(REMOVE, ids.slice(0, 2))).toBe(await statements(REMOVE, ids.slice(2)));
+    expect((await membersView(a)).get(ids[29]!)).toEqual({ teams: [], permissions: ['account:use', 'organization:read'] });
+  });
+
   test('a user who is not a member of the organization is NOT_FOUND, and nobody is added', async () => {
     const a = await gw.bootstrap();
     const b = await gw.bootstrap();

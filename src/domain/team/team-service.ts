@@ -93,10 +93,9 @@ export class TeamService {
       const memberships = await membersOf(uow, organizationId, ids);
       const writer = membershipWriter(uow);
       // Membership id order, as SCIM Group changes use: two concurrent changes touching the same members cannot deadlock.
-      for (const m of [...memberships].sort((x, y) => (x.id < y.id ? -1 : 1))) {
-        if (op === 'add') await writer.changeTeams(m, [{ team, source }], []);
-        else await writer.changeTeams(m, [], [team.key]);
-      }
+      const ordered = [...memberships].sort((x, y) => (x.id < y.id ? -1 : 1));
+      if (op === 'add') await writer.changeTeamsOfMany(ordered, [{ team, source }], []);
+      else await writer.changeTeamsOfMany(ordered, [], [team.key]);
       return team;
     });
   }
