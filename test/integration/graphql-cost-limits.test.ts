@@ -293,6 +293,21 @@ describe('10,000 estimated result nodes', () => {
     expect(r.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
   });
 
+  test('long strings weigh more: automatic-access domains reached through 100 members are refused, read once they are answered', async () => {
+    const org = await gw.bootstrap();
+    const principal = await gw.container.identity.authenticate(org.token);
+    const label = 'd'.repeat(60);
+    const domains = Array.from({ length: 100 }, (_, i) => `${label}.${label}.${label}.x${i}.example`);
+    await gw.container.organizations.setAutomaticUserAccess(principal, org.orgId, { enabled: false, defaultRole: 'MEMBER', allowedDomains: domains });
+    for (let i = 0; i < 99; i++) await gw.container.memberships.stageUser(principal, org.orgId, `domains${i}@long.example`, 'MEMBER');
+    const once = await post(`query($o: ID!) { organization(id: $o) { automaticUserAccess { allowedDomains } } }`, { o: org.orgId }, org.token);
+    expect(once.body.data.organization.automaticUserAccess.allowedDomains).toHaveLength(100);
+    // 100 members × 9 aliases × 100 domains × (1 + 3 per 64 characters) = 360,000 items.
+    const aliases = Array.from({ length: 9 }, (_, i) => `d${i}: allowedDomains`).join(' ');
+    const r = await post(`query($o: ID!) { organization(id: $o) { members(first: 100) { edges { node { organization { automaticUserAccess { ${aliases} } } } } } } }`, { o: org.orgId }, org.token);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
   test('the estimate multiplies first by nested lists (named in the message)', async () => {
     // 1 + 100 × (1 + edges 1 + node 1 + teams 10 × (1 + 2 aliases … )) — just over the limit with enough fields under a list.
     const fields = Array.from({ length: 9 }, (_, i) => `t${i}: teams { id name }`).join(' ');

@@ -95,6 +95,8 @@ describe('create', () => {
       [{ m: idpMetadataXml(IDP, SSO, [idp]), s: { spDecryptionKey: testKeyPair('sp-a').key, spCertificate: testKeyPair('sp-b').cert } }, 'not the certificate'],
       [{ m: idpMetadataXml(IDP, SSO, [idp]), s: { spDecryptionKey: testKeyPair('sp-a').key } }, 'together'],
       [{ m: idpMetadataXml(IDP, 'ftp://x', [idp]) }, 'http'],
+      // A certificate padded past 16 KiB of PEM (refused before it is parsed).
+      [{ m: idpMetadataXml(IDP, SSO, [{ ...idp, certBody: idp.certBody + 'A'.repeat(17_000) }]) }, 'at most 16384 characters'],
     ];
     for (const [vars, message] of attempts) {
       const r = await gw.gql<any>(CREATE, { o: a.orgId, ...vars }, a.token);

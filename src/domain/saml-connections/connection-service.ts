@@ -113,12 +113,17 @@ export const certificateView = (pem: string): CertificateView => {
  * Normalises certificates to PEM and checks each is an X.509 certificate with an RSA key: sign-in
  * verifies RSA signatures only (RSA-SHA256/512, RSA-PSS), so an EC (ECDSA) or other key is refused here.
  */
+/** Every read of a connection returns its certificates: a certificate padded to the body limit made each read megabytes. */
+const MAX_CERTIFICATE_PEM_CHARACTERS = 16 * 1024;
+
 export const checkCertificates = (certs: readonly string[], field: string): string[] => {
   const pems = [...new Set(certs.map(toPem))];
   if (pems.length === 0) throw badInput(field, 'the IdP metadata lists no signing certificate (a KeyDescriptor use="signing" with an X509Certificate).');
   if (pems.length > MAX_SIGNING_CERTIFICATES)
     throw badInput(field, `at most ${MAX_SIGNING_CERTIFICATES} signing certificates (the current one and the next during a rotation); the metadata lists ${pems.length}.`);
   for (const pem of pems) {
+    if (pem.length > MAX_CERTIFICATE_PEM_CHARACTERS)
+      throw badInput(field, `a signing certificate is at most ${MAX_CERTIFICATE_PEM_CHARACTERS} characters as PEM (got ${pem.length}); an IdP's is a few thousand.`);
     let c: X509Certificate;
     try {
       c = new X509Certificate(pem);

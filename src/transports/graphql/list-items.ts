@@ -1,13 +1,14 @@
 /**
  * SPEC §8, a backstop behind the estimate: lists without `first` (an organization's teams with
- * their policies, a membership's teams and permissions, and the admin lists: SCIM tokens, SAML
- * connections, domains, webhook endpoints) are estimated at ASSUMED_LIST_SIZE items, but their
+ * their policies, a membership's teams and permissions, an event's team ids, automatic access
+ * domains, and the admin lists: SCIM tokens, SAML connections and their certificates, domains,
+ * webhook endpoints) are estimated at ASSUMED_LIST_SIZE items, but their
  * real length is whatever an organization's admins made it. One execution (a query, a
  * mutation, or one event of a subscription) may produce at most MAX_LIST_ITEMS of their items
  * in all; beyond that the field is QUERY_TOO_COMPLEX. An item counts once and once per field
  * the document selects on it (fragments included); a team's policies count only when selected.
  */
-import { type FieldNode, type GraphQLResolveInfo, type GraphQLSchema, isObjectType, type SelectionSetNode } from 'graphql';
+import { defaultFieldResolver, type FieldNode, type GraphQLResolveInfo, type GraphQLSchema, isObjectType, type SelectionSetNode } from 'graphql';
 import type { TeamView } from '../../domain/model/index.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_NODES, tooComplex } from './cost-limits.js';
@@ -79,7 +80,12 @@ const teams: Counter = (_ctx, info) => {
     return n;
   };
 };
-const strings: Counter = () => (list) => list.length;
+/** A string counts once and once per 64 characters (a domain name may be 253). */
+const strings: Counter = () => (list) => {
+  let n = list.length;
+  for (const s of list) if (typeof s === 'string') n += s.length >> 6;
+  return n;
+};
 /** An object counts once and once per field selected on it. */
 const objects: Counter = (_ctx, info) => {
   const fields = fieldCount(selected(info));
@@ -90,6 +96,9 @@ const objects: Counter = (_ctx, info) => {
 const BUDGETED: Record<string, Record<string, Counter>> = {
   Organization: { teams, scimTokens: objects, samlConnections: objects, trustedSamlConnectionIds: strings, domains: objects, webhookEndpoints: objects },
   Membership: { teams, permissions: strings },
+  MembershipEvent: { teamIds: strings, previousTeamIds: strings },
+  AutomaticUserAccess: { allowedDomains: strings },
+  SamlConnection: { signingCertificates: objects },
 };
 
 /**
@@ -103,8 +112,8 @@ export const holdListFieldsToBudget = (schema: GraphQLSchema): void => {
     if (!isObjectType(type)) throw new Error(`list budget: no object type ${typeName}`);
     for (const [name, counter] of Object.entries(fields)) {
       const field = type.getFields()[name];
-      const resolve = field?.resolve;
-      if (!field || !resolve) throw new Error(`list budget: ${typeName}.${name} has no resolver`);
+      if (!field) throw new Error(`list budget: ${typeName} has no field ${name}`);
+      const resolve = field.resolve ?? defaultFieldResolver;
       field.resolve = (root, args, ctx: GraphQLContext, info) => {
         const items = resolve(root, args, ctx, info) as unknown[] | PromiseLike<unknown[] | null> | null;
         const count = counter(ctx, info);
