@@ -46,6 +46,23 @@ describe('createScimToken', () => {
 });
 
 describe('revokeScimToken and 401s', () => {
+  test('at most 20 unrevoked tokens per organization: the 21st is CONFLICT and stores nothing; revoking one makes room', async () => {
+    const a = await gw.bootstrap();
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await gw.gql<any>(CREATE_TOKEN, { o: a.orgId, n: `t${i}` }, a.token);
+      expect(r.errors).toBeUndefined();
+      ids.push(r.data.createScimToken.scimToken.id);
+    }
+    const before = await snapshot(gw, SCIM_TABLES);
+    const over = await gw.gql<any>(CREATE_TOKEN, { o: a.orgId, n: 'one too many' }, a.token);
+    expect(over.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(over.errors?.[0]?.message).toMatch(/revoke one first/);
+    expect(await snapshot(gw, SCIM_TABLES)).toEqual(before);
+    expect((await gw.gql<any>(REVOKE_TOKEN, { o: a.orgId, t: ids[0] }, a.token)).errors).toBeUndefined();
+    expect((await gw.gql<any>(CREATE_TOKEN, { o: a.orgId, n: 'room again' }, a.token)).errors).toBeUndefined();
+  });
+
   test('a revoked token gets 401 with an RFC 7644 body at once; revoking again keeps the first time', async () => {
     const c = await scimClient(gw, admin);
     expect((await c.get('/Users')).status).toBe(200);

@@ -51,14 +51,24 @@ const view = (t: { id: string; organization: { id: string }; name: string; creat
 export const scimUnauthenticated = (why: string): DomainError =>
   new DomainError('UNAUTHENTICATED', `${why} Send "Authorization: Bearer <SCIM token>"; an ORG_ADMIN creates one with the createScimToken mutation.`);
 
+/** Every SCIM token is a credential with its own request allowance; an IdP needs one, a rotation two. */
+export const MAX_LIVE_SCIM_TOKENS = 20;
+
 export class ScimTokenService {
   constructor(private readonly tx: TransactionRunner) {}
 
-  /** Needs ORG_ADMIN. Returns the secret once. */
+  /** Needs ORG_ADMIN. Returns the secret once. At most MAX_LIVE_SCIM_TOKENS unrevoked per organization. */
   create(principal: Principal, organizationId: string, name: string): Promise<IssuedScimToken> {
     const clean = checkName(name, 'name', 100);
     return this.tx.run({ kind: 'user', userId: principal.userId }, async (uow) => {
       await requireAccess(uow.em, principal, organizationId, 'admin');
+      // The organization's row lock (taken once the caller is known to be its admin): two creations cannot both see room for one more.
+      await uow.em.execute('select id from organizations where id = ? for no key update', [organizationId]);
+      const live = await uow.em.count(ScimToken, { organization: organizationId, revokedAt: null });
+      if (live >= MAX_LIVE_SCIM_TOKENS)
+        throw new DomainError('CONFLICT', `Organization "${organizationId}" already has ${live} SCIM tokens that are not revoked, the most it may have; revoke one first.`, {
+          organizationId,
+        });
       const token = newSecret(SCIM_TOKEN_PREFIX);
       const row = uow.em.create(ScimToken, {
         id: newId('scimtok'),
