@@ -27,9 +27,18 @@ const migrateReporting = async (db: typeof t): Promise<string | undefined> => {
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
 
+/** Migrates up to `before`, stores these users as they were, runs the rest: the emails by user id and the report. */
+const plantThenMigrate = async (db: typeof t, before: string, users: readonly [id: string, email: string, created: Date][]) => {
+  await db.db.orm.migrator.up({ to: before });
+  for (const [id, email, created] of users)
+    await rows(db, 'insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
+  const report = await migrateReporting(db);
+  const found = await rows<{ id: string; email: string }>(db, 'select id, email from users order by id');
+  return { emails: Object.fromEntries(found.map((r) => [r.id, r.email])), report };
+};
+
 test('duplicates are reported and not merged; the rest becomes canonical', async () => {
-  await t.db.orm.migrator.up({ to: 'Migration0003Scim' });
-  const users: [string, string, Date][] = [
+  const { emails, report } = await plantThenMigrate(t, 'Migration0003Scim', [
     ['usr_a', 'bob@bücher.example', at(1)], // oldest of its group: takes the canonical email
     ['usr_b', 'bob@bücher.example.', at(2)],
     ['usr_c', 'carol@xn--bcher-kva.example', at(3)], // already canonical
@@ -37,14 +46,8 @@ test('duplicates are reported and not merged; the rest becomes canonical', async
     ['usr_e', 'dave@bücher.example', at(4)], // alone: rewritten
     ['usr_f', 'x@[127.0.0.1]', at(5)], // no canonical form: kept, reported
     ['usr_g', 'plain@example.com', at(6)],
-  ];
-  for (const [id, email, created] of users)
-    await rows(t, 'insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
-
-  const report = await migrateReporting(t);
-
-  const found = await rows<{ id: string; email: string }>(t, 'select id, email from users order by id');
-  expect(Object.fromEntries(found.map((r) => [r.id, r.email]))).toEqual({
+  ]);
+  expect(emails).toEqual({
     usr_a: 'bob@xn--bcher-kva.example',
     usr_b: 'bob@bücher.example.',
     usr_c: 'carol@xn--bcher-kva.example',
@@ -60,19 +63,14 @@ test('duplicates are reported and not merged; the rest becomes canonical', async
 });
 
 test('Migration0010EmailNfc: a decomposed local part becomes NFC; one that now collides is reported, not merged', async () => {
-  await nfc.db.orm.migrator.up({ to: 'Migration0009MembersPages' });
-  const users: [string, string, Date][] = [
+  const { emails, report } = await plantThenMigrate(nfc, 'Migration0009MembersPages', [
     ['usr_n1', 'j\u00fcrgen@example.com', at(1)], // NFC already: keeps it
     ['usr_n2', 'ju\u0308rgen@example.com', at(0)], // the same address decomposed: reported
     ['usr_n3', 'zoe\u0301@example.com', at(2)], // alone: rewritten to NFC
     ['usr_n4', '\ufb03@example.com', at(3)], // a compatibility ligature: not the same as ffi
     ['usr_n5', 'ffi@example.com', at(4)],
-  ];
-  for (const [id, email, created] of users)
-    await rows(nfc, 'insert into users (id, email, created_at, updated_at) values (?, ?, ?, ?)', [id, email, created, created]);
-  const report = await migrateReporting(nfc);
-  const found = await rows<{ id: string; email: string }>(nfc, 'select id, email from users order by id');
-  expect(Object.fromEntries(found.map((r) => [r.id, r.email]))).toEqual({
+  ]);
+  expect(emails).toEqual({
     usr_n1: 'j\u00fcrgen@example.com',
     usr_n2: 'ju\u0308rgen@example.com',
     usr_n3: 'zo\u00e9@example.com',
