@@ -16,8 +16,8 @@
  *   N × rate × syncMs more than the limit before each of them refuses. The same request also
  *   counts against the credential's owner (the user behind a session, an API token or the SCIM
  *   tokens they created; the organization for a SCIM token made without a user), with its own,
- *   higher limit: credentials are cheap to mint,
- *   so without it every new API token would bring a full allowance of its own.
+ *   higher limit: credentials are cheap to mint, so without it every new token would bring a
+ *   full allowance of its own.
  *
  * Answers are "allowed" (null) or the seconds to wait (for Retry-After). If the database
  * cannot be reached the limits fall back to this instance's memory (insuranceLimiter)
